@@ -1,0 +1,50 @@
+# make demo: set up and start the service with the demo district on SQLite.
+# make test: run the whole suite (on PostgreSQL too when TEST_DATABASE_URL is set).
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: demo test lint format translations messages browser run
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+translations: $(BIN)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d mealservice/translations
+
+# Re-extract the page texts after changing templates or labels; then translate the new ones.
+messages: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o mealservice/translations/messages.pot .
+	$(BIN)/pybabel update -i mealservice/translations/messages.pot -d mealservice/translations --width 100
+
+demo: $(BIN)/.installed translations
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	@echo "Serving the demo district on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Headless Chromium and a CJK font for the browser tests, from Debian's packages.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+	@[ -x /usr/bin/chromium ] || echo "note: /usr/bin/chromium is missing; install Debian's chromium and fonts-wqy-zenhei for the browser tests"
+
+test: $(BIN)/.installed translations browser
+	@echo "== the suite on SQLite"
+	env -u TEST_DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== the suite on PostgreSQL"; $(BIN)/pytest; fi
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

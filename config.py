@@ -1,0 +1,113 @@
+"""Configuration classes, read from the environment.
+
+Secrets follow one rule: in production they must come from the environment and the
+service refuses to start without them; elsewhere a missing secret is generated once and
+kept in the instance folder, so no key ever lives in this file or the repository.
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+# The names of every secret the service needs; later features add theirs here.
+SECRET_NAMES = ("SECRET_KEY",)
+
+
+def normalise_database_url(url: str) -> str:
+    """Take `postgres://` and `postgresql://` URLs as psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    ENV_NAME = "development"
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    DATABASE_URL = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Seconds a SQLite writer waits for the lock before giving up.
+    SQLITE_BUSY_TIMEOUT_S = float(os.environ.get("SQLITE_BUSY_TIMEOUT_S", "30"))
+    TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
+
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("zh", "en")
+
+    # Flask-WTF: the check runs in core.auth, where bearer-token API calls are told apart.
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    API_TITLE = "mealservice"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+
+    @classmethod
+    def default_database_url(cls, instance_path: str) -> str:
+        return "sqlite:///" + str(Path(instance_path) / "mealservice.sqlite")
+
+    @classmethod
+    def load_secrets(cls, instance_path: str) -> dict:
+        """Secrets from the environment, else generated once into the instance folder."""
+        found = {name: os.environ[name] for name in SECRET_NAMES if os.environ.get(name)}
+        missing = [name for name in SECRET_NAMES if name not in found]
+        if not missing:
+            return found
+        store = Path(instance_path) / "secrets.json"
+        stored = json.loads(store.read_text()) if store.exists() else {}
+        if any(name not in stored for name in missing):
+            for name in missing:
+                stored.setdefault(name, secrets.token_urlsafe(48))
+            store.parent.mkdir(parents=True, exist_ok=True)
+            store.touch(mode=0o600)
+            store.write_text(json.dumps(stored, indent=2))
+        return {**{name: stored[name] for name in missing}, **found}
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") != "0"
+
+    @classmethod
+    def default_database_url(cls, instance_path: str) -> str:
+        raise RuntimeError("DATABASE_URL must be set in production")
+
+    @classmethod
+    def load_secrets(cls, instance_path: str) -> dict:
+        missing = [name for name in SECRET_NAMES if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "refusing to start in production without the secrets: " + ", ".join(missing)
+            )
+        return {name: os.environ[name] for name in SECRET_NAMES}
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_environment() -> type[Config]:
+    name = os.environ.get("MEALSERVICE_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"MEALSERVICE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

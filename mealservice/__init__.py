@@ -1,0 +1,94 @@
+"""mealservice: senior meal assistance (老年助餐) for a district."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, config_from_environment, normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    config = config or config_from_environment()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(ROOT / "instance"),
+    )
+    configure(app, config, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, config: type[Config], overrides: dict) -> None:
+    app.config.from_object(config)
+    app.config.update(config.load_secrets(app.instance_path))
+    app.config.update(overrides)
+    url = app.config.get("DATABASE_URL") or config.default_database_url(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    if url.startswith("sqlite"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    from mealservice.core.db import configure_engine, render_migration_item
+    from mealservice.core.i18n import select_locale
+    from mealservice.extensions import api, babel, csrf, db, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_S"])
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    api.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from mealservice.accounts import pages as account_pages
+    from mealservice.accounts import views as account_views
+    from mealservice.core import pages as core_pages
+    from mealservice.core.api import register_docs_assets
+    from mealservice.extensions import api
+    from mealservice.places import pages as place_pages
+    from mealservice.places import views as place_views
+
+    for blueprint in (account_views.blp, place_views.blp):
+        api.register_blueprint(blueprint)
+    register_docs_assets(app)
+    for blueprint in (core_pages.bp, account_pages.bp, place_pages.bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errors(app: Flask) -> None:
+    from mealservice.core.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from mealservice.core.auth import load_current_user
+    from mealservice.core.db import commit_request_transaction
+    from mealservice.core.i18n import register_template_helpers
+
+    app.before_request(load_current_user)
+    app.after_request(commit_request_transaction)
+    register_template_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from mealservice.cli import register
+
+    register(app)

@@ -1,0 +1,45 @@
+import marshmallow as ma
+
+from mealservice.core.auth import Role
+from mealservice.core.schemas import collection_schema
+
+USERNAME = ma.validate.Regexp(
+    r"^[A-Za-z0-9_.@-]{3,64}$", error="Use 3–64 letters, digits, or _ . @ -."
+)
+
+
+class TokenIn(ma.Schema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    password = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=256), load_only=True
+    )
+
+
+class TokenOut(ma.Schema):
+    token = ma.fields.String()
+    role = ma.fields.String()
+    expires_at = ma.fields.AwareDateTime()
+
+
+class UserIn(ma.Schema):
+    username = ma.fields.String(required=True, validate=USERNAME)
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=ma.validate.Length(min=8, max=256, error="Use at least 8 characters."),
+    )
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in Role]))
+    district = ma.fields.String(load_default=None)
+    canteen_id = ma.fields.Integer(strict=True, load_default=None)
+
+
+class UserOut(ma.Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    role = ma.fields.String()
+    district = ma.fields.String(attribute="district_code", allow_none=True)
+    canteen_id = ma.fields.Integer(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+UserList = collection_schema(UserOut, "UserList")

@@ -1,0 +1,127 @@
+"""Accounts: passwords, bearer tokens and who may create whom."""
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from mealservice.accounts.models import ApiToken, User
+from mealservice.core.auth import (
+    CANTEEN_ROLES,
+    DISTRICT_ROLES,
+    Role,
+    canteen_scope,
+    district_scope,
+    hash_token,
+    may_create_role,
+)
+from mealservice.core.db import add_unique, utcnow
+from mealservice.core.errors import Forbidden, NotFound, ValidationFailed
+from mealservice.extensions import db
+from mealservice.places.models import Canteen, District
+
+
+def authenticate(username: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + ttl
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), expires_at=expires_at))
+    db.session.flush()
+    return token, expires_at
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    return row.user if row.user.active else None
+
+
+def user_for_session(user_id: int) -> User | None:
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def create_user(
+    actor: User | None,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    district: str | None = None,
+    canteen_id: int | None = None,
+) -> User:
+    """Create an account. `actor` None means the command line, which may create anyone."""
+    role = Role(role)
+    if actor is not None and not may_create_role(actor, role):
+        raise Forbidden(f"The role {actor.role} may not create {role} accounts.")
+    district_code, canteen = _placement(actor, role, district, canteen_id)
+    user = User(
+        username=username,
+        password_hash=generate_password_hash(password),
+        role=role,
+        district_code=district_code,
+        canteen_id=canteen.id if canteen else None,
+    )
+    return add_unique(
+        user, "username_taken", f"The username {username!r} is taken.", {"username": username}
+    )
+
+
+def _placement(actor, role, district, canteen_id):
+    """The district and canteen a new account belongs to, checked against the actor's scope."""
+    if role in CANTEEN_ROLES:
+        if canteen_id is None and actor is not None:
+            canteen_id = canteen_scope(actor)
+        if canteen_id is None:
+            raise ValidationFailed({"canteen_id": [f"A {role} account needs a canteen."]})
+        canteen = db.session.get(Canteen, canteen_id)
+        if canteen is None or not _canteen_in_reach(actor, canteen):
+            raise ValidationFailed({"canteen_id": ["No such canteen in your scope."]})
+        return canteen.district_code, canteen
+    if canteen_id is not None:
+        raise ValidationFailed({"canteen_id": [f"A {role} account belongs to no canteen."]})
+    if role == Role.ADMIN:
+        if district:
+            raise ValidationFailed({"district": ["An admin account belongs to no district."]})
+        return None, None
+    if district is None and actor is not None:
+        district = district_scope(actor)
+    if district is None:
+        if role in DISTRICT_ROLES:
+            raise ValidationFailed({"district": [f"A {role} account needs a district."]})
+        return None, None
+    if db.session.get(District, district) is None or (
+        actor is not None and district_scope(actor) not in (None, district)
+    ):
+        raise ValidationFailed({"district": ["No such district in your scope."]})
+    return district, None
+
+
+def _canteen_in_reach(actor, canteen: Canteen) -> bool:
+    scope = district_scope(actor)
+    own = canteen_scope(actor)
+    return scope in (None, canteen.district_code) and own in (None, canteen.id)
+
+
+def users_query(actor: User):
+    query = select(User).order_by(User.id)
+    if (own := canteen_scope(actor)) is not None:
+        return query.where(User.canteen_id == own)
+    if (scope := district_scope(actor)) is not None:
+        return query.where(User.district_code == scope)
+    return query
+
+
+def get_user(actor: User, user_id: int) -> User:
+    user = db.session.scalar(users_query(actor).where(User.id == user_id))
+    if user is None:
+        raise NotFound("user")
+    return user

@@ -1,0 +1,63 @@
+"""The API's plumbing: flask-smorest with our error body, docs assets served locally,
+and a Blueprint that documents and enforces the permission of each operation."""
+
+from functools import wraps
+from http import HTTPStatus
+
+import flask_smorest
+import marshmallow as ma
+from flask import Flask, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+
+class ErrorDetailSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "snake_case error code"})
+    message = ma.fields.String(required=True, metadata={"description": "a human sentence"})
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "validation reasons per field (dotted for nested)"},
+    )
+    detail = ma.fields.Dict(metadata={"description": "particulars of a refusal"})
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorDetailSchema, required=True)
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        # core.errors registers the one handler for every HTTP error, API or page.
+        pass
+
+
+class Blueprint(flask_smorest.Blueprint):
+    def requires(self, action: str, *errors: int):
+        """Enforce `action` from the permission table and document the refusals.
+
+        401 and 403 are documented for every guarded operation; `errors` adds the
+        operation's own refusals (404, 409...)."""
+        from mealservice.core.auth import require_permission
+
+        def decorator(func):
+            @wraps(func)
+            def guarded(*args, **kwargs):
+                require_permission(action)
+                return func(*args, **kwargs)
+
+            guarded = self.doc(**{"x-permission": action})(guarded)
+            for status in sorted({401, 403, *errors}):
+                guarded = self.alt_response(status, response=HTTPStatus(status).name)(guarded)
+            return guarded
+
+        return decorator
+
+
+def register_docs_assets(app: Flask) -> None:
+    """Swagger UI's files come from the swagger-ui-bundle package: no CDN needed."""
+
+    @app.get("/api/v1/docs/assets/<path:filename>")
+    def api_docs_assets(filename: str):
+        return send_from_directory(swagger_ui_path, filename)

@@ -1,0 +1,142 @@
+"""Who may do what: the roles, the permission table of the API contract, and the
+scope every role sees. Views name an action; this module alone decides."""
+
+import hashlib
+from enum import StrEnum
+
+from flask import g, request, session
+
+from mealservice.core.errors import Forbidden, NotFound, Unauthorized
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OFFICIAL = "official"
+    MANAGER = "manager"
+    CASHIER = "cashier"
+    FAMILY = "family"
+    ELDER = "elder"
+    VOLUNTEER = "volunteer"
+    INSPECTOR = "inspector"
+
+
+ADMIN, OFFICIAL, MANAGER, CASHIER = Role.ADMIN, Role.OFFICIAL, Role.MANAGER, Role.CASHIER
+FAMILY, ELDER, VOLUNTEER, INSPECTOR = Role.FAMILY, Role.ELDER, Role.VOLUNTEER, Role.INSPECTOR
+
+# Roles whose account belongs to one canteen, and to one district.
+CANTEEN_ROLES = frozenset({MANAGER, CASHIER, VOLUNTEER})
+DISTRICT_ROLES = frozenset({OFFICIAL, INSPECTOR})
+
+# The "Who may do what" table of API.md, one action per row. A role missing from a row
+# is refused with 403; the objects a permitted role reaches are narrowed by the scope
+# functions below (outside the scope: 404).
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "districts.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "districts.write": frozenset({ADMIN}),
+    "communities.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "communities.write": frozenset({ADMIN}),
+    "standards.write": frozenset({ADMIN, OFFICIAL}),
+    "canteens.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER, FAMILY, ELDER}),
+    "canteens.create": frozenset({ADMIN, OFFICIAL}),
+    "canteens.edit": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "users.create": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "users.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+}
+
+# Which roles each role may create accounts for (the "users" row of the table).
+CREATABLE_ROLES: dict[Role, frozenset[Role]] = {
+    ADMIN: frozenset(Role),
+    OFFICIAL: frozenset({MANAGER, CASHIER, FAMILY, VOLUNTEER, INSPECTOR}),
+    MANAGER: frozenset({CASHIER, VOLUNTEER}),
+}
+
+# A manager edits the details of their own canteen, not what the district registered.
+MANAGER_EDITABLE_CANTEEN_FIELDS = frozenset({"name", "address", "phone", "opening_hours"})
+
+# Family and elders see canteens as the public does.
+PUBLIC_VIEW_ROLES = frozenset({FAMILY, ELDER})
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def load_current_user() -> None:
+    """Before every request: who is calling, by bearer token or by session cookie.
+
+    Requests carried by the session cookie must prove they came from our own pages
+    (CSRF token in the form or the X-CSRFToken header); a bearer token is not sent
+    by browsers on their own, so those calls need no CSRF token."""
+    from mealservice.accounts.services import user_for_session, user_for_token
+    from mealservice.extensions import csrf
+
+    g.user = None
+    g.bad_token = False
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        g.user = user_for_token(header.removeprefix("Bearer ").strip())
+        g.bad_token = g.user is None
+        return
+    if "user_id" in session:
+        g.user = user_for_session(session["user_id"])
+        if g.user is None:
+            session.clear()
+    if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and (
+        g.user is not None or not request.path.startswith("/api/")
+    ):
+        csrf.protect()
+
+
+def current_user():
+    return g.get("user")
+
+
+def require_login():
+    user = current_user()
+    if user is None:
+        if g.get("bad_token"):
+            raise Unauthorized("The bearer token is unknown, expired or revoked.")
+        raise Unauthorized()
+    return user
+
+
+def may(user, action: str) -> bool:
+    return user is not None and user.role in PERMISSIONS[action]
+
+
+def require_permission(action: str):
+    user = require_login()
+    if user.role not in PERMISSIONS[action]:
+        raise Forbidden(f"The role {user.role} may not do this ({action}).")
+    return user
+
+
+def may_create_role(user, role: Role) -> bool:
+    return role in CREATABLE_ROLES.get(user.role, frozenset())
+
+
+# Scopes. Each returns None for "everything" or the one district / canteen the user sees.
+# A user of None is the system itself (the command line, the demo loader).
+
+
+def district_scope(user) -> str | None:
+    return None if user is None or user.role == ADMIN else user.district_code
+
+
+def canteen_scope(user) -> int | None:
+    return user.canteen_id if user is not None and user.role in CANTEEN_ROLES else None
+
+
+def ensure_district_in_scope(user, district_code: str, what: str = "district") -> None:
+    scope = district_scope(user)
+    if scope is not None and scope != district_code:
+        raise NotFound(what)
+
+
+def ensure_canteen_in_scope(user, canteen, what: str = "canteen") -> None:
+    if user.role in PUBLIC_VIEW_ROLES:
+        return
+    ensure_district_in_scope(user, canteen.district_code, what)
+    own = canteen_scope(user)
+    if own is not None and own != canteen.id:
+        raise NotFound(what)

@@ -1,0 +1,114 @@
+"""Database plumbing: the declarative base, engine settings, the request transaction."""
+
+from datetime import UTC, datetime
+
+from flask import Response, has_request_context, request
+from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as naive UTC and always handed back timezone-aware.
+
+    SQLite keeps no offsets, so every value is converted to UTC on the way in and
+    marked as UTC on the way out; the same code then serves PostgreSQL unchanged.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; attach a time zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def configure_engine(engine: Engine, busy_timeout_s: float) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def set_sqlite_pragmas(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself instead of pysqlite.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin_transaction(connection):
+        # A deferred transaction that reads and then writes fails at once with
+        # "database is locked" when another writer got there first; taking the write
+        # lock up front makes it wait its turn (busy_timeout) instead. Reads of
+        # GET requests stay deferred so they never queue behind writers.
+        if has_request_context() and request.method in SAFE_METHODS:
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def commit_request_transaction(response: Response) -> Response:
+    """One transaction per request, committed here and nowhere else in the web app."""
+    from mealservice.core.errors import ApiError, error_response
+    from mealservice.extensions import db
+
+    if response.status_code >= 400:
+        db.session.rollback()
+        return response
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return error_response(
+            ApiError(409, "conflict", "The change conflicts with data saved at the same time.")
+        )
+    return response
+
+
+def add_unique(obj, code: str, message: str, detail: dict | None = None):
+    """Add and flush `obj` in a savepoint; a unique-constraint race becomes a 409."""
+    from mealservice.core.errors import ApiError
+    from mealservice.extensions import db
+
+    try:
+        with db.session.begin_nested():
+            db.session.add(obj)
+    except IntegrityError as exc:
+        raise ApiError(409, code, message, detail=detail) from exc
+    return obj
+
+
+def render_migration_item(type_, obj, autogen_context):
+    """Write UTCDateTime into migrations as a plain DateTime, so revisions never import the app."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        autogen_context.imports.add("import sqlalchemy as sa")
+        return "sa.DateTime()"
+    return False

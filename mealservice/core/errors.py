@@ -1,0 +1,167 @@
+"""One error format: domain refusals and HTTP errors become the API's JSON error body,
+or an HTML page for people, depending on where the request was sent."""
+
+import logging
+
+from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+class ApiError(Exception):
+    """A refusal the caller can act on: status, snake_case code, a human sentence."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: dict | None = None,
+        detail: dict | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.detail = detail
+
+    def body(self) -> dict:
+        error = {"code": self.code, "message": self.message}
+        if self.fields:
+            error["fields"] = self.fields
+        if self.detail:
+            error["detail"] = self.detail
+        return {"error": error}
+
+
+class NotFound(ApiError):
+    def __init__(self, what: str = "object"):
+        super().__init__(404, "not_found", f"No such {what}.")
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str = "Your role may not do this."):
+        super().__init__(403, "forbidden", message)
+
+
+class Unauthorized(ApiError):
+    def __init__(self, message: str = "Log in or send a valid bearer token."):
+        super().__init__(401, "unauthorized", message)
+
+
+class Conflict(ApiError):
+    def __init__(self, code: str, message: str, detail: dict | None = None):
+        super().__init__(409, code, message, detail=detail)
+
+
+class ValidationFailed(ApiError):
+    def __init__(self, fields: dict[str, list[str]], message: str | None = None):
+        names = ", ".join(sorted(fields))
+        super().__init__(
+            422, "validation_error", message or f"Invalid input: {names}.", fields=fields
+        )
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dict as `{"location.lat": ["..."]}`."""
+    if isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix or "_schema": list(messages)}
+        flat: dict[str, list[str]] = {}
+        for index, item in enumerate(messages):
+            flat.update(flatten_messages(item, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    if isinstance(messages, dict):
+        flat = {}
+        for key, value in messages.items():
+            flat.update(flatten_messages(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix or "_schema": [str(messages)]}
+
+
+def from_http_exception(exc: HTTPException) -> ApiError:
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") or data.get("errors")
+    if exc.code in (400, 422) and messages:
+        # webargs nests messages under the location (json, query, files...).
+        fields: dict[str, list[str]] = {}
+        for location, location_messages in messages.items():
+            if isinstance(location_messages, list):
+                # The body as a whole (e.g. not JSON at all) is named by its location.
+                fields[location] = [str(m) for m in location_messages]
+            else:
+                fields.update(flatten_messages(location_messages))
+        return ValidationFailed(fields)
+    if exc.code == 400 and isinstance(exc, CSRFError):
+        return ApiError(400, "csrf_failed", f"CSRF check failed: {exc.description}")
+    code = exc.code or 500
+    return ApiError(code, DEFAULT_CODES.get(code, "error"), exc.description or exc.name)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(error: ApiError):
+    if error.status == 401 and not wants_json():
+        return redirect(url_for("accounts_pages.login", next=request.full_path.rstrip("?")))
+    if wants_json():
+        response = jsonify(error.body())
+        response.status_code = error.status
+    else:
+        html = render_template(
+            "errors/error.html", status=error.status, message=_page_message(error)
+        )
+        response = make_response(html, error.status)
+    if error.status == 401 and wants_json():
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def _page_message(error: ApiError) -> str:
+    by_status = {
+        401: _("Please log in first."),
+        403: _("You are not allowed to do this."),
+        404: _("The page you asked for does not exist or is not yours to see."),
+        500: _("Something went wrong on our side. Please try again."),
+    }
+    return by_status.get(error.status, error.message)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from mealservice.extensions import db
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError):
+        db.session.rollback()
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        db.session.rollback()
+        return error_response(from_http_exception(exc))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))

@@ -1,0 +1,77 @@
+"""Language and time for people: Chinese by default with an English switch, times shown
+in the district's zone, money shown in yuan."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, session
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
+
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    return (
+        lang
+        if lang in current_app.config["LANGUAGES"]
+        else current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def local_time(
+    value: datetime | None, timezone: str | None = None, fmt: str = "%Y-%m-%d %H:%M"
+) -> str:
+    if value is None:
+        return ""
+    zone = ZoneInfo(timezone or current_app.config["TIMEZONE"])
+    return value.astimezone(zone).strftime(fmt)
+
+
+def yuan(fen: int | None) -> str:
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def register_template_helpers(app: Flask) -> None:
+    from mealservice.core.auth import current_user, may
+
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(yuan, "yuan")
+    app.add_template_filter(label, "label")
+    app.add_template_global(generate_csrf, "csrf_token")
+
+    @app.context_processor
+    def page_context():
+        return {"current_user": current_user(), "may": may, "locale": select_locale()}
+
+
+# How stored codes read to people; codes stay English in the API.
+LABELS = {
+    "canteen": _l("Elder canteen"),
+    "meal_point": _l("Community meal point"),
+    "dining_table": _l("Elder dining table"),
+    "rural_point": _l("Rural meal point"),
+    "cooking": _l("Cooking"),
+    "dine_in": _l("Dine-in"),
+    "delivery": _l("Delivery"),
+    "public_run": _l("Public-run"),
+    "public_private": _l("Public-built, privately run"),
+    "commissioned": _l("Commissioned"),
+    "private": _l("Private"),
+    "charity": _l("Charity"),
+    "village_collective": _l("Village collective"),
+    "admin": _l("Administrator"),
+    "official": _l("District official"),
+    "manager": _l("Canteen manager"),
+    "cashier": _l("Cashier"),
+    "family": _l("Family"),
+    "elder": _l("Elder"),
+    "volunteer": _l("Volunteer"),
+    "inspector": _l("Inspector"),
+}
+
+
+def label(code: str) -> str:
+    return str(LABELS.get(code, code))

@@ -1,0 +1,15 @@
+"""Extensions, created unbound and initialised in the application factory."""
+
+from flask_babel import Babel
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from mealservice.core.api import Api
+from mealservice.core.db import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+babel = Babel()
+csrf = CSRFProtect()
+api = Api()

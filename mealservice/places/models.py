@@ -1,0 +1,114 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mealservice.core.db import UTCDateTime, utcnow
+from mealservice.extensions import db
+
+
+class PlaceKind(StrEnum):
+    CANTEEN = "canteen"  # 老年食堂
+    MEAL_POINT = "meal_point"  # 老年助餐点
+    DINING_TABLE = "dining_table"  # 老年餐桌
+    RURAL_POINT = "rural_point"  # 幸福之家 / 农村助餐点
+
+
+class OperatorType(StrEnum):
+    PUBLIC_RUN = "public_run"  # 公建公营
+    PUBLIC_PRIVATE = "public_private"  # 公建民营
+    COMMISSIONED = "commissioned"  # 委托经营
+    PRIVATE = "private"
+    CHARITY = "charity"
+    VILLAGE_COLLECTIVE = "village_collective"
+
+
+class Function(StrEnum):
+    COOKING = "cooking"
+    DINE_IN = "dine_in"
+    DELIVERY = "delivery"
+
+
+class Slot(StrEnum):
+    BREAKFAST = "breakfast"
+    LUNCH = "lunch"
+    DINNER = "dinner"
+
+
+DEFAULT_SLOT_WINDOWS = {
+    Slot.BREAKFAST: ["06:00", "09:30"],
+    Slot.LUNCH: ["10:30", "13:30"],
+    Slot.DINNER: ["16:30", "19:30"],
+}
+
+# Minimum standards per kind of place (DOMAIN.md); districts may set their own.
+DEFAULT_STANDARDS = {
+    PlaceKind.CANTEEN: {"min_seats": 50, "min_dining_area_m2": 50},
+    PlaceKind.MEAL_POINT: {"min_seats": 10, "min_dining_area_m2": 20},
+    PlaceKind.DINING_TABLE: {"min_seats": 0, "min_dining_area_m2": 0},
+    PlaceKind.RURAL_POINT: {"min_seats": 0, "min_dining_area_m2": 0},
+}
+
+
+class District(db.Model):
+    __tablename__ = "districts"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    slot_windows: Mapped[dict] = mapped_column(JSON)
+    standards: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    communities: Mapped[list["Community"]] = relationship(
+        back_populates="district", order_by="Community.code"
+    )
+
+
+class Community(db.Model):
+    __tablename__ = "communities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    street: Mapped[str] = mapped_column(String(100))
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+
+    district: Mapped[District] = relationship(back_populates="communities")
+
+
+class Canteen(db.Model):
+    __tablename__ = "canteens"
+    __table_args__ = (
+        CheckConstraint("seats_per_meal >= 0", name="seats_not_negative"),
+        CheckConstraint("dining_area_m2 >= 0", name="area_not_negative"),
+        CheckConstraint("monthly_operating_subsidy_fen >= 0", name="subsidy_not_negative"),
+        CheckConstraint("lat BETWEEN -90 AND 90 AND lng BETWEEN -180 AND 180", name="location"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    seats_per_meal: Mapped[int]
+    dining_area_m2: Mapped[float]
+    functions: Mapped[list] = mapped_column(JSON)
+    operator_type: Mapped[str] = mapped_column(String(24))
+    address: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    opening_hours: Mapped[str | None] = mapped_column(String(100))
+    lat: Mapped[float]
+    lng: Mapped[float]
+    monthly_operating_subsidy_fen: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    district: Mapped[District] = relationship()
+    community: Mapped[Community] = relationship()
+
+    @property
+    def location(self) -> dict:
+        return {"lat": self.lat, "lng": self.lng}

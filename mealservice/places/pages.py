@@ -1,0 +1,85 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from mealservice.core.auth import MANAGER, may, require_permission
+from mealservice.core.errors import ApiError
+from mealservice.extensions import db
+from mealservice.places import services
+from mealservice.places.models import Community, District
+from mealservice.places.schemas import CanteenQuery
+
+bp = Blueprint("places_pages", __name__)
+
+
+class CanteenDetailsForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    opening_hours = StringField(_l("Opening hours"), validators=[Optional(), Length(max=100)])
+
+
+@bp.get("/canteens")
+def canteen_list():
+    user = require_permission("canteens.read")
+    errors = CanteenQuery().validate(request.args)
+    query = {} if errors else CanteenQuery().load(request.args)
+    query.pop("page", None), query.pop("per_page", None)
+    found = services.find_canteens(user, **query)
+    districts = (
+        db.session.scalars(services.districts_query(user)).all()
+        if may(user, "districts.read")
+        else []
+    )
+    communities = (
+        db.session.scalars(
+            db.select(Community)
+            .where(Community.district_code.in_([d.code for d in districts]))
+            .order_by(Community.street, Community.code)
+        ).all()
+        if districts
+        else []
+    )
+    return render_template(
+        "places/canteen_list.html",
+        found=found,
+        errors=errors,
+        args=request.args,
+        districts=districts,
+        communities=communities,
+    )
+
+
+@bp.route("/canteens/<int:canteen_id>", methods=["GET", "POST"])
+def canteen_detail(canteen_id: int):
+    user = require_permission("canteens.read")
+    canteen = services.get_canteen(user, canteen_id)
+    can_edit = may(user, "canteens.edit")
+    form = CanteenDetailsForm(obj=canteen) if can_edit else None
+    if request.method == "POST":
+        require_permission("canteens.edit")
+        if form.validate_on_submit():
+            changes = {
+                field: form[field].data or None
+                for field in ("name", "address", "phone", "opening_hours")
+            }
+            try:
+                services.update_canteen(user, canteen, changes)
+            except ApiError as error:
+                db.session.rollback()
+                flash(error.message, "error")
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for("places_pages.canteen_detail", canteen_id=canteen.id))
+    district = db.session.get(District, canteen.district_code)
+    return render_template(
+        "places/canteen_detail.html",
+        canteen=canteen,
+        district=district,
+        form=form,
+        is_manager=user.role == MANAGER,
+        show_money=user.role not in ("family", "elder"),
+    )

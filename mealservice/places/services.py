@@ -1,0 +1,234 @@
+"""Districts, communities and canteens, registered against the policy standards."""
+
+from flask import current_app
+from sqlalchemy import select
+
+from mealservice.core.auth import (
+    MANAGER,
+    MANAGER_EDITABLE_CANTEEN_FIELDS,
+    PUBLIC_VIEW_ROLES,
+    canteen_scope,
+    district_scope,
+    ensure_canteen_in_scope,
+    ensure_district_in_scope,
+)
+from mealservice.core.db import add_unique
+from mealservice.core.errors import Forbidden, NotFound, ValidationFailed
+from mealservice.extensions import db
+from mealservice.places.geo import bounding_box, distance_m
+from mealservice.places.models import (
+    DEFAULT_SLOT_WINDOWS,
+    DEFAULT_STANDARDS,
+    Canteen,
+    Community,
+    District,
+    PlaceKind,
+)
+
+KIND_NAMES = {
+    PlaceKind.CANTEEN: "canteen",
+    PlaceKind.MEAL_POINT: "meal point",
+    PlaceKind.DINING_TABLE: "dining table",
+    PlaceKind.RURAL_POINT: "rural point",
+}
+
+
+def slot_window_errors(windows: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each window must start before it ends and not overlap the next slot's."""
+    errors: dict[str, list[str]] = {}
+    ordered = [
+        (slot, windows[slot]) for slot in ("breakfast", "lunch", "dinner") if slot in windows
+    ]
+    for slot, (start, end) in ordered:
+        if start >= end:
+            errors[slot] = ["The window must start before it ends."]
+    for (slot, (_, end)), (next_slot, (start, _)) in zip(ordered, ordered[1:], strict=False):
+        if start < end and next_slot not in errors:
+            errors[next_slot] = [f"The window overlaps {slot}."]
+    return errors
+
+
+def standard_violations(standards: dict, kind: str, seats: int, area: float) -> dict:
+    """The fields of a place that fall below its district's standard for its kind."""
+    standard = standards.get(kind) or DEFAULT_STANDARDS[PlaceKind(kind)]
+    name = KIND_NAMES[PlaceKind(kind)]
+    errors = {}
+    if seats < standard["min_seats"]:
+        errors["seats_per_meal"] = [
+            f"A {name} must serve at least {standard['min_seats']} people per meal."
+        ]
+    if area < standard["min_dining_area_m2"]:
+        errors["dining_area_m2"] = [
+            f"A {name} needs a dining area of at least {standard['min_dining_area_m2']} m²."
+        ]
+    return errors
+
+
+def merged_standards(current: dict, changes: dict) -> dict:
+    return {**current, **{kind: dict(figures) for kind, figures in changes.items()}}
+
+
+# Districts
+
+
+def create_district(data: dict) -> District:
+    district = District(
+        code=data["code"],
+        name=data["name"],
+        timezone=data.get("timezone") or current_app.config["TIMEZONE"],
+        slot_windows={**DEFAULT_SLOT_WINDOWS, **data.get("slot_windows", {})},
+        standards=merged_standards(DEFAULT_STANDARDS, data.get("standards", {})),
+    )
+    slot_errors = slot_window_errors(district.slot_windows)
+    if slot_errors:
+        raise ValidationFailed({f"slot_windows.{slot}": msgs for slot, msgs in slot_errors.items()})
+    return add_unique(district, "duplicate_code", f"A district with code {data['code']!r} exists.")
+
+
+def districts_query(user):
+    query = select(District).order_by(District.code)
+    scope = district_scope(user)
+    return query if scope is None else query.where(District.code == scope)
+
+
+def get_district(user, code: str) -> District:
+    district = db.session.get(District, code)
+    if district is None:
+        raise NotFound("district")
+    ensure_district_in_scope(user, code)
+    return district
+
+
+def update_district(district: District, changes: dict) -> District:
+    windows = {**district.slot_windows, **changes.pop("slot_windows", {})}
+    slot_errors = slot_window_errors(windows)
+    if slot_errors:
+        raise ValidationFailed({f"slot_windows.{slot}": msgs for slot, msgs in slot_errors.items()})
+    district.slot_windows = windows
+    for field, value in changes.items():
+        setattr(district, field, value)
+    return district
+
+
+def update_standards(district: District, changes: dict) -> District:
+    district.standards = merged_standards(district.standards, changes)
+    return district
+
+
+# Communities
+
+
+def create_community(district: District, data: dict) -> Community:
+    location = data.get("location") or {}
+    community = Community(
+        district_code=district.code,
+        code=data["code"],
+        name=data["name"],
+        street=data["street"],
+        lat=location.get("lat"),
+        lng=location.get("lng"),
+    )
+    return add_unique(
+        community, "duplicate_code", f"A community with code {data['code']!r} exists."
+    )
+
+
+def communities_query(district: District):
+    return (
+        select(Community).where(Community.district_code == district.code).order_by(Community.code)
+    )
+
+
+# Canteens
+
+
+def create_canteen(user, data: dict) -> Canteen:
+    district = db.session.get(District, data["district"])
+    if district is None or district_scope(user) not in (None, district.code):
+        raise ValidationFailed({"district": ["No such district in your scope."]})
+    community = db.session.scalar(
+        select(Community).where(
+            Community.code == data["community"], Community.district_code == district.code
+        )
+    )
+    if community is None:
+        raise ValidationFailed({"community": ["No such community in this district."]})
+    violations = standard_violations(
+        district.standards, data["kind"], data["seats_per_meal"], data["dining_area_m2"]
+    )
+    if violations:
+        raise ValidationFailed(violations, "The place is below the district's standard.")
+    canteen = Canteen(
+        district_code=district.code,
+        community=community,
+        lat=data["location"]["lat"],
+        lng=data["location"]["lng"],
+        **{
+            key: value
+            for key, value in data.items()
+            if key not in ("district", "community", "location")
+        },
+    )
+    db.session.add(canteen)
+    db.session.flush()
+    return canteen
+
+
+def update_canteen(user, canteen: Canteen, changes: dict) -> Canteen:
+    if user.role == MANAGER:
+        refused = sorted(set(changes) - MANAGER_EDITABLE_CANTEEN_FIELDS)
+        if refused:
+            raise Forbidden(
+                "A manager may change only the canteen's own details, not: " + ", ".join(refused)
+            )
+    location = changes.pop("location", None)
+    if location:
+        canteen.lat, canteen.lng = location["lat"], location["lng"]
+    for field, value in changes.items():
+        setattr(canteen, field, value)
+    violations = standard_violations(
+        canteen.district.standards, canteen.kind, canteen.seats_per_meal, canteen.dining_area_m2
+    )
+    if violations:
+        raise ValidationFailed(violations, "The place is below the district's standard.")
+    db.session.flush()
+    return canteen
+
+
+def get_canteen(user, canteen_id: int) -> Canteen:
+    canteen = db.session.get(Canteen, canteen_id)
+    if canteen is None:
+        raise NotFound("canteen")
+    ensure_canteen_in_scope(user, canteen)
+    return canteen
+
+
+def find_canteens(
+    user,
+    *,
+    district: str | None = None,
+    community: str | None = None,
+    near: tuple[float, float] | None = None,
+    radius_m: int | None = None,
+) -> list[tuple[Canteen, int | None]]:
+    """Canteens the user may see, each with its distance from `near`, nearest first."""
+    query = select(Canteen).order_by(Canteen.id)
+    if user.role not in PUBLIC_VIEW_ROLES:
+        if (scope := district_scope(user)) is not None:
+            query = query.where(Canteen.district_code == scope)
+        if (own := canteen_scope(user)) is not None:
+            query = query.where(Canteen.id == own)
+    if district:
+        query = query.where(Canteen.district_code == district)
+    if community:
+        query = query.join(Canteen.community).where(Community.code == community)
+    if near is None:
+        return [(canteen, None) for canteen in db.session.scalars(query)]
+    lat, lng = near
+    if radius_m:
+        south, north, west, east = bounding_box(lat, lng, radius_m)
+        query = query.where(Canteen.lat.between(south, north), Canteen.lng.between(west, east))
+    found = [(c, distance_m(lat, lng, c.lat, c.lng)) for c in db.session.scalars(query)]
+    if radius_m:
+        found = [(c, d) for c, d in found if d <= radius_m]
+    return sorted(found, key=lambda pair: (pair[1], pair[0].id))

@@ -1,0 +1,76 @@
+import json
+
+import pytest
+
+from config import (
+    DevelopmentConfig,
+    ProductionConfig,
+    TestingConfig,
+    config_from_environment,
+    normalise_database_url,
+)
+from mealservice import create_app
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u@h:5432/d", "postgresql+psycopg://u@h:5432/d"),
+        ("postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("sqlite:////tmp/x.sqlite", "sqlite:////tmp/x.sqlite"),
+    ],
+)
+def test_postgres_urls_are_taken_as_psycopg3(given, expected):
+    assert normalise_database_url(given) == expected
+
+
+def test_environment_chooses_the_configuration(monkeypatch):
+    monkeypatch.delenv("MEALSERVICE_ENV", raising=False)
+    assert config_from_environment() is DevelopmentConfig
+    monkeypatch.setenv("MEALSERVICE_ENV", "production")
+    assert config_from_environment() is ProductionConfig
+    monkeypatch.setenv("MEALSERVICE_ENV", "staging")
+    with pytest.raises(RuntimeError, match="MEALSERVICE_ENV"):
+        config_from_environment()
+
+
+def test_production_refuses_to_start_without_its_secrets(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        ProductionConfig.load_secrets(str(tmp_path))
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_production_refuses_to_start_without_a_database_url(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="DATABASE_URL"):
+        create_app(ProductionConfig)
+
+
+def test_production_takes_secrets_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert ProductionConfig.load_secrets(str(tmp_path)) == {"SECRET_KEY": "from-the-environment"}
+
+
+def test_development_generates_secrets_once_into_the_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = DevelopmentConfig.load_secrets(str(tmp_path))
+    second = DevelopmentConfig.load_secrets(str(tmp_path))
+    assert len(first["SECRET_KEY"]) >= 40
+    assert first == second
+    stored = tmp_path / "secrets.json"
+    assert json.loads(stored.read_text())["SECRET_KEY"] == first["SECRET_KEY"]
+    assert stored.stat().st_mode & 0o077 == 0, "the secrets file must be private to its owner"
+
+
+def test_an_environment_secret_wins_over_the_stored_one(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    DevelopmentConfig.load_secrets(str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "operator-chosen")
+    assert TestingConfig.load_secrets(str(tmp_path))["SECRET_KEY"] == "operator-chosen"
+
+
+def test_the_time_zone_defaults_to_shanghai(app):
+    assert app.config["TIMEZONE"] == "Asia/Shanghai"

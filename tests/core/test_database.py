@@ -1,0 +1,95 @@
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from config import normalise_database_url
+from mealservice.extensions import db as _db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_models_and_migrations_agree(app):
+    """The test database was built by `flask db upgrade`; the models must need nothing more."""
+    with app.app_context(), _db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, _db.metadata) == []
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
+    with app.app_context():
+        if _db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite settings")
+        with _db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+
+
+def test_sqlite_write_transactions_take_the_write_lock_at_begin(app):
+    with app.app_context():
+        if _db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite settings")
+        with _db.engine.connect() as writer:
+            writer.begin()
+            other = _db.engine.raw_connection()
+            try:
+                cursor = other.cursor()
+                cursor.execute("PRAGMA busy_timeout=100")
+                # BEGIN IMMEDIATE holds the write lock already: another writer must wait.
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    cursor.execute("BEGIN IMMEDIATE")
+            finally:
+                other.close()
+            writer.rollback()
+
+
+def run_upgrade(url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MEALSERVICE_ENV": "development", "DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def expected_tables() -> set[str]:
+    return set(_db.metadata.tables) | {"alembic_version"}
+
+
+def test_db_upgrade_builds_the_schema_on_an_empty_sqlite_file(app, tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    result = run_upgrade(url)
+    assert result.returncode == 0, result.stderr
+    assert set(inspect(create_engine(url)).get_table_names()) == expected_tables()
+
+
+def test_db_upgrade_builds_the_schema_on_an_empty_postgresql_database(app):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("runs when TEST_DATABASE_URL names a PostgreSQL server")
+    admin = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+    name = f"mealservice_fresh_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    fresh_url = url.rsplit("/", 1)[0] + "/" + name
+    try:
+        result = run_upgrade(fresh_url)
+        assert result.returncode == 0, result.stderr
+        engine = create_engine(normalise_database_url(fresh_url))
+        assert set(inspect(engine).get_table_names()) == expected_tables()
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

@@ -1,0 +1,102 @@
+import pytest
+
+from mealservice.core.errors import flatten_messages
+from mealservice.places import services as place_services
+
+
+def assert_error(response, status: int, code: str):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json, "the API never answers with an HTML page"
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+def test_unknown_api_route_is_a_json_not_found(anonymous):
+    assert_error(anonymous.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+def test_wrong_method_is_a_json_error(login_as):
+    admin = login_as("admin")
+    assert_error(
+        admin.client.delete(
+            "/api/v1/districts", headers={"Authorization": f"Bearer {admin.token}"}
+        ),
+        405,
+        "method_not_allowed",
+    )
+
+
+def test_a_body_that_is_not_json_is_a_validation_error_naming_the_body(login_as):
+    admin = login_as("admin")
+    response = admin.post("/api/v1/districts", data="{not json", content_type="application/json")
+    error = assert_error(response, 422, "validation_error")
+    assert error["fields"] == {"json": ["Invalid JSON body."]}
+
+
+def test_a_json_list_instead_of_an_object_is_a_validation_error(login_as):
+    error = assert_error(
+        login_as("admin").post("/api/v1/districts", json=[1, 2]), 422, "validation_error"
+    )
+    assert "_schema" in error["fields"]
+
+
+def test_nested_fields_are_named_with_dots(login_as, district):
+    admin = login_as("admin")
+    response = admin.post("/api/v1/canteens", json={"location": {"lat": 91}})
+    error = assert_error(response, 422, "validation_error")
+    assert error["fields"]["location.lat"] == [
+        "Must be greater than or equal to -90 and less than or equal to 90."
+    ]
+    assert error["fields"]["location.lng"] == ["Missing data for required field."]
+
+
+def test_unknown_fields_are_refused_by_name(login_as):
+    response = login_as("admin").post(
+        "/api/v1/districts", json={"code": "330199", "name": "x", "colour": "red"}
+    )
+    error = assert_error(response, 422, "validation_error")
+    assert error["fields"] == {"colour": ["Unknown field."]}
+
+
+def test_bad_query_parameters_are_validation_errors(login_as):
+    error = assert_error(login_as("admin").get("/api/v1/canteens?page=0"), 422, "validation_error")
+    assert "page" in error["fields"]
+
+
+def test_an_unexpected_failure_is_a_json_500_without_internals(login_as, monkeypatch, caplog):
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(place_services, "find_canteens", explode)
+    error = assert_error(login_as("admin").get("/api/v1/canteens"), 500, "internal_error")
+    assert "secret internals" not in error["message"]
+    assert "unhandled error" in caplog.text
+
+
+def test_pages_show_an_html_error_page(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "不存在" in response.get_data(as_text=True)
+
+
+def test_pages_send_people_who_are_not_logged_in_to_the_login_page(client):
+    response = client.get("/canteens?community=x")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/canteens")
+
+
+@pytest.mark.parametrize(
+    ("messages", "flat"),
+    [
+        ({"a": ["bad"]}, {"a": ["bad"]}),
+        ({"a": {"b": ["bad"]}}, {"a.b": ["bad"]}),
+        ({"a": {0: {"b": ["bad"]}}}, {"a.0.b": ["bad"]}),
+        (["whole"], {"_schema": ["whole"]}),
+    ],
+)
+def test_marshmallow_messages_are_flattened(messages, flat):
+    assert flatten_messages(messages) == flat

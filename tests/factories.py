@@ -1,0 +1,87 @@
+"""create_* helpers with sensible defaults; they go through the services, so the data
+they make obeys the same rules as data made through the API.
+
+Each one commits, as data made before a request would be: inside the `db` fixture that
+only releases a savepoint, and a request that fails and rolls back cannot undo it."""
+
+from datetime import timedelta
+from itertools import count
+
+from mealservice.accounts.services import create_user as create_user_service
+from mealservice.accounts.services import issue_token
+from mealservice.extensions import db
+from mealservice.places.services import create_canteen as create_canteen_service
+from mealservice.places.services import create_community as create_community_service
+from mealservice.places.services import create_district as create_district_service
+
+_sequence = count(1)
+
+
+def _next() -> int:
+    return next(_sequence)
+
+
+def create_district(code: str | None = None, **fields):
+    data = {"code": code or f"9{_next():05d}", "name": "测试区", **fields}
+    return _committed(create_district_service(data))
+
+
+def create_community(district, code: str | None = None, **fields):
+    number = _next()
+    data = {
+        "code": code or f"{district.code}C{number:04d}",
+        "name": f"测试社区{number}",
+        "street": "测试街道",
+        "location": {"lat": 30.2741, "lng": 120.1551},
+        **fields,
+    }
+    return _committed(create_community_service(district, data))
+
+
+def canteen_data(district, community=None, **fields) -> dict:
+    community = community or create_community(district)
+    return {
+        "name": f"测试老年食堂{_next()}",
+        "kind": "canteen",
+        "district": district.code,
+        "community": community.code,
+        "seats_per_meal": 80,
+        "dining_area_m2": 120.0,
+        "functions": ["cooking", "dine_in", "delivery"],
+        "operator_type": "public_private",
+        "address": "测试路1号",
+        "location": {"lat": 30.2741, "lng": 120.1551},
+        "monthly_operating_subsidy_fen": 1_000_000,
+        **fields,
+    }
+
+
+def create_canteen(district, community=None, **fields):
+    return _committed(create_canteen_service(None, canteen_data(district, community, **fields)))
+
+
+def create_user(
+    role: str, *, district=None, canteen=None, password: str = "correct-horse-9", **fields
+):
+    needs_canteen = role in ("manager", "cashier", "volunteer")
+    needs_district = role in ("official", "inspector")
+    user = create_user_service(
+        None,
+        username=fields.pop("username", f"{role}{_next()}"),
+        password=password,
+        role=role,
+        district=district.code if (needs_district and district is not None) else None,
+        canteen_id=canteen.id if (needs_canteen and canteen is not None) else None,
+    )
+    return _committed(user)
+
+
+def token_for(user) -> str:
+    token, _ = issue_token(user, timedelta(hours=1))
+    db.session.commit()
+    return token
+
+
+def _committed(obj):
+    db.session.commit()
+    return obj

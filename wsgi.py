@@ -1,0 +1,3 @@
+from mealservice import create_app
+
+app = create_app()
