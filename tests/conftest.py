@@ -12,8 +12,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import flask_babel
 import flask_migrate
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -44,9 +47,22 @@ def empty_database(engine) -> None:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
+class TestClient(FlaskClient):
+    """Requests in a test share the `db` fixture's app context; start each with an empty
+    `g` and no cached translations, as a fresh app context per request would in production."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for name in list(g):
+                g.pop(name)
+            flask_babel.refresh()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     app = create_app(TestingConfig, DATABASE_URL=database_url)
+    app.test_client_class = TestClient
     with app.app_context():
         empty_database(_db.engine)
         flask_migrate.upgrade()

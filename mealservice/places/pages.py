@@ -2,6 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from marshmallow import ValidationError
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -25,8 +26,12 @@ class CanteenDetailsForm(FlaskForm):
 @bp.get("/canteens")
 def canteen_list():
     user = require_permission("canteens.read")
-    errors = CanteenQuery().validate(request.args)
-    query = {} if errors else CanteenQuery().load(request.args)
+    # The filter form sends empty fields for "any"; they filter nothing.
+    args = {key: value for key, value in request.args.items() if value}
+    try:
+        query, errors = CanteenQuery().load(args), {}
+    except ValidationError as error:
+        query, errors = {}, error.messages
     query.pop("page", None), query.pop("per_page", None)
     found = services.find_canteens(user, **query)
     districts = (

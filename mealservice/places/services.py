@@ -13,7 +13,7 @@ from mealservice.core.auth import (
     ensure_district_in_scope,
 )
 from mealservice.core.db import add_unique
-from mealservice.core.errors import Forbidden, NotFound, ValidationFailed
+from mealservice.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mealservice.extensions import db
 from mealservice.places.geo import bounding_box, distance_m
 from mealservice.places.models import (
@@ -72,6 +72,8 @@ def merged_standards(current: dict, changes: dict) -> dict:
 
 
 def create_district(data: dict) -> District:
+    if db.session.get(District, data["code"]) is not None:
+        raise Conflict("duplicate_code", f"A district with code {data['code']!r} exists.")
     district = District(
         code=data["code"],
         name=data["name"],

@@ -1,0 +1,87 @@
+"""The "Who may do what" table of API.md, walked for every role on every guarded operation."""
+
+import pytest
+
+from mealservice.core.auth import PERMISSIONS, Role
+from tests import factories
+from tests.core.test_errors import assert_error
+
+STAFF_READ = {"admin", "official", "manager"}
+EVERYONE_WHO_READS_CANTEENS = {"admin", "official", "manager", "cashier", "family", "elder"}
+
+# (method, path, roles allowed), transcribed from API.md's table.
+TABLE = [
+    ("GET", "/api/v1/districts", STAFF_READ),
+    ("POST", "/api/v1/districts", {"admin"}),
+    ("GET", "/api/v1/districts/{district}", STAFF_READ),
+    ("PATCH", "/api/v1/districts/{district}", {"admin"}),
+    ("PUT", "/api/v1/districts/{district}/standards", {"admin", "official"}),
+    ("GET", "/api/v1/districts/{district}/communities", STAFF_READ),
+    ("POST", "/api/v1/districts/{district}/communities", {"admin"}),
+    ("GET", "/api/v1/canteens", EVERYONE_WHO_READS_CANTEENS),
+    ("POST", "/api/v1/canteens", {"admin", "official"}),
+    ("GET", "/api/v1/canteens/{canteen}", EVERYONE_WHO_READS_CANTEENS),
+    ("PATCH", "/api/v1/canteens/{canteen}", {"admin", "official", "manager"}),
+    ("GET", "/api/v1/users", {"admin", "official", "manager"}),
+    ("POST", "/api/v1/users", {"admin", "official", "manager"}),
+    ("GET", "/api/v1/users/{user}", {"admin", "official", "manager"}),
+]
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"), TABLE, ids=[f"{m} {p}" for m, p, _ in TABLE]
+)
+def test_each_role_gets_exactly_what_the_table_grants(
+    login_as, district, canteen, role, method, path, allowed
+):
+    staff = factories.create_user("cashier", canteen=canteen)
+    url = path.format(district=district.code, canteen=canteen.id, user=staff.id)
+    client = login_as(role)
+    response = client.client.open(
+        url,
+        method=method,
+        json={} if method != "GET" else None,
+        headers={"Authorization": f"Bearer {client.token}"},
+    )
+    if role in allowed:
+        assert response.status_code not in (401, 403), (role, method, url, response.get_json())
+    else:
+        assert_error(response, 403, "forbidden")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"), TABLE, ids=[f"{m} {p}" for m, p, _ in TABLE]
+)
+def test_every_guarded_operation_refuses_callers_without_a_token(
+    anonymous, district, canteen, method, path, allowed
+):
+    url = path.format(district=district.code, canteen=canteen.id, user=1)
+    assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
+
+
+def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonymous):
+    spec = anonymous.get("/api/v1/openapi.json").get_json()
+    guarded = {
+        (
+            method.upper(),
+            path.replace("{code}", "{district}")
+            .replace("{canteen_id}", "{canteen}")
+            .replace("{user_id}", "{user}"),
+        )
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if "x-permission" in op
+    }
+    assert guarded == {(m, p) for m, p, _ in TABLE}
+
+
+def test_every_action_in_code_is_used_by_some_operation(anonymous):
+    spec = anonymous.get("/api/v1/openapi.json").get_json()
+    used = {
+        op["x-permission"]
+        for item in spec["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "x-permission" in op
+    }
+    assert used == set(PERMISSIONS)
