@@ -40,11 +40,16 @@ def create_community(district, code: str | None = None, **fields):
 
 def canteen_data(district, community=None, **fields) -> dict:
     community = community or create_community(district)
+    return canteen_body(district.code, community.code, **fields)
+
+
+def canteen_body(district_code: str, community_code: str, **fields) -> dict:
+    """A valid canteen for the API: a street canteen above the default standard."""
     return {
         "name": f"测试老年食堂{_next()}",
         "kind": "canteen",
-        "district": district.code,
-        "community": community.code,
+        "district": district_code,
+        "community": community_code,
         "seats_per_meal": 80,
         "dining_area_m2": 120.0,
         "functions": ["cooking", "dine_in", "delivery"],
