@@ -38,8 +38,10 @@ def configure(app: Flask, config: type[Config], overrides: dict) -> None:
 def register_extensions(app: Flask) -> None:
     from mealservice.core.db import configure_engine, render_migration_item
     from mealservice.core.i18n import select_locale
+    from mealservice.core.schemas import IdConverter
     from mealservice.extensions import api, babel, csrf, db, migrate
 
+    app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_S"])

@@ -1,14 +1,14 @@
 import marshmallow as ma
 
 from mealservice.core.auth import Role
-from mealservice.core.schemas import collection_schema
+from mealservice.core.schemas import Id, InputSchema, collection_schema
 
 USERNAME = ma.validate.Regexp(
     r"^[A-Za-z0-9_.@-]{3,64}$", error="Use 3–64 letters, digits, or _ . @ -."
 )
 
 
-class TokenIn(ma.Schema):
+class TokenIn(InputSchema):
     username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     password = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=256), load_only=True
@@ -21,7 +21,7 @@ class TokenOut(ma.Schema):
     expires_at = ma.fields.AwareDateTime()
 
 
-class UserIn(ma.Schema):
+class UserIn(InputSchema):
     username = ma.fields.String(required=True, validate=USERNAME)
     password = ma.fields.String(
         required=True,
@@ -30,7 +30,7 @@ class UserIn(ma.Schema):
     )
     role = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in Role]))
     district = ma.fields.String(load_default=None)
-    canteen_id = ma.fields.Integer(strict=True, load_default=None)
+    canteen_id = Id(load_default=None)
 
 
 class UserOut(ma.Schema):

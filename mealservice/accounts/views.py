@@ -42,7 +42,7 @@ class Users(MethodView):
         return services.create_user(current_user(), **data)
 
 
-@blp.route("/users/<int:user_id>")
+@blp.route("/users/<id:user_id>")
 class UserItem(MethodView):
     @blp.requires("users.read", 404)
     @blp.response(200, UserOut)

@@ -6,6 +6,7 @@ import logging
 from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,16 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_exception(exc: HTTPException):
         db.session.rollback()
         return error_response(from_http_exception(exc))
+
+    @app.errorhandler(DataError)
+    def handle_data_error(exc: DataError):
+        # A value the schemas let through but the database cannot hold: still the
+        # caller's input, so a 422 rather than a 500.
+        db.session.rollback()
+        log.warning("database refused a value on %s %s: %s", request.method, request.path, exc.orig)
+        return error_response(
+            ApiError(422, "validation_error", "A value is out of range or malformed.")
+        )
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

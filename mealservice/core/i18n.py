@@ -31,7 +31,7 @@ def yuan(fen: int | None) -> str:
     if fen is None:
         return ""
     sign = "-" if fen < 0 else ""
-    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
+    return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,24 +1,56 @@
-"""Shared schema pieces: paging, locations, strict money."""
+"""Shared schema pieces: the input base, ids, paging, locations, strict money."""
 
 import marshmallow as ma
 from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
 
 from mealservice.extensions import db
 
+# Ids are 32-bit integers in both databases; larger numbers name nothing.
+MAX_ID = 2**31 - 1
 
-class PageQuery(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in routes: a positive integer that fits an id column, else 404."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+class InputSchema(ma.Schema):
+    """Base of every input schema: text with NUL characters is refused by field, since
+    PostgreSQL cannot store it and nobody types it."""
+
+    @ma.pre_load
+    def refuse_nul_characters(self, data, **kwargs):
+        if isinstance(data, dict):
+            bad = {
+                key: ["Text may not contain NUL characters."]
+                for key, value in data.items()
+                if isinstance(value, str) and "\x00" in value
+            }
+            if bad:
+                raise ma.ValidationError(bad)
+        return data
+
+
+def Id(**kwargs) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class PageQuery(InputSchema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
-class LocationSchema(ma.Schema):
+class LocationSchema(InputSchema):
     lat = ma.fields.Float(required=True, validate=ma.validate.Range(min=-90, max=90))
     lng = ma.fields.Float(required=True, validate=ma.validate.Range(min=-180, max=180))
 
 
 def Fen(**kwargs) -> ma.fields.Integer:
     """Money as an integer number of fen; 12.5 or "12" are refused, not rounded."""
-    kwargs.setdefault("validate", ma.validate.Range(min=0))
+    kwargs.setdefault("validate", ma.validate.Range(min=0, max=MAX_ID))
     return ma.fields.Integer(strict=True, **kwargs)
 
 

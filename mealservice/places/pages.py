@@ -58,7 +58,7 @@ def canteen_list():
     )
 
 
-@bp.route("/canteens/<int:canteen_id>", methods=["GET", "POST"])
+@bp.route("/canteens/<id:canteen_id>", methods=["GET", "POST"])
 def canteen_detail(canteen_id: int):
     user = require_permission("canteens.read")
     canteen = services.get_canteen(user, canteen_id)

@@ -2,7 +2,7 @@ from zoneinfo import available_timezones
 
 import marshmallow as ma
 
-from mealservice.core.schemas import Fen, LocationSchema, PageQuery, collection_schema
+from mealservice.core.schemas import Fen, InputSchema, LocationSchema, PageQuery, collection_schema
 from mealservice.places.models import Function, OperatorType, PlaceKind
 from mealservice.places.services import slot_window_errors
 
@@ -15,12 +15,16 @@ def _known_timezone(value: str) -> None:
         raise ma.ValidationError(f"Unknown time zone {value!r}; use an IANA name.")
 
 
-class StandardSchema(ma.Schema):
-    min_seats = ma.fields.Integer(strict=True, required=True, validate=ma.validate.Range(min=0))
-    min_dining_area_m2 = ma.fields.Float(required=True, validate=ma.validate.Range(min=0))
+class StandardSchema(InputSchema):
+    min_seats = ma.fields.Integer(
+        strict=True, required=True, validate=ma.validate.Range(min=0, max=10_000)
+    )
+    min_dining_area_m2 = ma.fields.Float(
+        required=True, validate=ma.validate.Range(min=0, max=100_000)
+    )
 
 
-class StandardsSchema(ma.Schema):
+class StandardsSchema(InputSchema):
     """Minimum standards per kind of place; kinds left out keep their current figures."""
 
     canteen = ma.fields.Nested(StandardSchema)
@@ -29,7 +33,7 @@ class StandardsSchema(ma.Schema):
     rural_point = ma.fields.Nested(StandardSchema)
 
 
-class SlotWindowsSchema(ma.Schema):
+class SlotWindowsSchema(InputSchema):
     breakfast = ma.fields.List(
         ma.fields.String(validate=TIME_OF_DAY), validate=ma.validate.Length(equal=2)
     )
@@ -47,7 +51,7 @@ class SlotWindowsSchema(ma.Schema):
             raise ma.ValidationError(errors)
 
 
-class DistrictIn(ma.Schema):
+class DistrictIn(InputSchema):
     code = ma.fields.String(required=True, validate=CODE)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     timezone = ma.fields.String(validate=_known_timezone)
@@ -55,7 +59,7 @@ class DistrictIn(ma.Schema):
     standards = ma.fields.Nested(StandardsSchema)
 
 
-class DistrictPatch(ma.Schema):
+class DistrictPatch(InputSchema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
     timezone = ma.fields.String(validate=_known_timezone)
     slot_windows = ma.fields.Nested(SlotWindowsSchema)
@@ -71,7 +75,7 @@ class DistrictOut(ma.Schema):
     standards = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(StandardSchema))
 
 
-class CommunityIn(ma.Schema):
+class CommunityIn(InputSchema):
     code = ma.fields.String(required=True, validate=CODE)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     street = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
@@ -92,7 +96,7 @@ class CommunityOut(ma.Schema):
         return {"lat": community.lat, "lng": community.lng}
 
 
-class CanteenIn(ma.Schema):
+class CanteenIn(InputSchema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf([k.value for k in PlaceKind]))
     district = ma.fields.String(required=True)

@@ -109,7 +109,7 @@ class Canteens(MethodView):
         return services.create_canteen(current_user(), data)
 
 
-@blp.route("/canteens/<int:canteen_id>")
+@blp.route("/canteens/<id:canteen_id>")
 class CanteenItem(MethodView):
     @blp.requires("canteens.read", 404)
     @blp.response(200, CanteenOut)

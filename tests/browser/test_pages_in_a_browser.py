@@ -79,6 +79,7 @@ def test_nearest_to_me_uses_the_browsers_location(browser, demo_site):
     page.get_by_label("范围").select_option("500")
     page.get_by_role("button", name="离我最近").click()
     expect(page).to_have_url(re.compile(r"near=30\.267100%2C120\.147600"))
+    page.wait_for_load_state()
     names = page.get_by_test_id("canteen-list").locator("strong").all_inner_texts()
     assert names[0] == "保俶塔社区助餐点"
     distances = [

@@ -100,3 +100,55 @@ def test_pages_send_people_who_are_not_logged_in_to_the_login_page(client):
 )
 def test_marshmallow_messages_are_flattened(messages, flat):
     assert flatten_messages(messages) == flat
+
+
+def test_text_with_nul_characters_is_refused_by_field(login_as, district):
+    response = login_as("admin").post(
+        f"/api/v1/districts/{district.code}/communities",
+        json={"code": "nul-1", "name": "a\x00b", "street": "s"},
+    )
+    error = assert_error(response, 422, "validation_error")
+    assert error["fields"] == {"name": ["Text may not contain NUL characters."]}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/canteens/99999999999999999999", "/api/v1/canteens/0", "/api/v1/users/-1"]
+)
+def test_ids_beyond_any_column_are_simply_not_found(login_as, path):
+    assert_error(login_as("admin").get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"canteen_id": 10**20}, "canteen_id"),
+        ({"monthly_operating_subsidy_fen": 10**20}, "monthly_operating_subsidy_fen"),
+    ],
+)
+def test_numbers_too_large_to_store_are_named(login_as, canteen, district, body, field):
+    admin = login_as("admin")
+    if field == "canteen_id":
+        user = {"username": "big-id", "password": "a-long-password", "role": "cashier", **body}
+        error = assert_error(admin.post("/api/v1/users", json=user), 422, "validation_error")
+    else:
+        error = assert_error(
+            admin.patch(f"/api/v1/canteens/{canteen.id}", json=body), 422, "validation_error"
+        )
+    assert field in error["fields"]
+
+
+def test_a_huge_page_number_is_a_validation_error(login_as):
+    error = assert_error(
+        login_as("admin").get("/api/v1/users?page=10000000000"), 422, "validation_error"
+    )
+    assert "page" in error["fields"]
+
+
+def test_a_value_the_database_refuses_is_a_422_not_a_500(login_as, monkeypatch):
+    from sqlalchemy.exc import DataError
+
+    def refuse(*args, **kwargs):
+        raise DataError("INSERT ...", {}, Exception("value out of range"))
+
+    monkeypatch.setattr(place_services, "find_canteens", refuse)
+    assert_error(login_as("admin").get("/api/v1/canteens"), 422, "validation_error")

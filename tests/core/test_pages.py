@@ -140,7 +140,7 @@ def test_the_canteen_page_shows_money_in_yuan_and_times_in_the_districts_zone(
 ):
     log_in(client, "page-manager", "green-tea-42")
     html = client.get(f"/canteens/{canteen.id}").get_data(as_text=True)
-    assert "¥10000.00" in html
+    assert "¥10,000.00" in html
     local = canteen.created_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert local.strftime("%Y-%m-%d %H:%M") in html
 
