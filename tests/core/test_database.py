@@ -93,3 +93,29 @@ def test_db_upgrade_builds_the_schema_on_an_empty_postgresql_database(app):
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_times_are_stored_in_utc_and_come_back_aware(db, district):
+    from datetime import datetime, timedelta, timezone
+
+    from mealservice.places.models import Canteen
+    from tests import factories
+
+    shanghai_noon = datetime(2026, 11, 24, 12, 0, tzinfo=timezone(timedelta(hours=8)))
+    canteen = factories.create_canteen(district, created_at=shanghai_noon)
+    db.session.expire_all()
+    stored = db.session.get(Canteen, canteen.id).created_at
+    assert stored == shanghai_noon and stored.utcoffset() == timedelta(0)
+    raw = db.session.execute(
+        text("SELECT created_at FROM canteens WHERE id = :id"), {"id": canteen.id}
+    ).scalar()
+    assert str(raw).startswith("2026-11-24 04:00:00")
+
+
+def test_naive_datetimes_are_refused(db, district):
+    from datetime import datetime
+
+    from tests import factories
+
+    with pytest.raises(Exception, match="naive datetimes"):
+        factories.create_canteen(district, created_at=datetime(2026, 11, 24, 12, 0))
