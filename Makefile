@@ -31,7 +31,7 @@ demo: $(BIN)/.installed translations
 
 # Headless Chromium and a CJK font for the browser tests, from Debian's packages.
 browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	@if ! dpkg -s chromium fonts-wqy-zenhei >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
 	fi
 	@[ -x /usr/bin/chromium ] || echo "note: /usr/bin/chromium is missing; install Debian's chromium and fonts-wqy-zenhei for the browser tests"
