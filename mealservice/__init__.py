@@ -1,6 +1,7 @@
 """mealservice: senior meal assistance (老年助餐) for a district."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
@@ -18,6 +19,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     )
     configure(app, config, overrides)
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_errors(app)
     register_request_hooks(app)
@@ -29,6 +31,12 @@ def configure(app: Flask, config: type[Config], overrides: dict) -> None:
     app.config.from_object(config)
     app.config.update(config.load_secrets(app.instance_path))
     app.config.update(overrides)
+    try:
+        ZoneInfo(app.config["TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(
+            f"TIMEZONE {app.config['TIMEZONE']!r} is not an IANA time zone"
+        ) from None
     url = app.config.get("DATABASE_URL") or config.default_database_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if url.startswith("sqlite"):
@@ -38,10 +46,8 @@ def configure(app: Flask, config: type[Config], overrides: dict) -> None:
 def register_extensions(app: Flask) -> None:
     from mealservice.core.db import configure_engine, render_migration_item
     from mealservice.core.i18n import select_locale
-    from mealservice.core.schemas import IdConverter
     from mealservice.extensions import api, babel, csrf, db, migrate
 
-    app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_S"])
@@ -56,6 +62,13 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     api.init_app(app)
+
+
+def register_url_converters(app: Flask) -> None:
+    from mealservice.core.schemas import CodeConverter, IdConverter
+
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["code"] = CodeConverter
 
 
 def register_blueprints(app: Flask) -> None:

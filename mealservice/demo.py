@@ -192,7 +192,12 @@ def seed() -> list[dict]:
                 )
     canteens = {}
     for place in PLACES:
-        canteen = db.session.scalar(select(Canteen).where(Canteen.name == place["name"]))
+        # Found by community and kind, which a manager cannot change; names they can.
+        canteen = db.session.scalar(
+            select(Canteen)
+            .join(Canteen.community)
+            .where(Community.code == place["community"], Canteen.kind == place["kind"])
+        )
         canteens[place["name"]] = canteen or create_canteen(
             None, {**place, "district": district.code}
         )

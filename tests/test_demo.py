@@ -50,3 +50,13 @@ def test_seed_demo_refuses_to_run_in_production(app, db, monkeypatch):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0 and "never runs in production" in result.output
     assert db.session.get(District, "330106") is None
+
+
+def test_seed_demo_after_a_manager_renamed_a_place_adds_nothing(runner, db):
+    runner.invoke(args=["seed-demo"])
+    canteen = db.session.scalar(select(Canteen).where(Canteen.name == "北山街道老年食堂"))
+    canteen.name = "北山街道幸福食堂"
+    db.session.commit()
+    before = count(db, Canteen)
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert count(db, Canteen) == before

@@ -1,14 +1,28 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mealservice.core.db import UTCDateTime, utcnow
+from mealservice.core.auth import CANTEEN_ROLES, DISTRICT_ROLES, Role
+from mealservice.core.db import UTCDateTime, sql_in, utcnow
 from mealservice.extensions import db
 
 
 class User(db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(sql_in("role", Role), name="role"),
+        # Canteen staff belong to a canteen, district staff to a district, admins to neither.
+        CheckConstraint(
+            f"({sql_in('role', sorted(CANTEEN_ROLES))}"
+            " AND canteen_id IS NOT NULL AND district_code IS NOT NULL)"
+            f" OR ({sql_in('role', sorted(DISTRICT_ROLES))}"
+            " AND canteen_id IS NULL AND district_code IS NOT NULL)"
+            " OR (role = 'admin' AND canteen_id IS NULL AND district_code IS NULL)"
+            " OR (role IN ('family', 'elder') AND canteen_id IS NULL)",
+            name="placement",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -15,6 +15,7 @@ from mealservice.core.auth import (
     district_scope,
     hash_token,
     may_create_role,
+    visible_roles,
 )
 from mealservice.core.db import add_unique, utcnow
 from mealservice.core.errors import Forbidden, NotFound, ValidationFailed
@@ -85,6 +86,8 @@ def _placement(actor, role, district, canteen_id):
         canteen = db.session.get(Canteen, canteen_id)
         if canteen is None or not _canteen_in_reach(actor, canteen):
             raise ValidationFailed({"canteen_id": ["No such canteen in your scope."]})
+        if district is not None and district != canteen.district_code:
+            raise ValidationFailed({"district": ["The canteen lies in another district."]})
         return canteen.district_code, canteen
     if canteen_id is not None:
         raise ValidationFailed({"canteen_id": [f"A {role} account belongs to no canteen."]})
@@ -111,13 +114,29 @@ def _canteen_in_reach(actor, canteen: Canteen) -> bool:
     return scope in (None, canteen.district_code) and own in (None, canteen.id)
 
 
-def users_query(actor: User):
+def users_in_scope_query(actor: User):
+    """The accounts of the actor's canteen or district, whatever their role."""
     query = select(User).order_by(User.id)
     if (own := canteen_scope(actor)) is not None:
         return query.where(User.canteen_id == own)
     if (scope := district_scope(actor)) is not None:
         return query.where(User.district_code == scope)
     return query
+
+
+def users_query(actor: User):
+    """The accounts an actor may see: in scope, and of the roles they may create."""
+    query = users_in_scope_query(actor)
+    if (roles := visible_roles(actor)) is not None:
+        query = query.where(User.role.in_(sorted(roles)))
+    return query
+
+
+def get_user_in_scope(actor: User, user_id: int) -> User:
+    user = db.session.scalar(users_in_scope_query(actor).where(User.id == user_id))
+    if user is None:
+        raise NotFound("user")
+    return user
 
 
 def get_user(actor: User, user_id: int) -> User:

@@ -44,7 +44,7 @@ class Users(MethodView):
 
 @blp.route("/users/<id:user_id>")
 class UserItem(MethodView):
-    @blp.requires("users.read", 404)
+    @blp.requires("users.read", scope=services.get_user_in_scope)
     @blp.response(200, UserOut)
     def get(self, user_id):
         return services.get_user(current_user(), user_id)

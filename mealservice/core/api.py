@@ -34,17 +34,21 @@ class Api(flask_smorest.Api):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    def requires(self, action: str, *errors: int):
+    def requires(self, action: str, *errors: int, scope=None):
         """Enforce `action` from the permission table and document the refusals.
 
-        401 and 403 are documented for every guarded operation; `errors` adds the
-        operation's own refusals (404, 409...)."""
+        `scope` looks up the object the route names (404 outside the caller's scope)
+        before the role is judged. 401 and 403 are documented for every guarded
+        operation; `errors` adds the operation's own refusals (409...)."""
         from mealservice.core.auth import require_permission
+
+        if scope is not None:
+            errors = (*errors, 404)
 
         def decorator(func):
             @wraps(func)
             def guarded(*args, **kwargs):
-                require_permission(action)
+                require_permission(action, scope, **kwargs)
                 return func(*args, **kwargs)
 
             guarded = self.doc(**{"x-permission": action})(guarded)

@@ -53,8 +53,12 @@ CREATABLE_ROLES: dict[Role, frozenset[Role]] = {
 # A manager edits the details of their own canteen, not what the district registered.
 MANAGER_EDITABLE_CANTEEN_FIELDS = frozenset({"name", "address", "phone", "opening_hours"})
 
-# Family and elders see canteens as the public does.
+# Family and elders see canteens as the public does: no public money, no operator.
 PUBLIC_VIEW_ROLES = frozenset({FAMILY, ELDER})
+
+
+def sees_public_view(user) -> bool:
+    return user is not None and user.role in PUBLIC_VIEW_ROLES
 
 
 def hash_token(token: str) -> str:
@@ -104,15 +108,38 @@ def may(user, action: str) -> bool:
     return user is not None and user.role in PERMISSIONS[action]
 
 
-def require_permission(action: str):
+def require_permission(action: str, scope=None, **target):
+    """Refuse unless the caller may take `action`.
+
+    With `scope` (a look-up such as `get_canteen(user, canteen_id=...)` that answers 404
+    outside the caller's scope) the object is looked up first, so an object the caller
+    cannot see is "not found" and only an object they can see is "forbidden"."""
     user = require_login()
+    if scope is not None:
+        scope(user, **target)
     if user.role not in PERMISSIONS[action]:
         raise Forbidden(f"The role {user.role} may not do this ({action}).")
     return user
 
 
+def ensure_may_change_canteen_fields(user, fields) -> None:
+    if user.role == MANAGER:
+        refused = sorted(set(fields) - MANAGER_EDITABLE_CANTEEN_FIELDS)
+        if refused:
+            raise Forbidden(
+                "A manager may change only the canteen's own details, not: " + ", ".join(refused)
+            )
+
+
 def may_create_role(user, role: Role) -> bool:
     return role in CREATABLE_ROLES.get(user.role, frozenset())
+
+
+def visible_roles(user) -> frozenset[Role] | None:
+    """The roles of the accounts a user may see: those they may create (None: all)."""
+    return (
+        None if user is None or user.role == ADMIN else CREATABLE_ROLES.get(user.role, frozenset())
+    )
 
 
 # Scopes. Each returns None for "everything" or the one district / canteen the user sees.
@@ -134,7 +161,7 @@ def ensure_district_in_scope(user, district_code: str, what: str = "district") -
 
 
 def ensure_canteen_in_scope(user, canteen, what: str = "canteen") -> None:
-    if user.role in PUBLIC_VIEW_ROLES:
+    if sees_public_view(user):
         return
     ensure_district_in_scope(user, canteen.district_code, what)
     own = canteen_scope(user)

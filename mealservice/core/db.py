@@ -44,6 +44,11 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def sql_in(column: str, values) -> str:
+    """`column IN ('a', 'b')` for a CHECK constraint over an enum's fixed values."""
+    return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -109,6 +114,5 @@ def add_unique(obj, code: str, message: str, detail: dict | None = None):
 def render_migration_item(type_, obj, autogen_context):
     """Write UTCDateTime into migrations as a plain DateTime, so revisions never import the app."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
-        autogen_context.imports.add("import sqlalchemy as sa")
         return "sa.DateTime()"
     return False

@@ -102,7 +102,7 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
 def from_http_exception(exc: HTTPException) -> ApiError:
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
-    if exc.code in (400, 422) and messages:
+    if exc.code in (400, 422) and messages and not isinstance(exc, CSRFError):
         # webargs nests messages under the location (json, query, files...).
         fields: dict[str, list[str]] = {}
         for location, location_messages in messages.items():
@@ -112,8 +112,9 @@ def from_http_exception(exc: HTTPException) -> ApiError:
             else:
                 fields.update(flatten_messages(location_messages))
         return ValidationFailed(fields)
-    if exc.code == 400 and isinstance(exc, CSRFError):
-        return ApiError(400, "csrf_failed", f"CSRF check failed: {exc.description}")
+    if isinstance(exc, CSRFError):
+        # A request carried by the session cookie without proof it came from our pages.
+        return ApiError(403, "csrf_failed", f"CSRF check failed: {exc.description}")
     code = exc.code or 500
     return ApiError(code, DEFAULT_CODES.get(code, "error"), exc.description or exc.name)
 
@@ -139,6 +140,8 @@ def error_response(error: ApiError):
 
 
 def _page_message(error: ApiError) -> str:
+    if error.code == "csrf_failed":
+        return _("The form has expired. Please go back, reload the page and try again.")
     by_status = {
         401: _("Please log in first."),
         403: _("You are not allowed to do this."),

@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 from sqlalchemy import func, select
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from mealservice.extensions import db
 
@@ -15,6 +15,12 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=MAX_ID)
+
+
+class CodeConverter(BaseConverter):
+    """`<code:name>` in routes: a district or community code; anything else is a 404."""
+
+    regex = r"[A-Za-z0-9_-]{1,20}"
 
 
 class InputSchema(ma.Schema):

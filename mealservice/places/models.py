@@ -1,10 +1,18 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from flask import current_app
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mealservice.core.db import UTCDateTime, utcnow
+from mealservice.core.db import UTCDateTime, sql_in, utcnow
 from mealservice.extensions import db
 
 
@@ -51,12 +59,53 @@ DEFAULT_STANDARDS = {
 }
 
 
+KIND_NAMES = {
+    PlaceKind.CANTEEN: "canteen",
+    PlaceKind.MEAL_POINT: "meal point",
+    PlaceKind.DINING_TABLE: "dining table",
+    PlaceKind.RURAL_POINT: "rural point",
+}
+
+# The fields a standard judges; a change to any of them is checked again.
+STANDARD_FIELDS = frozenset({"kind", "seats_per_meal", "dining_area_m2"})
+
+
+def slot_window_errors(windows: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each window must start before it ends and not overlap the next slot's."""
+    errors: dict[str, list[str]] = {}
+    ordered = [(slot, windows[slot]) for slot in Slot if slot in windows]
+    for slot, (start, end) in ordered:
+        if start >= end:
+            errors[slot] = ["The window must start before it ends."]
+    for (slot, (_, end)), (next_slot, (start, _)) in zip(ordered, ordered[1:], strict=False):
+        if start < end and next_slot not in errors:
+            errors[next_slot] = [f"The window overlaps {slot}."]
+    return errors
+
+
+def standard_violations(standards: dict, kind: str, seats: int, area: float) -> dict:
+    """The fields of a place that fall below its district's standard for its kind."""
+    standard = standards.get(kind) or DEFAULT_STANDARDS[PlaceKind(kind)]
+    name = KIND_NAMES[PlaceKind(kind)]
+    errors = {}
+    if seats < standard["min_seats"]:
+        errors["seats_per_meal"] = [
+            f"A {name} must serve at least {standard['min_seats']} people per meal."
+        ]
+    if area < standard["min_dining_area_m2"]:
+        errors["dining_area_m2"] = [
+            f"A {name} needs a dining area of at least {standard['min_dining_area_m2']} m²."
+        ]
+    return errors
+
+
 class District(db.Model):
     __tablename__ = "districts"
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    timezone: Mapped[str] = mapped_column(String(64))
+    # None follows the service's TIMEZONE setting.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     slot_windows: Mapped[dict] = mapped_column(JSON)
     standards: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -65,9 +114,15 @@ class District(db.Model):
         back_populates="district", order_by="Community.code"
     )
 
+    @property
+    def effective_timezone(self) -> str:
+        return self.timezone or current_app.config["TIMEZONE"]
+
 
 class Community(db.Model):
     __tablename__ = "communities"
+    # Lets a canteen's (community, district) pair be checked by a foreign key.
+    __table_args__ = (UniqueConstraint("id", "district_code", name="uq_communities_id_district"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -87,13 +142,21 @@ class Canteen(db.Model):
         CheckConstraint("dining_area_m2 >= 0", name="area_not_negative"),
         CheckConstraint("monthly_operating_subsidy_fen >= 0", name="subsidy_not_negative"),
         CheckConstraint("lat BETWEEN -90 AND 90 AND lng BETWEEN -180 AND 180", name="location"),
+        CheckConstraint(sql_in("kind", PlaceKind), name="kind"),
+        CheckConstraint(sql_in("operator_type", OperatorType), name="operator_type"),
+        # A canteen's community lies in the canteen's own district.
+        ForeignKeyConstraint(
+            ["community_id", "district_code"],
+            ["communities.id", "communities.district_code"],
+            name="fk_canteens_community_in_district",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))
     district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    community_id: Mapped[int] = mapped_column(index=True)
     seats_per_meal: Mapped[int]
     dining_area_m2: Mapped[float]
     functions: Mapped[list] = mapped_column(JSON)
@@ -107,7 +170,10 @@ class Canteen(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     district: Mapped[District] = relationship()
-    community: Mapped[Community] = relationship()
+    community: Mapped[Community] = relationship(
+        primaryjoin="Canteen.community_id == Community.id",
+        foreign_keys="Canteen.community_id",
+    )
 
     @property
     def location(self) -> dict:

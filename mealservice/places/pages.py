@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from mealservice.core.auth import MANAGER, may, require_permission
+from mealservice.core.auth import may, require_permission, sees_public_view
 from mealservice.core.errors import ApiError
 from mealservice.extensions import db
 from mealservice.places import services
@@ -85,6 +85,5 @@ def canteen_detail(canteen_id: int):
         canteen=canteen,
         district=district,
         form=form,
-        is_manager=user.role == MANAGER,
-        show_money=user.role not in ("family", "elder"),
+        show_money=not sees_public_view(user),
     )

@@ -3,8 +3,7 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 
 from mealservice.core.schemas import Fen, InputSchema, LocationSchema, PageQuery, collection_schema
-from mealservice.places.models import Function, OperatorType, PlaceKind
-from mealservice.places.services import slot_window_errors
+from mealservice.places.models import Function, OperatorType, PlaceKind, slot_window_errors
 
 CODE = ma.validate.Regexp(r"^[A-Za-z0-9_-]{2,20}$", error="Use 2–20 letters, digits, - or _.")
 TIME_OF_DAY = ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use HH:MM.")
@@ -68,7 +67,7 @@ class DistrictPatch(InputSchema):
 class DistrictOut(ma.Schema):
     code = ma.fields.String()
     name = ma.fields.String()
-    timezone = ma.fields.String()
+    timezone = ma.fields.String(attribute="effective_timezone")
     slot_windows = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.List(ma.fields.String())
     )
@@ -126,10 +125,17 @@ class CanteenIn(InputSchema):
 
 
 class CanteenPatch(CanteenIn):
-    """The fields that may change after registration; district and community stay."""
+    """The fields that may change after registration; district and community stay.
+
+    Every field may be left out, but a location given is given whole (partial by name,
+    so the nested location is not partial too)."""
 
     class Meta:
         exclude = ("district", "community")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.partial = tuple(self.fields)
 
 
 class CanteenOut(ma.Schema):

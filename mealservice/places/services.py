@@ -1,67 +1,29 @@
 """Districts, communities and canteens, registered against the policy standards."""
 
-from flask import current_app
 from sqlalchemy import select
 
 from mealservice.core.auth import (
-    MANAGER,
-    MANAGER_EDITABLE_CANTEEN_FIELDS,
-    PUBLIC_VIEW_ROLES,
     canteen_scope,
     district_scope,
     ensure_canteen_in_scope,
     ensure_district_in_scope,
+    ensure_may_change_canteen_fields,
+    sees_public_view,
 )
 from mealservice.core.db import add_unique
-from mealservice.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.extensions import db
 from mealservice.places.geo import bounding_box, distance_m
 from mealservice.places.models import (
     DEFAULT_SLOT_WINDOWS,
     DEFAULT_STANDARDS,
+    STANDARD_FIELDS,
     Canteen,
     Community,
     District,
-    PlaceKind,
+    slot_window_errors,
+    standard_violations,
 )
-
-KIND_NAMES = {
-    PlaceKind.CANTEEN: "canteen",
-    PlaceKind.MEAL_POINT: "meal point",
-    PlaceKind.DINING_TABLE: "dining table",
-    PlaceKind.RURAL_POINT: "rural point",
-}
-
-
-def slot_window_errors(windows: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Each window must start before it ends and not overlap the next slot's."""
-    errors: dict[str, list[str]] = {}
-    ordered = [
-        (slot, windows[slot]) for slot in ("breakfast", "lunch", "dinner") if slot in windows
-    ]
-    for slot, (start, end) in ordered:
-        if start >= end:
-            errors[slot] = ["The window must start before it ends."]
-    for (slot, (_, end)), (next_slot, (start, _)) in zip(ordered, ordered[1:], strict=False):
-        if start < end and next_slot not in errors:
-            errors[next_slot] = [f"The window overlaps {slot}."]
-    return errors
-
-
-def standard_violations(standards: dict, kind: str, seats: int, area: float) -> dict:
-    """The fields of a place that fall below its district's standard for its kind."""
-    standard = standards.get(kind) or DEFAULT_STANDARDS[PlaceKind(kind)]
-    name = KIND_NAMES[PlaceKind(kind)]
-    errors = {}
-    if seats < standard["min_seats"]:
-        errors["seats_per_meal"] = [
-            f"A {name} must serve at least {standard['min_seats']} people per meal."
-        ]
-    if area < standard["min_dining_area_m2"]:
-        errors["dining_area_m2"] = [
-            f"A {name} needs a dining area of at least {standard['min_dining_area_m2']} m²."
-        ]
-    return errors
 
 
 def merged_standards(current: dict, changes: dict) -> dict:
@@ -77,7 +39,7 @@ def create_district(data: dict) -> District:
     district = District(
         code=data["code"],
         name=data["name"],
-        timezone=data.get("timezone") or current_app.config["TIMEZONE"],
+        timezone=data.get("timezone"),
         slot_windows={**DEFAULT_SLOT_WINDOWS, **data.get("slot_windows", {})},
         standards=merged_standards(DEFAULT_STANDARDS, data.get("standards", {})),
     )
@@ -141,6 +103,16 @@ def communities_query(district: District):
     )
 
 
+def get_community(user, code: str, community_code: str) -> Community:
+    district = get_district(user, code)
+    community = db.session.scalar(
+        communities_query(district).where(Community.code == community_code)
+    )
+    if community is None:
+        raise NotFound("community")
+    return community
+
+
 # Canteens
 
 
@@ -177,22 +149,21 @@ def create_canteen(user, data: dict) -> Canteen:
 
 
 def update_canteen(user, canteen: Canteen, changes: dict) -> Canteen:
-    if user.role == MANAGER:
-        refused = sorted(set(changes) - MANAGER_EDITABLE_CANTEEN_FIELDS)
-        if refused:
-            raise Forbidden(
-                "A manager may change only the canteen's own details, not: " + ", ".join(refused)
-            )
+    ensure_may_change_canteen_fields(user, changes)
+    # Only a change to what the standard judges is judged again: a district that raises
+    # its standard must not lock its existing places out of editing their phone number.
+    judged = STANDARD_FIELDS & set(changes)
     location = changes.pop("location", None)
     if location:
         canteen.lat, canteen.lng = location["lat"], location["lng"]
     for field, value in changes.items():
         setattr(canteen, field, value)
-    violations = standard_violations(
-        canteen.district.standards, canteen.kind, canteen.seats_per_meal, canteen.dining_area_m2
-    )
-    if violations:
-        raise ValidationFailed(violations, "The place is below the district's standard.")
+    if judged:
+        violations = standard_violations(
+            canteen.district.standards, canteen.kind, canteen.seats_per_meal, canteen.dining_area_m2
+        )
+        if violations:
+            raise ValidationFailed(violations, "The place is below the district's standard.")
     db.session.flush()
     return canteen
 
@@ -215,7 +186,7 @@ def find_canteens(
 ) -> list[tuple[Canteen, int | None]]:
     """Canteens the user may see, each with its distance from `near`, nearest first."""
     query = select(Canteen).order_by(Canteen.id)
-    if user.role not in PUBLIC_VIEW_ROLES:
+    if not sees_public_view(user):
         if (scope := district_scope(user)) is not None:
             query = query.where(Canteen.district_code == scope)
         if (own := canteen_scope(user)) is not None:

@@ -2,12 +2,11 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 18:49:03.333956
+Create Date: 2026-11-24 19:20:19.819925
 
 """
 from alembic import op
 import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -21,7 +20,7 @@ def upgrade():
     op.create_table('districts',
     sa.Column('code', sa.String(length=12), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('slot_windows', sa.JSON(), nullable=False),
     sa.Column('standards', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -37,7 +36,8 @@ def upgrade():
     sa.Column('lng', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['district_code'], ['districts.code'], name=op.f('fk_communities_district_code_districts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_communities')),
-    sa.UniqueConstraint('code', name=op.f('uq_communities_code'))
+    sa.UniqueConstraint('code', name=op.f('uq_communities_code')),
+    sa.UniqueConstraint('id', 'district_code', name='uq_communities_id_district')
     )
     with op.batch_alter_table('communities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_communities_district_code'), ['district_code'], unique=False)
@@ -59,11 +59,13 @@ def upgrade():
     sa.Column('lng', sa.Float(), nullable=False),
     sa.Column('monthly_operating_subsidy_fen', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('canteen', 'meal_point', 'dining_table', 'rural_point')", name=op.f('ck_canteens_kind')),
+    sa.CheckConstraint("operator_type IN ('public_run', 'public_private', 'commissioned', 'private', 'charity', 'village_collective')", name=op.f('ck_canteens_operator_type')),
     sa.CheckConstraint('dining_area_m2 >= 0', name=op.f('ck_canteens_area_not_negative')),
     sa.CheckConstraint('lat BETWEEN -90 AND 90 AND lng BETWEEN -180 AND 180', name=op.f('ck_canteens_location')),
     sa.CheckConstraint('monthly_operating_subsidy_fen >= 0', name=op.f('ck_canteens_subsidy_not_negative')),
     sa.CheckConstraint('seats_per_meal >= 0', name=op.f('ck_canteens_seats_not_negative')),
-    sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_canteens_community_id_communities')),
+    sa.ForeignKeyConstraint(['community_id', 'district_code'], ['communities.id', 'communities.district_code'], name='fk_canteens_community_in_district'),
     sa.ForeignKeyConstraint(['district_code'], ['districts.code'], name=op.f('fk_canteens_district_code_districts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_canteens'))
     )
@@ -80,6 +82,8 @@ def upgrade():
     sa.Column('canteen_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("(role IN ('cashier', 'manager', 'volunteer') AND canteen_id IS NOT NULL AND district_code IS NOT NULL) OR (role IN ('inspector', 'official') AND canteen_id IS NULL AND district_code IS NOT NULL) OR (role = 'admin' AND canteen_id IS NULL AND district_code IS NULL) OR (role IN ('family', 'elder') AND canteen_id IS NULL)", name=op.f('ck_users_placement')),
+    sa.CheckConstraint("role IN ('admin', 'official', 'manager', 'cashier', 'family', 'elder', 'volunteer', 'inspector')", name=op.f('ck_users_role')),
     sa.ForeignKeyConstraint(['canteen_id'], ['canteens.id'], name=op.f('fk_users_canteen_id_canteens')),
     sa.ForeignKeyConstraint(['district_code'], ['districts.code'], name=op.f('fk_users_district_code_districts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),

@@ -105,3 +105,15 @@ def test_a_made_up_token_is_refused(anonymous, db):
 
 def test_no_token_is_refused(anonymous, db):
     assert_error(anonymous.get("/api/v1/canteens"), 401, "unauthorized")
+
+
+def test_token_lifetime_follows_the_setting(anonymous, app, db, monkeypatch):
+    from datetime import datetime
+
+    factories.create_user("admin", username="ttl", password="green-tea-42")
+    monkeypatch.setitem(app.config, "TOKEN_TTL_HOURS", 2)
+    body = anonymous.post(
+        "/api/v1/auth/token", json={"username": "ttl", "password": "green-tea-42"}
+    ).get_json()
+    lifetime = datetime.fromisoformat(body["expires_at"]) - utcnow()
+    assert timedelta(hours=1, minutes=59) < lifetime <= timedelta(hours=2)

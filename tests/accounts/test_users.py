@@ -1,5 +1,7 @@
 import pytest
+from sqlalchemy import select
 
+from mealservice.accounts.models import User
 from tests import factories
 from tests.conftest import ApiClient
 from tests.core.test_errors import assert_error
@@ -198,3 +200,34 @@ def test_create_user_on_the_command_line_explains_refusals(runner, db):
     assert "canteen_id: A cashier account needs a canteen." in result.output
     short = runner.invoke(args=["create-user", "shorty", "--role", "admin", "--password", "short"])
     assert short.exit_code != 0 and "at least 8 characters" in short.output
+
+
+def test_users_see_only_the_roles_they_may_create(login_as, district, canteen, db):
+    factories.create_user("official", district=district, username="peer-official")
+    factories.create_user("manager", canteen=canteen, username="peer-manager")
+    factories.create_user("cashier", canteen=canteen, username="their-cashier")
+
+    def roles(client):
+        return {u["role"] for u in client.get("/api/v1/users?per_page=200").get_json()["items"]}
+
+    assert roles(login_as("official")) <= CREATABLE["official"]
+    assert "manager" in roles(login_as("official"))
+    assert roles(login_as("manager")) <= CREATABLE["manager"]
+    assert "cashier" in roles(login_as("manager"))
+    peer = db.session.scalar(select(User).where(User.username == "peer-official"))
+    assert_error(login_as("official").get(f"/api/v1/users/{peer.id}"), 404, "not_found")
+
+
+def test_a_canteen_in_another_district_than_the_one_named_is_refused(login_as, canteen, db):
+    other = factories.create_district()
+    body = {
+        "username": "mismatch",
+        "password": "a-long-password",
+        "role": "cashier",
+        "canteen_id": canteen.id,
+        "district": other.code,
+    }
+    error = assert_error(
+        login_as("admin").post("/api/v1/users", json=body), 422, "validation_error"
+    )
+    assert error["fields"] == {"district": ["The canteen lies in another district."]}

@@ -109,7 +109,7 @@ def test_page_scripts_reach_the_api_only_with_the_csrf_token(desk):
         }""",
         canteen_id,
     )
-    assert without_token == [400, "csrf_failed"]
+    assert without_token == [403, "csrf_failed"]
 
 
 def test_a_wrong_password_is_told_in_plain_words(phone):

@@ -74,3 +74,8 @@ def test_an_environment_secret_wins_over_the_stored_one(monkeypatch, tmp_path):
 
 def test_the_time_zone_defaults_to_shanghai(app):
     assert app.config["TIMEZONE"] == "Asia/Shanghai"
+
+
+def test_an_unknown_timezone_setting_refuses_to_start(monkeypatch):
+    with pytest.raises(RuntimeError, match="IANA"):
+        create_app(TestingConfig, TIMEZONE="Mars/Olympus", DATABASE_URL="sqlite://")

@@ -119,3 +119,61 @@ def test_naive_datetimes_are_refused(db, district):
 
     with pytest.raises(Exception, match="naive datetimes"):
         factories.create_canteen(district, created_at=datetime(2026, 11, 24, 12, 0))
+
+
+def test_check_constraints_of_models_and_migrations_agree(app):
+    """compare_metadata leaves CHECK constraints out; compare their names table by table."""
+    with app.app_context():
+        inspector = inspect(_db.engine)
+        for table in _db.metadata.sorted_tables:
+            in_models = {
+                c.name for c in table.constraints if c.__class__.__name__ == "CheckConstraint"
+            }
+            in_database = {c["name"] for c in inspector.get_check_constraints(table.name)}
+            assert in_models == in_database, table.name
+
+
+def test_the_database_refuses_a_canteen_whose_community_lies_in_another_district(db, district):
+    from sqlalchemy.exc import IntegrityError
+
+    from mealservice.places.models import Canteen
+    from tests import factories
+
+    foreign = factories.create_community(factories.create_district())
+    canteen = factories.create_canteen(district)
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.execute(
+            Canteen.__table__.update()
+            .where(Canteen.id == canteen.id)
+            .values(community_id=foreign.id)
+        )
+
+
+@pytest.mark.parametrize(
+    ("role", "in_district"),
+    [
+        ("chef", False),  # no such role
+        ("cashier", True),  # canteen staff without a canteen
+        ("admin", True),  # an admin placed in a district
+        ("official", False),  # an official of no district
+    ],
+)
+def test_the_database_refuses_accounts_that_break_the_role_rules(db, district, role, in_district):
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from mealservice.accounts.models import User
+
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.execute(
+            User.__table__.insert().values(
+                username=f"bad-{role}",
+                password_hash="x",
+                role=role,
+                district_code=district.code if in_district else None,
+                canteen_id=None,
+                active=True,
+                created_at=datetime.now(UTC),
+            )
+        )

@@ -77,7 +77,8 @@ def test_an_empty_login_form_names_the_missing_fields(client, db):
 
 def test_the_login_form_is_refused_without_its_csrf_token(client, manager):
     response = client.post("/login", data={"username": "page-manager", "password": "green-tea-42"})
-    assert response.status_code == 400
+    assert response.status_code == 403
+    assert "页面已过期，请返回并刷新页面后再试。" in response.get_data(as_text=True)
     assert client.get("/canteens").status_code == 302, "no session may come of it"
 
 
@@ -92,7 +93,7 @@ def test_login_never_redirects_to_another_site(client, manager):
 
 def test_logout_needs_the_csrf_token(client, manager):
     log_in(client, "page-manager", "green-tea-42")
-    assert client.post("/logout").status_code == 400
+    assert client.post("/logout").status_code == 403
     assert client.get("/canteens").status_code == 200
     client.post("/logout", data={"csrf_token": page_token(client, "/canteens")})
     assert client.get("/canteens").status_code == 302
@@ -102,7 +103,7 @@ def test_page_scripts_calling_the_api_must_send_the_csrf_token(client, manager, 
     log_in(client, "page-manager", "green-tea-42")
     url = f"/api/v1/canteens/{canteen.id}"
     refused = client.patch(url, json={"phone": "0571-1"})
-    assert refused.status_code == 400
+    assert refused.status_code == 403
     assert refused.get_json()["error"]["code"] == "csrf_failed"
     token = page_token(client, "/canteens")
     accepted = client.patch(url, json={"phone": "0571-1"}, headers={"X-CSRFToken": token})

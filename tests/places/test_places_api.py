@@ -410,3 +410,86 @@ def test_district_and_community_are_not_edited_through_patch(login_as, canteen):
 
 def test_an_unknown_canteen_is_404(login_as):
     assert_error(login_as("admin").get("/api/v1/canteens/999999"), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"location": {"lat": 30.1}}, "location.lng"),
+        ({"location": {"lat": 91, "lng": 120}}, "location.lat"),
+        ({"functions": []}, "functions"),
+        ({"functions": ["cooking", "cooking"]}, "functions"),
+        ({"kind": "restaurant"}, "kind"),
+        ({"operator_type": "state"}, "operator_type"),
+        ({"dining_area_m2": -1}, "dining_area_m2"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_bad_canteen_changes_are_named(login_as, canteen, change, field):
+    error = assert_error(
+        login_as("admin").patch(f"/api/v1/canteens/{canteen.id}", json=change),
+        422,
+        "validation_error",
+    )
+    assert field in error["fields"], error["fields"]
+
+
+def test_an_official_moves_a_canteens_pin_and_kind(login_as, canteen):
+    official = login_as("official")
+    body = official.patch(
+        f"/api/v1/canteens/{canteen.id}",
+        json={"location": {"lat": 30.28, "lng": 120.16}, "kind": "meal_point"},
+    ).get_json()
+    assert body["location"] == {"lat": 30.28, "lng": 120.16}
+    assert body["kind"] == "meal_point"
+
+
+def test_a_raised_standard_does_not_lock_existing_places_out_of_small_edits(
+    login_as, canteen, district
+):
+    official = login_as("official")
+    official.put(
+        f"/api/v1/districts/{district.code}/standards",
+        json={"canteen": {"min_seats": 100, "min_dining_area_m2": 50}},
+    )
+    manager = login_as("manager")
+    response = manager.patch(f"/api/v1/canteens/{canteen.id}", json={"phone": "0571-3333"})
+    assert response.status_code == 200
+    # A change to what the standard judges is held to the new figure.
+    error = assert_error(
+        official.patch(f"/api/v1/canteens/{canteen.id}", json={"seats_per_meal": 90}),
+        422,
+        "validation_error",
+    )
+    assert error["fields"] == {
+        "seats_per_meal": ["A canteen must serve at least 100 people per meal."]
+    }
+
+
+def test_a_district_without_a_zone_follows_the_timezone_setting(login_as, app, monkeypatch):
+    admin = login_as("admin")
+    created = admin.post("/api/v1/districts", json={"code": "330110", "name": "余杭区"}).get_json()
+    assert created["timezone"] == "Asia/Shanghai"
+    monkeypatch.setitem(app.config, "TIMEZONE", "Asia/Urumqi")
+    assert admin.get("/api/v1/districts/330110").get_json()["timezone"] == "Asia/Urumqi"
+
+
+def test_a_community_is_found_by_its_code(login_as, canteen, district):
+    community = canteen.community
+    admin = login_as("admin")
+    body = admin.get(f"/api/v1/districts/{district.code}/communities/{community.code}").get_json()
+    assert body["code"] == community.code and body["district"] == district.code
+    assert_error(admin.get(f"/api/v1/districts/{district.code}/communities/nope"), 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/districts/%00", "/api/v1/districts/a%20b/communities"])
+def test_malformed_codes_in_paths_are_not_found(login_as, path):
+    assert_error(login_as("admin").get(path), 404, "not_found")
+
+
+def test_family_get_the_public_projection_in_lists_too(login_as, canteen):
+    items = login_as("family").get("/api/v1/canteens?per_page=200").get_json()["items"]
+    assert items
+    for item in items:
+        assert "monthly_operating_subsidy_fen" not in item and "operator_type" not in item
+        assert {"id", "name", "address", "location", "functions"} <= set(item)
