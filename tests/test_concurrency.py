@@ -71,6 +71,14 @@ def test_concurrent_writes_through_the_real_server_never_fail(live_server, seede
                 factories.canteen_body(district, seeded["community"], name=f"race-{n}"),
             )
         )
+        # Everyone wants the same community code: exactly one may get it.
+        jobs.append(
+            (
+                "POST",
+                f"/api/v1/districts/{district}/communities",
+                {"code": "race-dup", "name": "同名社区", "street": "街道"},
+            )
+        )
         # Everyone wants the same username: exactly one may get it.
         jobs.append(
             (
@@ -83,10 +91,7 @@ def test_concurrent_writes_through_the_real_server_never_fail(live_server, seede
     with ThreadPoolExecutor(max_workers=24) as pool:
         results = list(
             pool.map(
-                lambda job: (
-                    job[2] and job[1],
-                    *call(live_server.url, job[0], job[1], job[2], token),
-                ),
+                lambda job: (job, *call(live_server.url, *job, token)),
                 jobs,
             )
         )
@@ -94,16 +99,27 @@ def test_concurrent_writes_through_the_real_server_never_fail(live_server, seede
     statuses = Counter(status for _, status, _ in results)
     assert statuses[500] == 0, live_server.server_log()[-3000:]
     assert set(statuses) <= {200, 201, 409}, statuses
-    users = [(status, body) for path, status, body in results if path == "/api/v1/users"]
-    assert sorted(status for status, _ in users) == [201] + [409] * 29
-    assert all(body["error"]["code"] == "username_taken" for status, body in users if status == 409)
+
+    def outcomes(wanted_body: dict) -> list[tuple[int, dict]]:
+        return [(status, body) for job, status, body in results if job[2] == wanted_body]
+
+    for body, code in (
+        (
+            {"username": "race-same", "password": "a-long-password", "role": "admin"},
+            "username_taken",
+        ),
+        ({"code": "race-dup", "name": "同名社区", "street": "街道"}, "duplicate_code"),
+    ):
+        raced = outcomes(body)
+        assert sorted(status for status, _ in raced) == [201] + [409] * 29, code
+        assert all(answer["error"]["code"] == code for status, answer in raced if status == 409)
 
     session = committed.session
     assert (
         session.scalar(
-            select(func.count()).select_from(Community).where(Community.code.like("race-c-%"))
+            select(func.count()).select_from(Community).where(Community.code.like("race-%"))
         )
-        == 30
+        == 31
     )
     assert (
         session.scalar(select(func.count()).select_from(Canteen).where(Canteen.name.like("race-%")))

@@ -10,7 +10,7 @@ from mealservice.core.auth import may, require_permission, sees_public_view
 from mealservice.core.errors import ApiError
 from mealservice.extensions import db
 from mealservice.places import services
-from mealservice.places.models import Community, District
+from mealservice.places.models import District
 from mealservice.places.schemas import CanteenQuery
 
 bp = Blueprint("places_pages", __name__)
@@ -32,29 +32,14 @@ def canteen_list():
         query, errors = CanteenQuery().load(args), {}
     except ValidationError as error:
         query, errors = {}, error.messages
-    query.pop("page", None), query.pop("per_page", None)
-    found = services.find_canteens(user, **query)
-    districts = (
-        db.session.scalars(services.districts_query(user)).all()
-        if may(user, "districts.read")
-        else []
-    )
-    communities = (
-        db.session.scalars(
-            db.select(Community)
-            .where(Community.district_code.in_([d.code for d in districts]))
-            .order_by(Community.street, Community.code)
-        ).all()
-        if districts
-        else []
-    )
+    query.pop("page", None)
+    query.pop("per_page", None)
     return render_template(
         "places/canteen_list.html",
-        found=found,
+        found=services.find_canteens(user, **query),
         errors=errors,
         args=request.args,
-        districts=districts,
-        communities=communities,
+        communities=services.communities_to_filter_by(user),
     )
 
 

@@ -8,6 +8,7 @@ from mealservice.core.auth import (
     ensure_canteen_in_scope,
     ensure_district_in_scope,
     ensure_may_change_canteen_fields,
+    may,
     sees_public_view,
 )
 from mealservice.core.db import add_unique
@@ -101,6 +102,16 @@ def communities_query(district: District):
     return (
         select(Community).where(Community.district_code == district.code).order_by(Community.code)
     )
+
+
+def communities_to_filter_by(user) -> list[Community]:
+    """The communities of the districts a user may read, by street, for list filters."""
+    if not may(user, "districts.read"):
+        return []
+    query = select(Community).order_by(Community.street, Community.code)
+    if (scope := district_scope(user)) is not None:
+        query = query.where(Community.district_code == scope)
+    return list(db.session.scalars(query))
 
 
 def get_community(user, code: str, community_code: str) -> Community:
