@@ -16,6 +16,8 @@ def log_in(page, username: str):
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORDS[username])
     page.get_by_role("button", name="登录").click()
+    # Waits for the "load" event too, so the page's deferred scripts have run.
+    page.wait_for_url(re.compile(r"/canteens$"))
 
 
 def test_a_manager_logs_in_on_a_phone_finds_the_canteen_and_edits_its_hours(phone):
