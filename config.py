@@ -11,7 +11,8 @@ import secrets
 from pathlib import Path
 
 # The names of every secret the service needs; later features add theirs here.
-SECRET_NAMES = ("SECRET_KEY",)
+# ELDER_DATA_KEY encrypts ID numbers at rest; ID_LOOKUP_KEY keys their look-up hash.
+SECRET_NAMES = ("SECRET_KEY", "ELDER_DATA_KEY", "ID_LOOKUP_KEY")
 
 
 def normalise_database_url(url: str) -> str:

@@ -33,7 +33,8 @@ def seed_demo():
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--district", default=None, help="district code, for officials and inspectors")
 @click.option("--canteen-id", type=int, default=None, help="for managers, cashiers, volunteers")
-def create_user_command(username, role, password, district, canteen_id):
+@click.option("--elder-id", "elder_ids", type=int, multiple=True, help="for family and elders")
+def create_user_command(username, role, password, district, canteen_id, elder_ids):
     """Create an account."""
     from mealservice.accounts.services import create_user
 
@@ -47,6 +48,7 @@ def create_user_command(username, role, password, district, canteen_id):
             role=role,
             district=district,
             canteen_id=canteen_id,
+            elder_ids=list(elder_ids),
         )
     except ApiError as error:
         db.session.rollback()

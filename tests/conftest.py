@@ -149,12 +149,19 @@ def canteen(db, district):
 
 
 @pytest.fixture
-def login_as(app, db, district, canteen):
+def elder(db, canteen, district):
+    return factories.create_elder(district, canteen.community)
+
+
+@pytest.fixture
+def login_as(app, db, district, canteen, elder):
     """`login_as("manager")` → an API client with a token of a user of that role, placed in
-    the test district and canteen (pass district=/canteen= to place it elsewhere)."""
+    the test district and canteen, family and elder accounts linked to the test elder
+    (pass district=, canteen= or elders= to place it elsewhere)."""
 
     def login(role: str, **placement) -> ApiClient:
-        user = factories.create_user(role, district=district, canteen=canteen, **placement)
+        placement = {"district": district, "canteen": canteen, "elders": [elder], **placement}
+        user = factories.create_user(role, **placement)
         return ApiClient(app.test_client(), factories.token_for(user))
 
     return login

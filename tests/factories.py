@@ -4,11 +4,13 @@ they make obeys the same rules as data made through the API.
 Each one commits, as data made before a request would be: inside the `db` fixture that
 only releases a savepoint, and a request that fails and rolls back cannot undo it."""
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from itertools import count
 
 from mealservice.accounts.services import create_user as create_user_service
 from mealservice.accounts.services import issue_token
+from mealservice.elders.idnumber import make_id_number
+from mealservice.elders.services import create_elder as create_elder_service
 from mealservice.extensions import db
 from mealservice.places.services import create_canteen as create_canteen_service
 from mealservice.places.services import create_community as create_community_service
@@ -66,7 +68,13 @@ def create_canteen(district, community=None, **fields):
 
 
 def create_user(
-    role: str, *, district=None, canteen=None, password: str = "correct-horse-9", **fields
+    role: str,
+    *,
+    district=None,
+    canteen=None,
+    elders=(),
+    password: str = "correct-horse-9",
+    **fields,
 ):
     needs_canteen = role in ("manager", "cashier", "volunteer")
     needs_district = role in ("official", "inspector")
@@ -77,6 +85,7 @@ def create_user(
         role=role,
         district=district.code if (needs_district and district is not None) else None,
         canteen_id=canteen.id if (needs_canteen and canteen is not None) else None,
+        elder_ids=[elder.id for elder in elders] if role in ("family", "elder") else [],
     )
     return _committed(user)
 
@@ -90,3 +99,32 @@ def token_for(user) -> str:
 def _committed(obj):
     db.session.commit()
     return obj
+
+
+def elder_data(district, community=None, **fields) -> dict:
+    """A registration body for the API: a 78-year-old living alone, made-up ID number."""
+    community = community or create_community(district)
+    number = _next()
+    return {
+        "name": f"测试老人{number}",
+        "id_number": make_id_number("330106", date(1948, 3, 1) + timedelta(days=number), number),
+        "phone": f"138{number:08d}",
+        "address": "测试路2号3单元",
+        "community": community.code,
+        "hukou_district": district.code,
+        "location": {"lat": 30.2745, "lng": 120.1555},
+        "categories": ["living_alone"],
+        "ability_level": "mild",
+        "diet_notes": "糖尿病，少糖",
+        "consent": {"given_at": "2026-11-01T09:30:00+08:00", "recorded_by": "社区工作人员王芳"},
+        **fields,
+    }
+
+
+def create_elder(district, community=None, **fields):
+    data = elder_data(district, community, **fields)
+    data["consent"] = {
+        "given_at": datetime.fromisoformat(data["consent"]["given_at"]),
+        "recorded_by": data["consent"]["recorded_by"],
+    }
+    return _committed(create_elder_service(None, data))

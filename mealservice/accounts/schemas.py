@@ -2,6 +2,7 @@ import marshmallow as ma
 
 from mealservice.core.auth import Role
 from mealservice.core.schemas import Id, InputSchema, collection_schema
+from mealservice.elders.services import linked_elder_ids
 
 USERNAME = ma.validate.Regexp(
     r"^[A-Za-z0-9_.@-]{3,64}$", error="Use 3–64 letters, digits, or _ . @ -."
@@ -31,6 +32,7 @@ class UserIn(InputSchema):
     role = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in Role]))
     district = ma.fields.String(load_default=None)
     canteen_id = Id(load_default=None)
+    elder_ids = ma.fields.List(Id(), load_default=list, validate=ma.validate.Length(max=20))
 
 
 class UserOut(ma.Schema):
@@ -39,7 +41,11 @@ class UserOut(ma.Schema):
     role = ma.fields.String()
     district = ma.fields.String(attribute="district_code", allow_none=True)
     canteen_id = ma.fields.Integer(allow_none=True)
+    elder_ids = ma.fields.Method("dump_elder_ids")
     active = ma.fields.Boolean()
+
+    def dump_elder_ids(self, user) -> list[int]:
+        return linked_elder_ids(user)
 
 
 UserList = collection_schema(UserOut, "UserList")

@@ -10,6 +10,7 @@ from mealservice.accounts.models import ApiToken, User
 from mealservice.core.auth import (
     CANTEEN_ROLES,
     DISTRICT_ROLES,
+    LINKED_ELDER_ROLES,
     Role,
     canteen_scope,
     district_scope,
@@ -19,6 +20,7 @@ from mealservice.core.auth import (
 )
 from mealservice.core.db import add_unique, utcnow
 from mealservice.core.errors import Forbidden, NotFound, ValidationFailed
+from mealservice.elders.services import elders_in_reach, link_elders
 from mealservice.extensions import db
 from mealservice.places.models import Canteen, District
 
@@ -58,12 +60,14 @@ def create_user(
     role: str,
     district: str | None = None,
     canteen_id: int | None = None,
+    elder_ids: list[int] | None = None,
 ) -> User:
     """Create an account. `actor` None means the command line, which may create anyone."""
     role = Role(role)
     if actor is not None and not may_create_role(actor, role):
         raise Forbidden(f"The role {actor.role} may not create {role} accounts.")
     district_code, canteen = _placement(actor, role, district, canteen_id)
+    elder_ids = _elders_to_link(actor, role, elder_ids or [])
     user = User(
         username=username,
         password_hash=generate_password_hash(password),
@@ -71,9 +75,29 @@ def create_user(
         district_code=district_code,
         canteen_id=canteen.id if canteen else None,
     )
-    return add_unique(
+    add_unique(
         user, "username_taken", f"The username {username!r} is taken.", {"username": username}
     )
+    link_elders(user, elder_ids)
+    return user
+
+
+def _elders_to_link(actor, role: Role, elder_ids: list[int]) -> list[int]:
+    elder_ids = sorted(set(elder_ids))
+    if role not in LINKED_ELDER_ROLES:
+        if elder_ids:
+            raise ValidationFailed({"elder_ids": [f"A {role} account is linked to no elders."]})
+        return []
+    if role == Role.ELDER and len(elder_ids) != 1:
+        raise ValidationFailed(
+            {"elder_ids": ["An elder's account is linked to exactly one elder."]}
+        )
+    unknown = set(elder_ids) - elders_in_reach(actor, elder_ids)
+    if unknown:
+        raise ValidationFailed(
+            {"elder_ids": [f"No such elder in your scope: {', '.join(map(str, sorted(unknown)))}."]}
+        )
+    return elder_ids
 
 
 def _placement(actor, role, district, canteen_id):

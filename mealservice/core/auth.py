@@ -41,7 +41,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "canteens.edit": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "users.create": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "users.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "elders.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
+    "elders.write": frozenset({ADMIN, OFFICIAL}),
 }
+
+# Roles that reach elders through the accounts' links, not through a district.
+LINKED_ELDER_ROLES = frozenset({FAMILY, ELDER})
 
 # Which roles each role may create accounts for (the "users" row of the table).
 CREATABLE_ROLES: dict[Role, frozenset[Role]] = {

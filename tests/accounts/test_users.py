@@ -21,8 +21,10 @@ CREATABLE = {
 }
 
 
-def new_user_body(role: str, canteen, district) -> dict:
+def new_user_body(role: str, canteen, district, elder=None) -> dict:
     body = {"username": f"new-{role}", "password": "a-long-password", "role": role}
+    if role in ("family", "elder") and elder is not None:
+        body["elder_ids"] = [elder.id]
     if role in ("manager", "cashier", "volunteer"):
         body["canteen_id"] = canteen.id
     if role in ("official", "inspector"):
@@ -32,8 +34,10 @@ def new_user_body(role: str, canteen, district) -> dict:
 
 @pytest.mark.parametrize("actor", ALL_ROLES)
 @pytest.mark.parametrize("role", ALL_ROLES)
-def test_who_may_create_whom(login_as, canteen, district, actor, role):
-    response = login_as(actor).post("/api/v1/users", json=new_user_body(role, canteen, district))
+def test_who_may_create_whom(login_as, canteen, district, elder, actor, role):
+    response = login_as(actor).post(
+        "/api/v1/users", json=new_user_body(role, canteen, district, elder)
+    )
     if role in CREATABLE[actor]:
         assert response.status_code == 201, response.get_json()
         body = response.get_json()

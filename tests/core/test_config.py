@@ -3,6 +3,7 @@ import json
 import pytest
 
 from config import (
+    SECRET_NAMES,
     DevelopmentConfig,
     ProductionConfig,
     TestingConfig,
@@ -35,38 +36,54 @@ def test_environment_chooses_the_configuration(monkeypatch):
         config_from_environment()
 
 
-def test_production_refuses_to_start_without_its_secrets(monkeypatch, tmp_path):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+def without_secrets(monkeypatch):
+    for name in SECRET_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def with_secrets(monkeypatch):
+    for name in SECRET_NAMES:
+        monkeypatch.setenv(name, f"{name.lower()}-from-the-environment")
+
+
+@pytest.mark.parametrize("missing", SECRET_NAMES)
+def test_production_refuses_to_start_without_any_of_its_secrets(monkeypatch, tmp_path, missing):
+    with_secrets(monkeypatch)
+    monkeypatch.delenv(missing)
+    with pytest.raises(RuntimeError, match=missing):
         ProductionConfig.load_secrets(str(tmp_path))
     assert not (tmp_path / "secrets.json").exists()
 
 
 def test_production_refuses_to_start_without_a_database_url(monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    with_secrets(monkeypatch)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with pytest.raises(RuntimeError, match="DATABASE_URL"):
         create_app(ProductionConfig)
 
 
 def test_production_takes_secrets_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
-    assert ProductionConfig.load_secrets(str(tmp_path)) == {"SECRET_KEY": "from-the-environment"}
+    with_secrets(monkeypatch)
+    assert ProductionConfig.load_secrets(str(tmp_path)) == {
+        name: f"{name.lower()}-from-the-environment" for name in SECRET_NAMES
+    }
 
 
 def test_development_generates_secrets_once_into_the_instance_folder(monkeypatch, tmp_path):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
+    without_secrets(monkeypatch)
     first = DevelopmentConfig.load_secrets(str(tmp_path))
     second = DevelopmentConfig.load_secrets(str(tmp_path))
-    assert len(first["SECRET_KEY"]) >= 40
+    assert set(first) == set(SECRET_NAMES)
+    assert all(len(value) >= 40 for value in first.values())
+    assert len(set(first.values())) == len(SECRET_NAMES), "each secret is its own"
     assert first == second
     stored = tmp_path / "secrets.json"
-    assert json.loads(stored.read_text())["SECRET_KEY"] == first["SECRET_KEY"]
+    assert json.loads(stored.read_text()) == first
     assert stored.stat().st_mode & 0o077 == 0, "the secrets file must be private to its owner"
 
 
 def test_an_environment_secret_wins_over_the_stored_one(monkeypatch, tmp_path):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
+    without_secrets(monkeypatch)
     DevelopmentConfig.load_secrets(str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "operator-chosen")
     assert TestingConfig.load_secrets(str(tmp_path))["SECRET_KEY"] == "operator-chosen"

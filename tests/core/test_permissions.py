@@ -8,6 +8,7 @@ from tests.core.test_errors import assert_error
 
 STAFF_READ = {"admin", "official", "manager"}
 EVERYONE_WHO_READS_CANTEENS = {"admin", "official", "manager", "cashier", "family", "elder"}
+ELDER_READERS = {"admin", "official", "manager", "family", "elder"}
 
 # (method, path, roles allowed), transcribed from API.md's table.
 TABLE = [
@@ -26,6 +27,10 @@ TABLE = [
     ("GET", "/api/v1/users", {"admin", "official", "manager"}),
     ("POST", "/api/v1/users", {"admin", "official", "manager"}),
     ("GET", "/api/v1/users/{user}", {"admin", "official", "manager"}),
+    ("GET", "/api/v1/elders", ELDER_READERS),
+    ("POST", "/api/v1/elders", {"admin", "official"}),
+    ("GET", "/api/v1/elders/{elder}", ELDER_READERS),
+    ("PATCH", "/api/v1/elders/{elder}", {"admin", "official"}),
 ]
 
 
@@ -34,11 +39,15 @@ TABLE = [
     ("method", "path", "allowed"), TABLE, ids=[f"{m} {p}" for m, p, _ in TABLE]
 )
 def test_each_role_gets_exactly_what_the_table_grants(
-    login_as, district, canteen, role, method, path, allowed
+    login_as, district, canteen, elder, role, method, path, allowed
 ):
     staff = factories.create_user("cashier", canteen=canteen)
     url = path.format(
-        district=district.code, canteen=canteen.id, user=staff.id, community=canteen.community.code
+        district=district.code,
+        canteen=canteen.id,
+        user=staff.id,
+        community=canteen.community.code,
+        elder=elder.id,
     )
     client = login_as(role)
     response = client.client.open(
@@ -61,7 +70,7 @@ def test_each_role_gets_exactly_what_the_table_grants(
 def test_every_guarded_operation_refuses_callers_without_a_token(
     anonymous, district, canteen, method, path, allowed
 ):
-    url = path.format(district=district.code, canteen=canteen.id, user=1, community="c")
+    url = path.format(district=district.code, canteen=canteen.id, user=1, community="c", elder=1)
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
 
 
@@ -73,7 +82,8 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             path.replace("{code}", "{district}")
             .replace("{canteen_id}", "{canteen}")
             .replace("{user_id}", "{user}")
-            .replace("{community_code}", "{community}"),
+            .replace("{community_code}", "{community}")
+            .replace("{elder_id}", "{elder}"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()
@@ -106,11 +116,13 @@ def test_objects_of_another_district_are_not_found(login_as, role, method, path)
     elsewhere = factories.create_district()
     far_canteen = factories.create_canteen(elsewhere)
     far_user = factories.create_user("cashier", canteen=far_canteen)
+    far_elder = factories.create_elder(elsewhere, far_canteen.community)
     url = path.format(
         district=elsewhere.code,
         canteen=far_canteen.id,
         user=far_user.id,
         community=far_canteen.community.code,
+        elder=far_elder.id,
     )
     client = login_as(role)
     response = client.client.open(

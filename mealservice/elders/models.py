@@ -1,0 +1,90 @@
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.extensions import db
+from mealservice.places.models import Community
+
+
+class Category(StrEnum):
+    """特殊困难老年人 and the other groups tiers may name (API.md)."""
+
+    EXTREME_POVERTY = "extreme_poverty"  # 分散供养特困
+    MINIMUM_ALLOWANCE = "minimum_allowance"  # 低保
+    LOW_INCOME = "low_income"
+    DISABLED = "disabled"  # 失能
+    LIVING_ALONE = "living_alone"  # 独居
+    EMPTY_NEST = "empty_nest"  # 空巢
+    LEFT_BEHIND = "left_behind"  # 留守
+    HANDICAPPED = "handicapped"  # 残疾
+    FAMILY_PLANNING_SPECIAL = "family_planning_special"  # 计划生育特殊家庭
+
+
+class AbilityLevel(StrEnum):
+    """能力评估."""
+
+    INTACT = "intact"
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+class ElderStatus(StrEnum):
+    ACTIVE = "active"
+    DECEASED = "deceased"
+    MOVED = "moved"
+
+
+# Family accounts look after several elders; an elder's own account is linked to one.
+account_elders = Table(
+    "account_elders",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("elder_id", ForeignKey("elders.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Elder(db.Model):
+    __tablename__ = "elders"
+    __table_args__ = (
+        CheckConstraint(sql_in("ability_level", AbilityLevel), name="ability_level"),
+        CheckConstraint(sql_in("status", ElderStatus), name="status"),
+        CheckConstraint(
+            "status = 'active' OR status_since IS NOT NULL", name="inactive_since_a_date"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    # The number itself only ever encrypted; the keyed hash finds duplicates and matches.
+    id_number_encrypted: Mapped[str] = mapped_column(Text)
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    birth_date: Mapped[date]
+    phone: Mapped[str] = mapped_column(String(20))
+    # The counter look-up asks for the last four digits of the phone.
+    phone_last4: Mapped[str] = mapped_column(String(4), index=True)
+    address: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    # The registering district, whose policy pays (户籍 or residence decides it).
+    hukou_district: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    ability_level: Mapped[str] = mapped_column(String(16))
+    diet_notes: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default=ElderStatus.ACTIVE)
+    status_since: Mapped[date | None]
+    # Sensitive personal information is kept only with recorded consent (PIPL).
+    consent_given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consent_recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    community: Mapped[Community] = relationship()
+
+    @property
+    def location(self) -> dict | None:
+        return None if self.lat is None else {"lat": self.lat, "lng": self.lng}

@@ -1,0 +1,119 @@
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+
+from mealservice.core.db import utcnow
+from mealservice.core.schemas import InputSchema, LocationSchema, PageQuery, collection_schema
+from mealservice.elders.idnumber import age_on
+from mealservice.elders.models import AbilityLevel, Category, ElderStatus
+
+PHONE = ma.validate.Regexp(
+    r"^\+?[0-9][0-9 -]{5,18}[0-9]$", error="Use 7–20 digits, spaces or dashes."
+)
+
+
+class ConsentSchema(InputSchema):
+    given_at = ma.fields.AwareDateTime(required=True)
+    recorded_by = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+    @ma.validates("given_at")
+    def not_in_the_future(self, value, **kwargs):
+        if value > utcnow():
+            raise ma.ValidationError("Consent cannot be given in the future.")
+
+
+def _distinct(value):
+    if len(set(value)) != len(value):
+        raise ma.ValidationError("List each category once.")
+
+
+class ElderIn(InputSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    id_number = ma.fields.String(required=True, load_only=True)
+    phone = ma.fields.String(required=True, validate=PHONE)
+    address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    community = ma.fields.String(required=True)
+    hukou_district = ma.fields.String(required=True)
+    location = ma.fields.Nested(LocationSchema)
+    categories = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf([c.value for c in Category])),
+        load_default=list,
+        validate=_distinct,
+    )
+    ability_level = ma.fields.String(
+        required=True, validate=ma.validate.OneOf([a.value for a in AbilityLevel])
+    )
+    diet_notes = ma.fields.String(validate=ma.validate.Length(max=300), allow_none=True)
+    consent = ma.fields.Nested(ConsentSchema, required=True)
+
+
+class ElderPatch(InputSchema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=50))
+    phone = ma.fields.String(validate=PHONE)
+    address = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    community = ma.fields.String()
+    location = ma.fields.Nested(LocationSchema, allow_none=True)
+    categories = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf([c.value for c in Category])),
+        validate=_distinct,
+    )
+    ability_level = ma.fields.String(validate=ma.validate.OneOf([a.value for a in AbilityLevel]))
+    diet_notes = ma.fields.String(validate=ma.validate.Length(max=300), allow_none=True)
+    status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in ElderStatus]))
+    status_since = ma.fields.Date(allow_none=True)
+
+
+class ElderQuery(PageQuery):
+    community = ma.fields.String()
+    q = ma.fields.String(validate=ma.validate.Length(min=1, max=50))
+
+
+class ElderOut(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    age = ma.fields.Method("dump_age", metadata={"description": "today, in the district's zone"})
+    birth_date = ma.fields.Date()
+    id_number_masked = ma.fields.String()
+    phone = ma.fields.String()
+    address = ma.fields.String()
+    community = ma.fields.String(attribute="community.code")
+    hukou_district = ma.fields.String()
+    location = ma.fields.Nested(LocationSchema, allow_none=True)
+    categories = ma.fields.List(ma.fields.String())
+    ability_level = ma.fields.String()
+    diet_notes = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    status_since = ma.fields.Date(allow_none=True)
+    consent = ma.fields.Method("dump_consent")
+
+    def dump_age(self, elder) -> int:
+        zone = ZoneInfo(elder.community.district.effective_timezone)
+        return age_on(elder.birth_date, utcnow().astimezone(zone).date())
+
+    def dump_consent(self, elder) -> dict:
+        return {
+            "given_at": elder.consent_given_at.astimezone(UTC).isoformat(),
+            "recorded_by": elder.consent_recorded_by,
+        }
+
+
+# Canteen staff see who the elder is and what the kitchen must know, not how to reach them.
+STAFF_ELDER_FIELDS = (
+    "id",
+    "name",
+    "age",
+    "birth_date",
+    "id_number_masked",
+    "community",
+    "hukou_district",
+    "categories",
+    "ability_level",
+    "diet_notes",
+    "status",
+    "status_since",
+)
+
+elder_out = ElderOut()
+elder_staff_out = ElderOut(only=STAFF_ELDER_FIELDS)
+ElderList = collection_schema(ElderOut, "ElderList")

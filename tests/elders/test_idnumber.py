@@ -1,0 +1,68 @@
+from datetime import date
+
+import pytest
+
+from mealservice.elders.idnumber import (
+    InvalidIdNumber,
+    age_on,
+    birth_date_of,
+    make_id_number,
+    mask_id_number,
+    normalise_id_number,
+)
+
+# The worked example of GB 11643-1999's appendix.
+STANDARD_EXAMPLE = "11010519491231002X"
+
+
+def test_the_standards_own_example_passes():
+    assert normalise_id_number(STANDARD_EXAMPLE) == STANDARD_EXAMPLE
+
+
+def test_a_lower_case_x_is_accepted_and_made_upper_case():
+    assert normalise_id_number("11010519491231002x") == STANDARD_EXAMPLE
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1101051949123100", "18 characters"),
+        ("1101051949123100X2", "17 digits"),
+        ("11010519491332002X", "real birth date"),
+        ("110105194902300028", "real birth date"),
+        ("110105209901010018", "possible birth date"),
+        ("110105194912310021", "check character"),
+        ("11010519491231003X", "check character"),
+    ],
+)
+def test_bad_numbers_are_refused_with_the_reason(value, reason):
+    with pytest.raises(InvalidIdNumber, match=reason):
+        normalise_id_number(value, today=date(2026, 11, 24))
+
+
+def test_the_birth_date_comes_from_characters_7_to_14():
+    assert birth_date_of(STANDARD_EXAMPLE) == date(1949, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "age"),
+    [
+        (date(1949, 12, 31), date(2026, 12, 30), 76),
+        (date(1949, 12, 31), date(2026, 12, 31), 77),
+        (date(1956, 2, 29), date(2026, 2, 28), 69),
+        (date(1956, 2, 29), date(2026, 3, 1), 70),
+        (date(1956, 2, 29), date(2028, 2, 29), 72),
+    ],
+)
+def test_age_is_counted_on_the_day_of_the_meal(born, on, age):
+    assert age_on(born, on) == age
+
+
+def test_masking_keeps_only_the_region_prefix_and_the_last_four():
+    assert mask_id_number(STANDARD_EXAMPLE) == "1101**********002X"
+
+
+def test_made_up_numbers_are_valid():
+    number = make_id_number("330106", date(1946, 5, 17), 123)
+    assert normalise_id_number(number) == number
+    assert birth_date_of(number) == date(1946, 5, 17)
