@@ -65,10 +65,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_url_converters(app: Flask) -> None:
-    from mealservice.core.schemas import CodeConverter, IdConverter
+    from mealservice.core.schemas import CodeConverter, DateConverter, IdConverter
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["code"] = CodeConverter
+    app.url_map.converters["date"] = DateConverter
 
 
 def register_blueprints(app: Flask) -> None:
@@ -80,8 +81,9 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.extensions import api
     from mealservice.places import pages as place_pages
     from mealservice.places import views as place_views
+    from mealservice.policy import views as policy_views
 
-    for blueprint in (account_views.blp, place_views.blp, elder_views.blp):
+    for blueprint in (account_views.blp, place_views.blp, elder_views.blp, policy_views.blp):
         api.register_blueprint(blueprint)
     register_docs_assets(app)
     for blueprint in (core_pages.bp, account_pages.bp, place_pages.bp):

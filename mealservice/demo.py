@@ -1,14 +1,25 @@
 """The demo district loaded by `flask --app wsgi seed-demo`: realistic, idempotent, and
 extended by every capability so the demo always shows all of it working."""
 
-from sqlalchemy import select
+import math
+import random
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
 from werkzeug.security import generate_password_hash
 
 from mealservice.accounts.models import User
 from mealservice.accounts.services import create_user
+from mealservice.elders.idnumber import make_id_number
+from mealservice.elders.models import AbilityLevel, Category, Elder, account_elders
+from mealservice.elders.protection import id_number_lookup_hash
+from mealservice.elders.services import create_elder, link_elders, linked_elder_ids
 from mealservice.extensions import db
 from mealservice.places.models import Canteen, Community, District
 from mealservice.places.services import create_canteen, create_community, create_district
+from mealservice.policy.models import SubsidyPolicy
+from mealservice.policy.services import create_policy, set_holiday
 
 DISTRICT = {"code": "330106", "name": "杭州市西湖区", "timezone": "Asia/Shanghai"}
 
@@ -172,7 +183,86 @@ LOGINS = [
         "role": "cashier",
         "canteen": "北山街道老年食堂",
     },
+    # `elders` are indexes into demo_elders(): the couple of 保俶塔社区 that comes first.
+    {"username": "family", "password": "demo-family-2026", "role": "family", "elders": (0, 1)},
+    {"username": "elder", "password": "demo-elder-2026", "role": "elder", "elders": (0,)},
 ]
+
+# The demo elders: made-up people, the same on every run. Ages are counted on a fixed
+# date, not today, so the data (and what the tests check of it) never drifts.
+ELDER_SEED = 330106
+ELDER_COUNT = 300
+REFERENCE_DATE = date(2026, 11, 24)
+ZONE = ZoneInfo(DISTRICT["timezone"])
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+# Common surnames, the most common (in Hangzhou) first; drawn with falling weights.
+SURNAMES = (
+    "王陈张李徐沈周吴金朱钱杨俞方胡何孙陆蒋叶刘黄赵郑马高林罗郭"
+    "汪潘姚章邵冯许施楼韩应丁袁蔡谢宋唐董程曹魏毛"
+)
+# Given names as that generation (born 1928–1966) was named.
+MALE_GIVEN = _words(
+    "建国 国强 志强 建华 德明 文华 国平 永康 根生 金根 "
+    "福根 荣华 建平 国庆 卫东 长林 宝根 家良 正德 炳荣 "
+    "水根 祖德 连生 金荣 振华 志明 守仁 庆丰 立新 解放 "
+    "援朝 伟 明 军 勇 斌 林 华 海 强 刚 平 毅 忠"
+)
+FEMALE_GIVEN = _words(
+    "秀英 桂英 秀兰 玉兰 桂兰 凤英 美华 丽华 玉珍 素珍 "
+    "月娥 金花 彩凤 爱华 淑芬 秀珍 宝娣 雪梅 菊芳 杏娟 "
+    "惠芬 美娟 根娣 亚萍 月仙 阿娟 萍 芳 英 红 琴 敏 "
+    "丽 娟 梅 霞 珍"
+)
+# The community workers who record the elders' consent.
+WORKERS = {
+    "保俶塔社区": ("王芳", "李静"),
+    "北山路社区": ("陈丽", "张敏"),
+    "曙光社区": ("刘洋", "周婷"),
+    "宝石社区": ("吴磊", "徐燕"),
+    "文三社区": ("沈佳", "孙丹"),
+    "学院路社区": ("朱琳", "胡晓"),
+    "古荡湾社区": ("杨帆", "钱敏"),
+    "嘉绿苑社区": ("金晶", "蒋欣"),
+    "翠苑一区社区": ("叶青", "何慧"),
+    "翠苑三区社区": ("陆瑶", "方圆"),
+    "文华社区": ("俞倩", "郑琦"),
+    "益乐社区": ("施雯", "邵华"),
+}
+MOBILE_PREFIXES = _words(
+    "130 131 132 133 135 136 137 138 139 150 151 152 153 155 156 157 158 159 "
+    "180 181 182 186 187 188 189"
+)
+# Most elders are in none or one category; the relative weights of the one drawn.
+CATEGORY_WEIGHTS = {
+    Category.EMPTY_NEST: 34,
+    Category.LIVING_ALONE: 30,
+    Category.LOW_INCOME: 8,
+    Category.MINIMUM_ALLOWANCE: 6,
+    Category.HANDICAPPED: 6,
+    Category.FAMILY_PLANNING_SPECIAL: 4,
+    Category.EXTREME_POVERTY: 2,
+    Category.LEFT_BEHIND: 1,
+}
+# Ability weights (intact, mild, moderate, severe) below 85 and from 85.
+ABILITY_WEIGHTS = {False: (60, 26, 11, 3), True: (30, 35, 23, 12)}
+DIET_NOTES = (
+    "糖尿病，少糖",
+    "高血压，低盐",
+    "软食",
+    "花生过敏",
+    "素食",
+    "牙口不好，饭菜要烂",
+    "痛风，少海鲜",
+    "低脂",
+    "不吃辣",
+    "海鲜过敏",
+)
+HELP_WITH_TRAY = "需要帮忙端餐盘"
 
 
 def seed() -> list[dict]:
@@ -201,7 +291,12 @@ def seed() -> list[dict]:
         canteens[place["name"]] = canteen or create_canteen(
             None, {**place, "district": district.code}
         )
+    elder_ids = seed_elders(district)
+    seed_policy(district)
+    seed_holidays()
+    printed = []
     for login in LOGINS:
+        linked = [elder_ids[i] for i in login.get("elders", ())]
         user = db.session.scalar(select(User).where(User.username == login["username"]))
         if user is None:
             canteen = canteens.get(login.get("canteen"))
@@ -212,10 +307,194 @@ def seed() -> list[dict]:
                 role=login["role"],
                 district=login.get("district"),
                 canteen_id=canteen.id if canteen else None,
+                elder_ids=linked,
             )
         else:
-            # Keep the printed passwords true even if someone changed them while exploring.
+            # Keep the printed passwords (and the family and elder links) true even if
+            # someone changed them while exploring.
             user.password_hash = generate_password_hash(login["password"])
             user.active = True
+            if "elders" in login and linked_elder_ids(user) != sorted(linked):
+                db.session.execute(
+                    delete(account_elders).where(account_elders.c.user_id == user.id)
+                )
+                link_elders(user, linked)
+        printed.append(
+            {"role": login["role"], "username": login["username"], "password": login["password"]}
+            | ({"elder_ids": linked} if "elders" in login else {})
+        )
     db.session.flush()
-    return LOGINS
+    return printed
+
+
+# The district's policy, after Shenzhen Futian's tiers and Jinan's flat 60+ discount
+# (DOMAIN.md): a hardship tier, a 70+ tier and a small one for everyone 60+.
+POLICY = {
+    "effective_from": date(2026, 1, 1),
+    "no_subsidy_on_holidays": True,
+    "max_meals_per_slot": 1,
+    "max_subsidized_per_day": 2,
+    "refuse_beyond_limit": True,
+    "delivery_subsidy_fen": 300,
+    "tiers": [
+        {
+            "name": "困难老人",
+            "categories": ["extreme_poverty", "minimum_allowance", "low_income", "living_alone"],
+            "channel": "any",
+            "amount_fen": 1500,
+        },
+        {"name": "80岁以上", "min_age": 80, "channel": "any", "amount_fen": 800},
+        {"name": "70岁以上", "min_age": 70, "channel": "any", "amount_fen": 500},
+        {"name": "60岁以上", "min_age": 60, "channel": "dine_in", "amount_fen": 200},
+    ],
+}
+
+# The statutory holidays of 2026 (全国年节及纪念日放假办法, 13 days).
+HOLIDAYS_2026 = {
+    date(2026, 1, 1): "元旦",
+    date(2026, 2, 16): "春节（除夕）",
+    date(2026, 2, 17): "春节",
+    date(2026, 2, 18): "春节",
+    date(2026, 2, 19): "春节",
+    date(2026, 4, 5): "清明节",
+    date(2026, 5, 1): "劳动节",
+    date(2026, 5, 2): "劳动节",
+    date(2026, 6, 19): "端午节",
+    date(2026, 9, 25): "中秋节",
+    date(2026, 10, 1): "国庆节",
+    date(2026, 10, 2): "国庆节",
+    date(2026, 10, 3): "国庆节",
+}
+
+
+def seed_policy(district: District) -> None:
+    exists = db.session.scalar(
+        select(SubsidyPolicy.id).where(
+            SubsidyPolicy.district_code == district.code,
+            SubsidyPolicy.effective_from == POLICY["effective_from"],
+        )
+    )
+    if exists is None:
+        create_policy("seed-demo", district, POLICY)
+
+
+def seed_holidays() -> None:
+    for day, name in HOLIDAYS_2026.items():
+        set_holiday(day, name)
+
+
+def seed_elders(district: District) -> list[int]:
+    """Register the demo elders not yet registered; their ids, in demo_elders() order."""
+    elders = demo_elders()
+    hashes = [id_number_lookup_hash(data["id_number"]) for data in elders]
+    ids = dict(
+        db.session.execute(
+            select(Elder.id_number_hash, Elder.id).where(Elder.id_number_hash.in_(hashes))
+        ).all()
+    )
+    for data, lookup in zip(elders, hashes, strict=True):
+        if lookup not in ids:
+            ids[lookup] = create_elder(None, {**data, "hukou_district": district.code}).id
+    return [ids[lookup] for lookup in hashes]
+
+
+def demo_elders() -> list[dict]:
+    """ELDER_COUNT elders as create_elder takes them (less hukou_district), the same on
+    every run: a couple in 保俶塔社区 first, then the rest spread over the communities."""
+    rng = random.Random(ELDER_SEED)
+    communities = [(street, *row) for street, rows in COMMUNITIES.items() for row in rows]
+    # Some communities are older than others.
+    weights = [rng.uniform(0.7, 1.3) for _ in communities]
+    numbers: set[str] = set()
+    age = rng.randint(74, 82)
+    husband = _elder(rng, communities[0], numbers, male=True, age=age)
+    husband["categories"] = [Category.EMPTY_NEST.value]
+    wife = _elder(rng, communities[0], numbers, male=False, age=age - rng.randint(1, 4))
+    wife |= {
+        "address": husband["address"],
+        "location": husband["location"],
+        "categories": [Category.EMPTY_NEST.value],
+    }
+    elders = [husband, wife]
+    while len(elders) < ELDER_COUNT:
+        community = rng.choices(communities, weights)[0]
+        elders.append(_elder(rng, community, numbers, male=rng.random() < 0.45))
+    return elders
+
+
+def _elder(rng: random.Random, community, numbers: set, *, male: bool, age=None) -> dict:
+    street, code, community_name, lat, lng = community
+    age = age or min(int(rng.triangular(60, 99, 74)), 98)
+    ability = rng.choices(list(AbilityLevel), ABILITY_WEIGHTS[age >= 85])[0]
+    return {
+        "name": rng.choices(SURNAMES, range(len(SURNAMES), 0, -1))[0]
+        + rng.choice(MALE_GIVEN if male else FEMALE_GIVEN),
+        "id_number": _id_number(rng, age, male, numbers),
+        "phone": rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}",
+        "address": f"杭州市西湖区{street}{community_name.removesuffix('社区')}小区"
+        f"{rng.randint(1, 36)}幢{rng.randint(1, 4)}单元{rng.randint(1, 7)}0{rng.randint(1, 4)}室",
+        "community": code,
+        "location": _near(rng, lat, lng, 400),
+        "categories": _categories(rng, ability),
+        "ability_level": ability.value,
+        "diet_notes": _diet_notes(rng, ability),
+        "consent": {
+            "given_at": _consent_time(rng),
+            "recorded_by": f"{community_name} {rng.choice(WORKERS[community_name])}",
+        },
+    }
+
+
+def _id_number(rng: random.Random, age: int, male: bool, numbers: set) -> str:
+    """A made-up number for someone `age` years old on REFERENCE_DATE; the sequence's last
+    digit (the 17th of the number) is odd for men and even for women."""
+    latest = REFERENCE_DATE.replace(year=REFERENCE_DATE.year - age)
+    earliest = REFERENCE_DATE.replace(year=REFERENCE_DATE.year - age - 1) + timedelta(days=1)
+    while True:
+        born = earliest + timedelta(days=rng.randrange((latest - earliest).days + 1))
+        number = make_id_number(DISTRICT["code"], born, rng.randrange(500) * 2 + male)
+        if number not in numbers:
+            numbers.add(number)
+            return number
+
+
+def _near(rng: random.Random, lat: float, lng: float, metres: float) -> dict:
+    """A point spread evenly over the disc of `metres` around (lat, lng)."""
+    distance = metres * math.sqrt(rng.random())
+    bearing = rng.uniform(0, 2 * math.pi)
+    north, east = distance * math.cos(bearing), distance * math.sin(bearing)
+    return {
+        "lat": round(lat + north / 111_320, 6),
+        "lng": round(lng + east / (111_320 * math.cos(math.radians(lat))), 6),
+    }
+
+
+def _categories(rng: random.Random, ability: AbilityLevel) -> list[str]:
+    chosen: set[Category] = set()
+    wanted = rng.choices((0, 1, 2), (50, 38, 12))[0]
+    while len(chosen) < wanted:
+        chosen.add(rng.choices(list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()))[0])
+    if Category.LIVING_ALONE in chosen:
+        chosen.discard(Category.EMPTY_NEST)  # living alone says it already
+    if ability in (AbilityLevel.MODERATE, AbilityLevel.SEVERE) and rng.random() < 0.4:
+        chosen.add(Category.DISABLED)  # 失能 by assessment
+    return sorted(category.value for category in chosen)
+
+
+def _diet_notes(rng: random.Random, ability: AbilityLevel) -> str | None:
+    notes = []
+    if rng.random() < 0.2:
+        notes = rng.sample(DIET_NOTES, rng.choices((1, 2), (80, 20))[0])
+    needs_help = ability in (AbilityLevel.MODERATE, AbilityLevel.SEVERE)
+    if (needs_help and rng.random() < 0.4) or rng.random() < 0.02:
+        notes.append(HELP_WITH_TRAY)
+    return "；".join(notes) or None
+
+
+def _consent_time(rng: random.Random) -> datetime:
+    """A working day in 2026 before REFERENCE_DATE, in office hours, Hangzhou time."""
+    first, last = date(2026, 1, 5), REFERENCE_DATE - timedelta(days=3)
+    day = first + timedelta(days=rng.randrange((last - first).days + 1))
+    day -= timedelta(days=max(day.weekday() - 4, 0))  # weekends move back to Friday
+    minute = rng.randrange(8 * 60 + 30, 17 * 60)
+    return datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=ZONE)

@@ -15,6 +15,7 @@ from mealservice.extensions import db
 from mealservice.places.services import create_canteen as create_canteen_service
 from mealservice.places.services import create_community as create_community_service
 from mealservice.places.services import create_district as create_district_service
+from mealservice.policy.services import set_holiday
 
 _sequence = count(1)
 
@@ -128,3 +129,7 @@ def create_elder(district, community=None, **fields):
         "recorded_by": data["consent"]["recorded_by"],
     }
     return _committed(create_elder_service(None, data))
+
+
+def create_holiday(day: date, name: str):
+    return _committed(set_holiday(day, name))

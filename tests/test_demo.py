@@ -1,6 +1,15 @@
-from sqlalchemy import func, select
+import re
+from collections import Counter
+from datetime import date
 
+from sqlalchemy import delete, func, select
+
+from mealservice import demo
 from mealservice.accounts.models import User
+from mealservice.elders.idnumber import age_on, birth_date_of, normalise_id_number
+from mealservice.elders.models import AbilityLevel, Category, Elder, account_elders
+from mealservice.elders.protection import decrypt_id_number, id_number_lookup_hash
+from mealservice.elders.services import linked_elder_ids
 from mealservice.places.models import Canteen, Community, District
 from tests.conftest import ApiClient
 
@@ -60,3 +69,152 @@ def test_seed_demo_after_a_manager_renamed_a_place_adds_nothing(runner, db):
     before = count(db, Canteen)
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert count(db, Canteen) == before
+
+
+# The elders of the demo and the family and elder logins linked to them.
+
+REFERENCE_DATE = date(2026, 11, 24)
+
+
+def demo_elders(db):
+    return db.session.scalars(
+        select(Elder).where(Elder.hukou_district == "330106").order_by(Elder.id)
+    ).all()
+
+
+def login(app, output: str, role: str) -> ApiClient:
+    line = next(line for line in output.splitlines() if line.split()[:1] == [role])
+    username, password = line.split()[1:3]
+    client = ApiClient(app.test_client())
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 200 and response.get_json()["role"] == role, response.json
+    client.token = response.get_json()["token"]
+    return client
+
+
+def all_pages(client: ApiClient, path: str) -> tuple[list[dict], list[str]]:
+    """Every item of a paged list, and the bodies of the responses."""
+    items, bodies, page = [], [], 1
+    while page:
+        response = client.get(f"{path}?page={page}&per_page=200")
+        assert response.status_code == 200, response.json
+        bodies.append(response.get_data(as_text=True))
+        items += response.get_json()["items"]
+        page = response.get_json()["next"]
+    return items, bodies
+
+
+def test_the_demo_holds_about_300_realistic_elders(runner, db):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    elders = demo_elders(db)
+    assert 280 <= len(elders) <= 320
+    ages = [age_on(elder.birth_date, REFERENCE_DATE) for elder in elders]
+    assert min(ages) >= 60 and max(ages) <= 98
+    assert sum(65 <= age <= 85 for age in ages) > len(elders) / 2
+    communities = db.session.scalars(
+        select(Community.id).where(Community.district_code == "330106")
+    ).all()
+    assert {elder.community_id for elder in elders} == set(communities)
+    categories = {category for elder in elders for category in elder.categories}
+    assert len(categories) >= 5 and categories <= {c.value for c in Category}
+    assert sum(len(elder.categories) <= 1 for elder in elders) > len(elders) * 0.7
+    levels = Counter(elder.ability_level for elder in elders)
+    assert set(levels) == {a.value for a in AbilityLevel}
+    assert levels["intact"] + levels["mild"] > levels["moderate"] > levels["severe"]
+    assert 0.15 < sum(elder.diet_notes is not None for elder in elders) / len(elders) < 0.45
+    numbers = [decrypt_id_number(elder.id_number_encrypted) for elder in elders]
+    assert len(set(numbers)) == len(numbers)
+    for elder, number in zip(elders, numbers, strict=True):
+        assert normalise_id_number(number) == number and number.startswith("330106")
+        assert birth_date_of(number) == elder.birth_date
+        assert elder.id_number_hash == id_number_lookup_hash(number)
+        assert re.fullmatch(r"1[358]\d{9}", elder.phone), elder.phone
+        community = elder.community
+        assert elder.consent_given_at.year == 2026
+        assert elder.consent_recorded_by.startswith(community.name + " ")
+        assert community.street in elder.address
+        # Within about 400 m of the community: 0.005° is some 550 m of latitude here.
+        assert abs(elder.lat - community.lat) < 0.005 and abs(elder.lng - community.lng) < 0.005
+    men = sum(int(number[16]) % 2 for number in numbers)
+    assert 0.3 < men / len(numbers) < 0.7
+
+
+def test_no_elder_response_nor_the_cli_output_shows_a_full_id_number(runner, db, app):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    numbers = {decrypt_id_number(elder.id_number_encrypted) for elder in demo_elders(db)}
+    official = login(app, result.output, "official")
+    items, bodies = all_pages(official, "/api/v1/elders")
+    assert len(items) == len(numbers)
+    bodies += [
+        official.get(f"/api/v1/elders/{item['id']}").get_data(as_text=True) for item in items[:20]
+    ]
+    bodies += all_pages(login(app, result.output, "family"), "/api/v1/elders")[1]
+    bodies += all_pages(login(app, result.output, "elder"), "/api/v1/elders")[1]
+    for text in [result.output, *bodies]:
+        assert not any(number in text for number in numbers)
+    masked = {item["id_number_masked"] for item in items}
+    assert masked == {number[:4] + "*" * 10 + number[-4:] for number in numbers}
+
+
+def test_seed_demo_twice_keeps_the_elders_and_their_logins(runner, db):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    before = count(db, Elder), db.session.execute(select(account_elders)).all()
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0, again.output
+    assert (count(db, Elder), db.session.execute(select(account_elders)).all()) == before
+
+
+def test_the_family_login_sees_its_two_elders_and_the_elder_login_one(runner, db, app):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    family, _ = all_pages(login(app, result.output, "family"), "/api/v1/elders")
+    assert len(family) == 2
+    # A couple of 保俶塔社区: one home, a man and a woman.
+    assert {item["community"] for item in family} == {"330106001001"}
+    assert family[0]["address"] == family[1]["address"]
+    genders = {int(elder_number(db, item["id"])[16]) % 2 for item in family}
+    assert genders == {0, 1}
+    elder_client = login(app, result.output, "elder")
+    own, _ = all_pages(elder_client, "/api/v1/elders")
+    assert len(own) == 1 and own[0]["id"] in {item["id"] for item in family}
+    other = next(elder for elder in demo_elders(db) if elder.id not in {i["id"] for i in family})
+    assert elder_client.get(f"/api/v1/elders/{other.id}").status_code == 404
+
+
+def test_seed_demo_relinks_the_family_login_and_the_elders_are_the_same_every_run(runner, db):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    family = db.session.scalar(select(User).where(User.username == "family"))
+    linked = linked_elder_ids(family)
+    db.session.execute(delete(account_elders).where(account_elders.c.user_id == family.id))
+    db.session.commit()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert linked_elder_ids(family) == linked
+    first = demo.demo_elders()
+    assert first == demo.demo_elders() and len(first) == demo.ELDER_COUNT
+
+
+def elder_number(db, elder_id: int) -> str:
+    return decrypt_id_number(db.session.get(Elder, elder_id).id_number_encrypted)
+
+
+def test_the_demo_district_has_a_policy_with_real_tiers_and_the_2026_holidays(runner, db):
+    from datetime import date
+
+    from mealservice.policy import pricing
+    from mealservice.policy.models import Holiday, SubsidyPolicy
+    from mealservice.policy.services import pricing_policies
+
+    runner.invoke(args=["seed-demo"])
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert count(db, SubsidyPolicy, SubsidyPolicy.district_code == "330106") == 1
+    assert count(db, Holiday) == 13
+    policies = pricing_policies("330106")
+    elder = pricing.ElderFacts("330106", date(1944, 3, 8), frozenset())
+    lunch = pricing.MealFacts("330106", date(2026, 11, 24), "lunch", "dine_in", 1800)
+    assert pricing.price_meal(policies, elder, lunch).tier == "80岁以上"
+    national_day = pricing.MealFacts(
+        "330106", date(2026, 10, 1), "lunch", "dine_in", 1800, is_holiday=True
+    )
+    assert pricing.price_meal(policies, elder, national_day).subsidy_fen == 0

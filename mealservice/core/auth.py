@@ -43,6 +43,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "users.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "elders.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
     "elders.write": frozenset({ADMIN, OFFICIAL}),
+    "policies.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "policies.write": frozenset({ADMIN, OFFICIAL}),
+    "holidays.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "holidays.write": frozenset({ADMIN}),
 }
 
 # Roles that reach elders through the accounts' links, not through a district.

@@ -1,8 +1,10 @@
 """Shared schema pieces: the input base, ids, paging, locations, strict money."""
 
+from datetime import date
+
 import marshmallow as ma
 from sqlalchemy import func, select
-from werkzeug.routing import BaseConverter, IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter, ValidationError
 
 from mealservice.extensions import db
 
@@ -21,6 +23,21 @@ class CodeConverter(BaseConverter):
     """`<code:name>` in routes: a district or community code; anything else is a 404."""
 
     regex = r"[A-Za-z0-9_-]{1,20}"
+
+
+class DateConverter(BaseConverter):
+    """`<date:name>` in routes: an ISO date (YYYY-MM-DD); anything else is a 404."""
+
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError() from None
+
+    def to_url(self, value: date) -> str:
+        return value.isoformat()
 
 
 class InputSchema(ma.Schema):

@@ -1,5 +1,7 @@
 """The "Who may do what" table of API.md, walked for every role on every guarded operation."""
 
+from datetime import date
+
 import pytest
 
 from mealservice.core.auth import PERMISSIONS, Role
@@ -31,6 +33,11 @@ TABLE = [
     ("POST", "/api/v1/elders", {"admin", "official"}),
     ("GET", "/api/v1/elders/{elder}", ELDER_READERS),
     ("PATCH", "/api/v1/elders/{elder}", {"admin", "official"}),
+    ("GET", "/api/v1/districts/{district}/subsidy-policies", STAFF_READ),
+    ("POST", "/api/v1/districts/{district}/subsidy-policies", {"admin", "official"}),
+    ("GET", "/api/v1/holidays", STAFF_READ),
+    ("PUT", "/api/v1/holidays/2026-10-01", {"admin"}),
+    ("DELETE", "/api/v1/holidays/2026-10-01", {"admin"}),
 ]
 
 
@@ -42,6 +49,7 @@ def test_each_role_gets_exactly_what_the_table_grants(
     login_as, district, canteen, elder, role, method, path, allowed
 ):
     staff = factories.create_user("cashier", canteen=canteen)
+    factories.create_holiday(date(2026, 10, 1), "国庆节")
     url = path.format(
         district=district.code,
         canteen=canteen.id,
@@ -83,7 +91,8 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{canteen_id}", "{canteen}")
             .replace("{user_id}", "{user}")
             .replace("{community_code}", "{community}")
-            .replace("{elder_id}", "{elder}"),
+            .replace("{elder_id}", "{elder}")
+            .replace("{day}", "2026-10-01"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()
@@ -106,6 +115,7 @@ def test_every_action_in_code_is_used_by_some_operation(anonymous):
 # Objects in another district, or another canteen, are "not found" for everyone but the
 # admin, whether or not the role could act on them at home.
 OBJECT_ROUTES = [(m, p) for m, p, _ in TABLE if "{" in p]
+# Holidays are national: they belong to no district.
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role if r not in ("admin", "family", "elder")])

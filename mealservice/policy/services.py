@@ -1,0 +1,119 @@
+"""Subsidy policy versions and the holiday calendar, turned into the plain values the
+pricing function takes."""
+
+from datetime import date
+
+from sqlalchemy import select
+
+from mealservice.core.errors import NotFound, ValidationFailed
+from mealservice.extensions import db
+from mealservice.places.models import District
+from mealservice.policy import pricing
+from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
+
+
+def create_policy(actor_name: str, district: District, data: dict) -> SubsidyPolicy:
+    taken = db.session.scalar(
+        select(SubsidyPolicy.id).where(
+            SubsidyPolicy.district_code == district.code,
+            SubsidyPolicy.effective_from == data["effective_from"],
+        )
+    )
+    if taken is not None:
+        raise ValidationFailed(
+            {"effective_from": ["A version of this district's policy already starts that day."]}
+        )
+    policy = SubsidyPolicy(
+        district_code=district.code,
+        effective_from=data["effective_from"],
+        no_subsidy_on_holidays=data["no_subsidy_on_holidays"],
+        max_meals_per_slot=data["max_meals_per_slot"],
+        max_subsidized_per_day=data.get("max_subsidized_per_day"),
+        refuse_beyond_limit=data["refuse_beyond_limit"],
+        delivery_subsidy_fen=data["delivery_subsidy_fen"],
+        created_by=actor_name,
+        tiers=[
+            PolicyTier(
+                position=position,
+                name=tier["name"],
+                min_age=tier.get("min_age"),
+                categories=sorted(tier["categories"]) if tier.get("categories") else None,
+                channel=tier["channel"],
+                amount_fen=tier["amount_fen"],
+            )
+            for position, tier in enumerate(data["tiers"])
+        ],
+    )
+    db.session.add(policy)
+    db.session.flush()
+    return policy
+
+
+def policies_query(district: District):
+    return (
+        select(SubsidyPolicy)
+        .where(SubsidyPolicy.district_code == district.code)
+        .order_by(SubsidyPolicy.effective_from.desc())
+    )
+
+
+def pricing_policies(district_code: str) -> list[pricing.Policy]:
+    """Every version of a district's policy as the pricing function takes them."""
+    rows = db.session.scalars(
+        select(SubsidyPolicy).where(SubsidyPolicy.district_code == district_code)
+    )
+    return [as_pricing_policy(row) for row in rows]
+
+
+def as_pricing_policy(row: SubsidyPolicy) -> pricing.Policy:
+    return pricing.Policy(
+        version=row.id,
+        district_code=row.district_code,
+        effective_from=row.effective_from,
+        no_subsidy_on_holidays=row.no_subsidy_on_holidays,
+        max_meals_per_slot=row.max_meals_per_slot,
+        max_subsidized_per_day=row.max_subsidized_per_day,
+        refuse_beyond_limit=row.refuse_beyond_limit,
+        delivery_subsidy_fen=row.delivery_subsidy_fen,
+        tiers=tuple(
+            pricing.Tier(
+                name=tier.name,
+                amount_fen=tier.amount_fen,
+                channel=tier.channel,
+                min_age=tier.min_age,
+                categories=frozenset(tier.categories) if tier.categories else None,
+            )
+            for tier in row.tiers
+        ),
+    )
+
+
+def set_holiday(day: date, name: str) -> Holiday:
+    holiday = db.session.get(Holiday, day)
+    if holiday is None:
+        holiday = Holiday(day=day, name=name)
+        db.session.add(holiday)
+    else:
+        holiday.name = name
+    db.session.flush()
+    return holiday
+
+
+def remove_holiday(day: date) -> Holiday:
+    holiday = db.session.get(Holiday, day)
+    if holiday is None:
+        raise NotFound("holiday")
+    db.session.delete(holiday)
+    db.session.flush()
+    return holiday
+
+
+def holidays_query(year: int | None = None):
+    query = select(Holiday).order_by(Holiday.day)
+    if year is not None:
+        query = query.where(Holiday.day.between(date(year, 1, 1), date(year, 12, 31)))
+    return query
+
+
+def is_holiday(day: date) -> bool:
+    return db.session.get(Holiday, day) is not None
