@@ -79,11 +79,18 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.core.api import register_docs_assets
     from mealservice.elders import views as elder_views
     from mealservice.extensions import api
+    from mealservice.menus import views as menu_views
     from mealservice.places import pages as place_pages
     from mealservice.places import views as place_views
     from mealservice.policy import views as policy_views
 
-    for blueprint in (account_views.blp, place_views.blp, elder_views.blp, policy_views.blp):
+    for blueprint in (
+        account_views.blp,
+        place_views.blp,
+        elder_views.blp,
+        policy_views.blp,
+        menu_views.blp,
+    ):
         api.register_blueprint(blueprint)
     register_docs_assets(app)
     for blueprint in (core_pages.bp, account_pages.bp, place_pages.bp):

@@ -47,6 +47,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "policies.write": frozenset({ADMIN, OFFICIAL}),
     "holidays.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "holidays.write": frozenset({ADMIN}),
+    "menus.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER, FAMILY, ELDER}),
+    "menus.write": frozenset({ADMIN, MANAGER}),
 }
 
 # Roles that reach elders through the accounts' links, not through a district.

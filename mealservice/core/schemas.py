@@ -1,6 +1,6 @@
 """Shared schema pieces: the input base, ids, paging, locations, strict money."""
 
-from datetime import date
+from datetime import UTC, date
 
 import marshmallow as ma
 from sqlalchemy import func, select
@@ -55,6 +55,13 @@ class InputSchema(ma.Schema):
             if bad:
                 raise ma.ValidationError(bad)
         return data
+
+
+class UtcDateTime(ma.fields.AwareDateTime):
+    """Times go out in UTC, however they came in: one form for every client."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def Id(**kwargs) -> ma.fields.Integer:

@@ -157,9 +157,9 @@ class CanteenOut(ma.Schema):
     distance_m = ma.fields.Integer(metadata={"description": "present when `near` is given"})
 
 
-class CanteenQuery(PageQuery):
-    district = ma.fields.String()
-    community = ma.fields.String()
+class NearQuery(PageQuery):
+    """`near=LAT,LNG` and `radius_m=`, for anything listed nearest first."""
+
     near = ma.fields.String(metadata={"description": "LAT,LNG"})
     radius_m = ma.fields.Integer(validate=ma.validate.Range(min=1, max=100_000))
 
@@ -176,6 +176,11 @@ class CanteenQuery(PageQuery):
         elif "radius_m" in data:
             raise ma.ValidationError("radius_m needs near.", "radius_m")
         return data
+
+
+class CanteenQuery(NearQuery):
+    district = ma.fields.String()
+    community = ma.fields.String()
 
 
 # Family and elders see what a notice board would show, not the public money.

@@ -38,6 +38,9 @@ TABLE = [
     ("GET", "/api/v1/holidays", STAFF_READ),
     ("PUT", "/api/v1/holidays/2026-10-01", {"admin"}),
     ("DELETE", "/api/v1/holidays/2026-10-01", {"admin"}),
+    ("GET", "/api/v1/canteens/{canteen}/menus", EVERYONE_WHO_READS_CANTEENS),
+    ("POST", "/api/v1/canteens/{canteen}/menus", {"admin", "manager"}),
+    ("GET", "/api/v1/menus", EVERYONE_WHO_READS_CANTEENS),
 ]
 
 

@@ -1,0 +1,79 @@
+import marshmallow as ma
+
+from mealservice.core.schemas import Fen, InputSchema, PageQuery, UtcDateTime, collection_schema
+from mealservice.menus.models import MenuStatus
+from mealservice.places.models import Slot
+from mealservice.places.schemas import NearQuery
+
+SHORT_TEXT = ma.validate.Length(min=1, max=30)
+
+
+class OptionIn(InputSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
+    price_fen = Fen(required=True)
+    delivery_fee_fen = Fen(load_default=0)
+    dishes = ma.fields.List(
+        ma.fields.String(validate=SHORT_TEXT),
+        load_default=list,
+        validate=ma.validate.Length(max=20),
+    )
+    tags = ma.fields.List(
+        ma.fields.String(validate=SHORT_TEXT),
+        load_default=list,
+        validate=ma.validate.Length(max=10),
+    )
+
+
+class MenuIn(InputSchema):
+    date = ma.fields.Date(required=True)
+    slot = ma.fields.String(required=True, validate=ma.validate.OneOf([s.value for s in Slot]))
+    seats = ma.fields.Integer(
+        strict=True, required=True, validate=ma.validate.Range(min=0, max=10_000)
+    )
+    order_cutoff = ma.fields.AwareDateTime(required=True)
+    delivery_capacity = ma.fields.Integer(
+        strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=10_000)
+    )
+    status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in MenuStatus]))
+    options = ma.fields.List(
+        ma.fields.Nested(OptionIn),
+        required=True,
+        validate=ma.validate.Length(min=1, max=10, error="Give between 1 and 10 options."),
+    )
+
+
+class OptionOut(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    price_fen = ma.fields.Integer()
+    delivery_fee_fen = ma.fields.Integer()
+    dishes = ma.fields.List(ma.fields.String())
+    tags = ma.fields.List(ma.fields.String())
+
+
+class MenuOut(ma.Schema):
+    id = ma.fields.Integer()
+    canteen_id = ma.fields.Integer()
+    canteen_name = ma.fields.String(attribute="canteen.name")
+    date = ma.fields.Date()
+    slot = ma.fields.String()
+    seats = ma.fields.Integer()
+    seats_used = ma.fields.Integer()
+    seats_left = ma.fields.Integer()
+    order_cutoff = UtcDateTime()
+    delivery_capacity = ma.fields.Integer(allow_none=True)
+    status = ma.fields.String()
+    options = ma.fields.List(ma.fields.Nested(OptionOut))
+    distance_m = ma.fields.Integer(metadata={"description": "present when `near` is given"})
+
+
+class CanteenMenuQuery(PageQuery):
+    date = ma.fields.Date()
+
+
+class OpenMenuQuery(NearQuery):
+    date = ma.fields.Date()
+
+
+menu_out = MenuOut()
+MenuList = collection_schema(MenuOut, "MenuList")
