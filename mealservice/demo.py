@@ -16,6 +16,8 @@ from mealservice.elders.models import AbilityLevel, Category, Elder, account_eld
 from mealservice.elders.protection import id_number_lookup_hash
 from mealservice.elders.services import create_elder, link_elders, linked_elder_ids
 from mealservice.extensions import db
+from mealservice.menus.models import Menu
+from mealservice.menus.services import create_menu
 from mealservice.places.models import Canteen, Community, District
 from mealservice.places.services import create_canteen, create_community, create_district
 from mealservice.policy.models import SubsidyPolicy
@@ -294,6 +296,7 @@ def seed() -> list[dict]:
     elder_ids = seed_elders(district)
     seed_policy(district)
     seed_holidays()
+    seed_menus(list(canteens.values()), this_week())
     printed = []
     for login in LOGINS:
         linked = [elder_ids[i] for i in login.get("elders", ())]
@@ -365,6 +368,80 @@ HOLIDAYS_2026 = {
     date(2026, 10, 2): "国庆节",
     date(2026, 10, 3): "国庆节",
 }
+
+
+# A fortnight of set meals a Hangzhou elder canteen might cook, rotated over the week.
+LUNCHES = [
+    ("红烧鱼块", "清炒菠菜", "番茄蛋汤"),
+    ("梅干菜烧肉", "蒜蓉西兰花", "紫菜汤"),
+    ("宫保鸡丁", "香菇青菜", "冬瓜排骨汤"),
+    ("清蒸鲈鱼", "油焖茄子", "丝瓜蛋汤"),
+    ("土豆烧牛肉", "手撕包菜", "萝卜汤"),
+    ("糖醋里脊", "炒三丝", "豆腐汤"),
+    ("东坡肉", "清炒西葫芦", "榨菜肉丝汤"),
+]
+SOFT_LUNCHES = [
+    ("肉末蒸蛋", "南瓜粥"),
+    ("鱼片豆腐羹", "软米饭"),
+    ("冬瓜肉丸", "小米粥"),
+    ("番茄鸡蛋面", "蒸南瓜"),
+    ("虾仁蒸蛋", "山药粥"),
+    ("清炖狮子头", "软米饭"),
+    ("鸡茸玉米羹", "红薯粥"),
+]
+
+
+def this_week(today: date | None = None) -> list[date]:
+    """Monday to Sunday of the current week in the district's zone."""
+    today = today or datetime.now(ZONE).date()
+    monday = today - timedelta(days=today.weekday())
+    return [monday + timedelta(days=n) for n in range(7)]
+
+
+def seed_menus(canteens: list[Canteen], days: list[date]) -> None:
+    """Lunch at every place and dinner at the canteens, every day of the week."""
+    for canteen in canteens:
+        slots = ["lunch", "dinner"] if canteen.kind == "canteen" else ["lunch"]
+        for day in days:
+            for slot in slots:
+                exists = db.session.scalar(
+                    select(Menu.id).where(
+                        Menu.canteen_id == canteen.id, Menu.date == day, Menu.slot == slot
+                    )
+                )
+                if exists is None:
+                    create_menu(canteen, _menu(canteen, day, slot))
+
+
+def _menu(canteen: Canteen, day: date, slot: str) -> dict:
+    rotation = (day.toordinal() + (1 if slot == "dinner" else 0)) % len(LUNCHES)
+    delivers = "delivery" in canteen.functions
+    cutoff = datetime.combine(day, datetime.min.time(), ZONE) + (
+        timedelta(hours=9) if slot == "lunch" else timedelta(hours=15)
+    )
+    return {
+        "date": day,
+        "slot": slot,
+        "seats": canteen.seats_per_meal,
+        "order_cutoff": cutoff,
+        "delivery_capacity": canteen.seats_per_meal // 3 if delivers else None,
+        "options": [
+            {
+                "name": "营养套餐",
+                "price_fen": 1800 if canteen.kind == "canteen" else 1500,
+                "delivery_fee_fen": 500 if delivers else 0,
+                "dishes": [*LUNCHES[rotation], "米饭"],
+                "tags": ["low_salt"],
+            },
+            {
+                "name": "软食套餐",
+                "price_fen": 1500 if canteen.kind == "canteen" else 1200,
+                "delivery_fee_fen": 500 if delivers else 0,
+                "dishes": list(SOFT_LUNCHES[rotation]),
+                "tags": ["soft", "low_sugar"],
+            },
+        ],
+    }
 
 
 def seed_policy(district: District) -> None:

@@ -218,3 +218,17 @@ def test_the_demo_district_has_a_policy_with_real_tiers_and_the_2026_holidays(ru
         "330106", date(2026, 10, 1), "lunch", "dine_in", 1800, is_holiday=True
     )
     assert pricing.price_meal(policies, elder, national_day).subsidy_fen == 0
+
+
+def test_the_demo_has_this_weeks_menus_at_every_place(runner, db):
+    from mealservice.demo import this_week
+    from mealservice.menus.models import Menu
+
+    runner.invoke(args=["seed-demo"])
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    week = this_week()
+    # 9 places x 7 days of lunch, and dinner at the 3 canteens.
+    assert count(db, Menu, Menu.date.between(week[0], week[-1])) == 9 * 7 + 3 * 7
+    lunch = db.session.scalar(select(Menu).where(Menu.date == week[0], Menu.slot == "lunch"))
+    assert lunch.seats == lunch.canteen.seats_per_meal and len(lunch.options) == 2
+    assert all(option.price_fen > 0 for option in lunch.options)
