@@ -44,6 +44,26 @@ TABLE = [
 ]
 
 
+def route_to(path: str, district, canteen, user, elder) -> str:
+    return path.format(
+        district=district.code,
+        canteen=canteen.id,
+        user=user.id,
+        community=canteen.community.code,
+        elder=elder.id,
+    )
+
+
+def call(client, method: str, url: str):
+    """The operation with a token and, for writes, an empty body."""
+    return client.client.open(
+        url,
+        method=method,
+        json={} if method != "GET" else None,
+        headers={"Authorization": f"Bearer {client.token}"},
+    )
+
+
 @pytest.mark.parametrize("role", [r.value for r in Role])
 @pytest.mark.parametrize(
     ("method", "path", "allowed"), TABLE, ids=[f"{m} {p}" for m, p, _ in TABLE]
@@ -53,20 +73,8 @@ def test_each_role_gets_exactly_what_the_table_grants(
 ):
     staff = factories.create_user("cashier", canteen=canteen)
     factories.create_holiday(date(2026, 10, 1), "国庆节")
-    url = path.format(
-        district=district.code,
-        canteen=canteen.id,
-        user=staff.id,
-        community=canteen.community.code,
-        elder=elder.id,
-    )
-    client = login_as(role)
-    response = client.client.open(
-        url,
-        method=method,
-        json={} if method != "GET" else None,
-        headers={"Authorization": f"Bearer {client.token}"},
-    )
+    url = route_to(path, district, canteen, staff, elder)
+    response = call(login_as(role), method, url)
     if role in allowed:
         # Reads succeed; writes with an empty body succeed or name the missing fields.
         expected = {200} if method == "GET" else {200, 422}
@@ -130,20 +138,8 @@ def test_objects_of_another_district_are_not_found(login_as, role, method, path)
     far_canteen = factories.create_canteen(elsewhere)
     far_user = factories.create_user("cashier", canteen=far_canteen)
     far_elder = factories.create_elder(elsewhere, far_canteen.community)
-    url = path.format(
-        district=elsewhere.code,
-        canteen=far_canteen.id,
-        user=far_user.id,
-        community=far_canteen.community.code,
-        elder=far_elder.id,
-    )
-    client = login_as(role)
-    response = client.client.open(
-        url,
-        method=method,
-        json={} if method != "GET" else None,
-        headers={"Authorization": f"Bearer {client.token}"},
-    )
+    url = route_to(path, elsewhere, far_canteen, far_user, far_elder)
+    response = call(login_as(role), method, url)
     assert_error(response, 404, "not_found")
 
 
