@@ -11,8 +11,9 @@ import secrets
 from pathlib import Path
 
 # The names of every secret the service needs; later features add theirs here.
-# ELDER_DATA_KEY encrypts ID numbers at rest; ID_LOOKUP_KEY keys their look-up hash.
-SECRET_NAMES = ("SECRET_KEY", "ELDER_DATA_KEY", "ID_LOOKUP_KEY")
+# ELDER_DATA_KEY encrypts ID numbers at rest; ID_LOOKUP_KEY keys their look-up hash;
+# CARD_SIGNING_KEY seeds the Ed25519 key that signs elder cards.
+SECRET_NAMES = ("SECRET_KEY", "ELDER_DATA_KEY", "ID_LOOKUP_KEY", "CARD_SIGNING_KEY")
 
 
 def normalise_database_url(url: str) -> str:
@@ -31,6 +32,11 @@ class Config:
     # Seconds a SQLite writer waits for the lock before giving up.
     SQLITE_BUSY_TIMEOUT_S = float(os.environ.get("SQLITE_BUSY_TIMEOUT_S", "30"))
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
+    # The id printed into new cards, and older keys that still verify until retired:
+    # "1:<hex public key>,2:<hex public key>".
+    CARD_KEY_ID = int(os.environ.get("CARD_KEY_ID", "1"))
+    CARD_RETIRED_KEYS = os.environ.get("CARD_RETIRED_KEYS", "")
+    CARD_VALID_YEARS = int(os.environ.get("CARD_VALID_YEARS", "5"))
 
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "UTC"

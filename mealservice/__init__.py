@@ -65,11 +65,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_url_converters(app: Flask) -> None:
-    from mealservice.core.schemas import CodeConverter, DateConverter, IdConverter
+    from mealservice.core.schemas import (
+        CardIdConverter,
+        CodeConverter,
+        DateConverter,
+        IdConverter,
+    )
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["code"] = CodeConverter
     app.url_map.converters["date"] = DateConverter
+    app.url_map.converters["card"] = CardIdConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -11,8 +11,9 @@ from werkzeug.security import generate_password_hash
 
 from mealservice.accounts.models import User
 from mealservice.accounts.services import create_user
+from mealservice.elders.cards import issue_card
 from mealservice.elders.idnumber import make_id_number
-from mealservice.elders.models import AbilityLevel, Category, Elder, account_elders
+from mealservice.elders.models import AbilityLevel, Card, Category, Elder, account_elders
 from mealservice.elders.protection import id_number_lookup_hash
 from mealservice.elders.services import create_elder, link_elders, linked_elder_ids
 from mealservice.extensions import db
@@ -294,6 +295,7 @@ def seed() -> list[dict]:
             None, {**place, "district": district.code}
         )
     elder_ids = seed_elders(district)
+    seed_cards(elder_ids)
     seed_policy(district)
     seed_holidays()
     seed_menus(list(canteens.values()), this_week())
@@ -442,6 +444,14 @@ def _menu(canteen: Canteen, day: date, slot: str) -> dict:
             },
         ],
     }
+
+
+def seed_cards(elder_ids: list[int]) -> None:
+    """A card for every demo elder who has none yet."""
+    with_cards = set(db.session.scalars(select(Card.elder_id).where(Card.elder_id.in_(elder_ids))))
+    for elder in db.session.scalars(select(Elder).where(Elder.id.in_(elder_ids))):
+        if elder.id not in with_cards:
+            issue_card("seed-demo", elder)
 
 
 def seed_policy(district: District) -> None:

@@ -9,6 +9,7 @@ from itertools import count
 
 from mealservice.accounts.services import create_user as create_user_service
 from mealservice.accounts.services import issue_token
+from mealservice.elders.cards import issue_card
 from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.services import create_elder as create_elder_service
 from mealservice.extensions import db
@@ -133,3 +134,7 @@ def create_elder(district, community=None, **fields):
 
 def create_holiday(day: date, name: str):
     return _committed(set_holiday(day, name))
+
+
+def create_card(elder):
+    return _committed(issue_card("factory", elder))

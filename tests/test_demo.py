@@ -232,3 +232,12 @@ def test_the_demo_has_this_weeks_menus_at_every_place(runner, db):
     lunch = db.session.scalar(select(Menu).where(Menu.date == week[0], Menu.slot == "lunch"))
     assert lunch.seats == lunch.canteen.seats_per_meal and len(lunch.options) == 2
     assert all(option.price_fen > 0 for option in lunch.options)
+
+
+def test_every_demo_elder_has_one_card(runner, db):
+    from mealservice.elders.models import Card, Elder
+
+    runner.invoke(args=["seed-demo"])
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    elders = count(db, Elder, Elder.hukou_district == "330106")
+    assert count(db, Card) == elders

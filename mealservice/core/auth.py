@@ -47,6 +47,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "policies.write": frozenset({ADMIN, OFFICIAL}),
     "holidays.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "holidays.write": frozenset({ADMIN}),
+    "cards.write": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "cards.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
     "menus.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER, FAMILY, ELDER}),
     "menus.write": frozenset({ADMIN, MANAGER}),
 }

@@ -25,6 +25,12 @@ class CodeConverter(BaseConverter):
     regex = r"[A-Za-z0-9_-]{1,20}"
 
 
+class CardIdConverter(BaseConverter):
+    """`<card:name>` in routes: 16 hex digits, the random id printed in every card."""
+
+    regex = r"[0-9a-f]{16}"
+
+
 class DateConverter(BaseConverter):
     """`<date:name>` in routes: an ISO date (YYYY-MM-DD); anything else is a 404."""
 

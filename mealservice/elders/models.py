@@ -1,7 +1,16 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.db import UTCDateTime, sql_in, utcnow
@@ -88,3 +97,24 @@ class Elder(db.Model):
     @property
     def location(self) -> dict | None:
         return None if self.lat is None else {"lat": self.lat, "lng": self.lng}
+
+
+class Card(db.Model):
+    """A printed QR card. The newest generation of an elder's cards is the one that works;
+    older ones are superseded, and any may be revoked (lost, stolen)."""
+
+    __tablename__ = "cards"
+    __table_args__ = (UniqueConstraint("elder_id", "generation", name="uq_cards_elder_generation"),)
+
+    # 8 random bytes in hex: the only link from a card to its elder, and no personal data.
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"), index=True)
+    generation: Mapped[int]
+    key_id: Mapped[int]
+    expires_on: Mapped[date]
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+
+    elder: Mapped[Elder] = relationship()

@@ -117,3 +117,17 @@ STAFF_ELDER_FIELDS = (
 elder_out = ElderOut()
 elder_staff_out = ElderOut(only=STAFF_ELDER_FIELDS)
 ElderList = collection_schema(ElderOut, "ElderList")
+
+
+class CardOut(ma.Schema):
+    card_id = ma.fields.String(attribute="id")
+    version = ma.fields.Integer(attribute="generation")
+    qr_payload = ma.fields.String()
+    qr_png_url = ma.fields.String()
+    expires_on = ma.fields.Date()
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+    revoke_reason = ma.fields.String(allow_none=True)
+
+
+class RevokeIn(InputSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))

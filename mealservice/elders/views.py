@@ -1,16 +1,18 @@
-from flask import jsonify
+from flask import Response, jsonify, url_for
 from flask.views import MethodView
 
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import CANTEEN_ROLES, current_user
 from mealservice.core.schemas import page_of_query
-from mealservice.elders import services
+from mealservice.elders import cards, services
 from mealservice.elders.schemas import (
+    CardOut,
     ElderIn,
     ElderList,
     ElderOut,
     ElderPatch,
     ElderQuery,
+    RevokeIn,
     elder_out,
     elder_staff_out,
 )
@@ -57,3 +59,46 @@ class ElderItem(MethodView):
     @blp.response(200, ElderOut)
     def patch(self, changes, elder_id):
         return services.update_elder(services.get_elder(current_user(), elder_id), changes)
+
+
+def card_body(card) -> dict:
+    return {
+        "id": card.id,
+        "generation": card.generation,
+        "qr_payload": cards.payload_of(card),
+        "qr_png_url": url_for("elders.card_qr_png", card_id=card.id),
+        "expires_on": card.expires_on,
+        "revoked_at": card.revoked_at,
+        "revoke_reason": card.revoke_reason,
+    }
+
+
+@blp.route("/elders/<id:elder_id>/cards")
+class ElderCards(MethodView):
+    @blp.requires("cards.write", 409, scope=services.get_elder)
+    @blp.response(201, CardOut)
+    def post(self, elder_id):
+        user = current_user()
+        card = cards.issue_card(user.username, services.get_elder(user, elder_id))
+        return card_body(card)
+
+
+@blp.route("/cards/<card:card_id>/revoke")
+class CardRevoke(MethodView):
+    @blp.requires("cards.write", 409, scope=cards.get_card)
+    @blp.arguments(RevokeIn)
+    @blp.response(200, CardOut)
+    def post(self, data, card_id):
+        card = cards.revoke_card(cards.get_card(current_user(), card_id), data["reason"])
+        return card_body(card)
+
+
+@blp.get("/cards/<card:card_id>/qr.png")
+@blp.requires("cards.read", scope=cards.get_card)
+@blp.response(200, content_type="image/png", description="the card's QR code")
+def card_qr_png(card_id):
+    card = cards.get_card(current_user(), card_id)
+    response = Response(cards.png_of(cards.payload_of(card)), mimetype="image/png")
+    # A card image is personal: never kept by shared caches.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

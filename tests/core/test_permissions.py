@@ -41,11 +41,16 @@ TABLE = [
     ("GET", "/api/v1/canteens/{canteen}/menus", EVERYONE_WHO_READS_CANTEENS),
     ("POST", "/api/v1/canteens/{canteen}/menus", {"admin", "manager"}),
     ("GET", "/api/v1/menus", EVERYONE_WHO_READS_CANTEENS),
+    ("POST", "/api/v1/elders/{elder}/cards", {"admin", "official", "manager"}),
+    ("POST", "/api/v1/cards/{card}/revoke", {"admin", "official", "manager"}),
+    ("GET", "/api/v1/cards/{card}/qr.png", {"admin", "official", "manager", "family", "elder"}),
 ]
 
 
 def route_to(path: str, district, canteen, user, elder) -> str:
+    card = factories.create_card(elder)
     return path.format(
+        card=card.id,
         district=district.code,
         canteen=canteen.id,
         user=user.id,
@@ -77,7 +82,7 @@ def test_each_role_gets_exactly_what_the_table_grants(
     response = call(login_as(role), method, url)
     if role in allowed:
         # Reads succeed; writes with an empty body succeed or name the missing fields.
-        expected = {200} if method == "GET" else {200, 422}
+        expected = {200} if method == "GET" else {200, 201, 422}
         assert response.status_code in expected, (role, method, url, response.get_json())
     else:
         assert_error(response, 403, "forbidden")
@@ -89,7 +94,9 @@ def test_each_role_gets_exactly_what_the_table_grants(
 def test_every_guarded_operation_refuses_callers_without_a_token(
     anonymous, district, canteen, method, path, allowed
 ):
-    url = path.format(district=district.code, canteen=canteen.id, user=1, community="c", elder=1)
+    url = path.format(
+        district=district.code, canteen=canteen.id, user=1, community="c", elder=1, card="0" * 16
+    )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
 
 
@@ -103,7 +110,8 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{user_id}", "{user}")
             .replace("{community_code}", "{community}")
             .replace("{elder_id}", "{elder}")
-            .replace("{day}", "2026-10-01"),
+            .replace("{day}", "2026-10-01")
+            .replace("{card_id}", "{card}"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()
