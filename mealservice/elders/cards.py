@@ -3,8 +3,6 @@
 import hashlib
 import io
 import os
-from datetime import date
-from zoneinfo import ZoneInfo
 
 import qrcode
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -35,14 +33,9 @@ def verifying_keys() -> dict[int, Ed25519PublicKey]:
     return keys
 
 
-def local_today(elder: Elder) -> date:
-    zone = ZoneInfo(elder.community.district.effective_timezone)
-    return utcnow().astimezone(zone).date()
-
-
 def issue_card(actor_name: str, elder: Elder) -> Card:
     """A new card for the elder; it supersedes every earlier one."""
-    today = local_today(elder)
+    today = elder.community.district.local_today()
     if not is_active_on(elder, today):
         raise Conflict(
             "elder_inactive",
@@ -102,8 +95,9 @@ def revoke_card(card: Card, reason: str) -> Card:
     return card
 
 
+def latest_generation(elder_id: int) -> int | None:
+    return db.session.scalar(select(func.max(Card.generation)).where(Card.elder_id == elder_id))
+
+
 def is_superseded(card: Card) -> bool:
-    latest = db.session.scalar(
-        select(func.max(Card.generation)).where(Card.elder_id == card.elder_id)
-    )
-    return card.generation < latest
+    return card.generation < latest_generation(card.elder_id)

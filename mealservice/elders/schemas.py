@@ -1,5 +1,4 @@
 from datetime import UTC
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
@@ -88,8 +87,7 @@ class ElderOut(ma.Schema):
     consent = ma.fields.Method("dump_consent")
 
     def dump_age(self, elder) -> int:
-        zone = ZoneInfo(elder.community.district.effective_timezone)
-        return age_on(elder.birth_date, utcnow().astimezone(zone).date())
+        return age_on(elder.birth_date, elder.community.district.local_today())
 
     def dump_consent(self, elder) -> dict:
         return {

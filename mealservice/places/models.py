@@ -1,5 +1,6 @@
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import (
@@ -117,6 +118,9 @@ class District(db.Model):
     @property
     def effective_timezone(self) -> str:
         return self.timezone or current_app.config["TIMEZONE"]
+
+    def local_today(self) -> date:
+        return utcnow().astimezone(ZoneInfo(self.effective_timezone)).date()
 
 
 class Community(db.Model):

@@ -10,7 +10,6 @@ from mealservice.core.auth import may, require_permission, sees_public_view
 from mealservice.core.errors import ApiError
 from mealservice.extensions import db
 from mealservice.places import services
-from mealservice.places.models import District
 from mealservice.places.schemas import CanteenQuery
 
 bp = Blueprint("places_pages", __name__)
@@ -64,11 +63,9 @@ def canteen_detail(canteen_id: int):
             else:
                 flash(_("Saved."), "success")
                 return redirect(url_for("places_pages.canteen_detail", canteen_id=canteen.id))
-    district = db.session.get(District, canteen.district_code)
     return render_template(
         "places/canteen_detail.html",
         canteen=canteen,
-        district=district,
         form=form,
         show_money=not sees_public_view(user),
     )

@@ -27,6 +27,20 @@ from mealservice.places.models import (
 )
 
 
+def ensure_slot_windows_ordered(windows: dict) -> None:
+    errors = slot_window_errors(windows)
+    if errors:
+        raise ValidationFailed(
+            {f"slot_windows.{slot}": reasons for slot, reasons in errors.items()}
+        )
+
+
+def ensure_meets_standard(district: District, kind: str, seats: int, area: float) -> None:
+    violations = standard_violations(district.standards, kind, seats, area)
+    if violations:
+        raise ValidationFailed(violations, "The place is below the district's standard.")
+
+
 def merged_standards(current: dict, changes: dict) -> dict:
     return {**current, **{kind: dict(figures) for kind, figures in changes.items()}}
 
@@ -44,9 +58,7 @@ def create_district(data: dict) -> District:
         slot_windows={**DEFAULT_SLOT_WINDOWS, **data.get("slot_windows", {})},
         standards=merged_standards(DEFAULT_STANDARDS, data.get("standards", {})),
     )
-    slot_errors = slot_window_errors(district.slot_windows)
-    if slot_errors:
-        raise ValidationFailed({f"slot_windows.{slot}": msgs for slot, msgs in slot_errors.items()})
+    ensure_slot_windows_ordered(district.slot_windows)
     return add_unique(district, "duplicate_code", f"A district with code {data['code']!r} exists.")
 
 
@@ -66,9 +78,7 @@ def get_district(user, code: str) -> District:
 
 def update_district(district: District, changes: dict) -> District:
     windows = {**district.slot_windows, **changes.pop("slot_windows", {})}
-    slot_errors = slot_window_errors(windows)
-    if slot_errors:
-        raise ValidationFailed({f"slot_windows.{slot}": msgs for slot, msgs in slot_errors.items()})
+    ensure_slot_windows_ordered(windows)
     district.slot_windows = windows
     for field, value in changes.items():
         setattr(district, field, value)
@@ -138,11 +148,7 @@ def create_canteen(user, data: dict) -> Canteen:
     )
     if community is None:
         raise ValidationFailed({"community": ["No such community in this district."]})
-    violations = standard_violations(
-        district.standards, data["kind"], data["seats_per_meal"], data["dining_area_m2"]
-    )
-    if violations:
-        raise ValidationFailed(violations, "The place is below the district's standard.")
+    ensure_meets_standard(district, data["kind"], data["seats_per_meal"], data["dining_area_m2"])
     canteen = Canteen(
         district_code=district.code,
         community=community,
@@ -170,11 +176,9 @@ def update_canteen(user, canteen: Canteen, changes: dict) -> Canteen:
     for field, value in changes.items():
         setattr(canteen, field, value)
     if judged:
-        violations = standard_violations(
-            canteen.district.standards, canteen.kind, canteen.seats_per_meal, canteen.dining_area_m2
+        ensure_meets_standard(
+            canteen.district, canteen.kind, canteen.seats_per_meal, canteen.dining_area_m2
         )
-        if violations:
-            raise ValidationFailed(violations, "The place is below the district's standard.")
     db.session.flush()
     return canteen
 

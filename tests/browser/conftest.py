@@ -39,22 +39,21 @@ def demo_site(committed, live_server):
     return live_server
 
 
+def chinese_page(browser, site, width: int, height: int):
+    """A page of a fresh browser context, Chinese as the browser's language."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale="zh-CN", base_url=site.url
+    )
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def phone(browser, demo_site):
-    """A page the size of a common phone, Chinese as the browser's language."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="zh-CN", base_url=demo_site.url
-    )
-    page = context.new_page()
-    yield page
-    context.close()
+    """A page the size of a common phone."""
+    yield from chinese_page(browser, demo_site, 390, 844)
 
 
 @pytest.fixture
 def desk(browser, demo_site):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="zh-CN", base_url=demo_site.url
-    )
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from chinese_page(browser, demo_site, 1280, 900)
