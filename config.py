@@ -37,6 +37,8 @@ class Config:
     CARD_KEY_ID = int(os.environ.get("CARD_KEY_ID", "1"))
     CARD_RETIRED_KEYS = os.environ.get("CARD_RETIRED_KEYS", "")
     CARD_VALID_YEARS = int(os.environ.get("CARD_VALID_YEARS", "5"))
+    # bench/scan.py's reference endpoints; off unless the benchmark starts the server.
+    BENCHMARK_FLOORS = os.environ.get("BENCHMARK_FLOORS") == "1"
 
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "UTC"

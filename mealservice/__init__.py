@@ -41,6 +41,11 @@ def configure(app: Flask, config: type[Config], overrides: dict) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if url.startswith("sqlite"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        # A file has no connection to lose: pinging it before each use is pure cost.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_pre_ping": False,
+        }
 
 
 def register_extensions(app: Flask) -> None:
@@ -83,8 +88,10 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.accounts import views as account_views
     from mealservice.core import pages as core_pages
     from mealservice.core.api import register_docs_assets
+    from mealservice.elders import pages as elder_pages
     from mealservice.elders import views as elder_views
     from mealservice.extensions import api
+    from mealservice.meals import views as meal_views
     from mealservice.menus import views as menu_views
     from mealservice.places import pages as place_pages
     from mealservice.places import views as place_views
@@ -96,10 +103,15 @@ def register_blueprints(app: Flask) -> None:
         elder_views.blp,
         policy_views.blp,
         menu_views.blp,
+        meal_views.blp,
     ):
         api.register_blueprint(blueprint)
     register_docs_assets(app)
-    for blueprint in (core_pages.bp, account_pages.bp, place_pages.bp):
+    if app.config["BENCHMARK_FLOORS"]:
+        from mealservice.core import floors
+
+        app.register_blueprint(floors.bp)
+    for blueprint in (core_pages.bp, account_pages.bp, place_pages.bp, elder_pages.bp):
         app.register_blueprint(blueprint)
 
 

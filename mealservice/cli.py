@@ -1,4 +1,6 @@
-"""Command-line verbs: `flask --app wsgi seed-demo`, `create-user`."""
+"""Command-line verbs: `flask --app wsgi seed-demo`, `create-user`, `cards print`."""
+
+import sys
 
 import click
 from flask import Flask, current_app
@@ -11,6 +13,7 @@ from mealservice.extensions import db
 def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(cards_group)
 
 
 @click.command("seed-demo")
@@ -56,3 +59,45 @@ def create_user_command(username, role, password, district, canteen_id, elder_id
         raise click.ClickException(f"{error.message} {details}".strip()) from None
     db.session.commit()
     click.echo(f"Created {role} {user.username} (id {user.id}).")
+
+
+@click.group("cards")
+def cards_group():
+    """Elder cards."""
+
+
+@cards_group.command("print")
+@click.option("--community", "code", required=True, help="community code")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="the PDF to write [default: cards-<community>.pdf]",
+)
+def print_cards_command(code, output):
+    """Write a PDF of the current cards of a community's active elders, 8 to an A4 page."""
+    from mealservice.elders import printing
+
+    community = printing.find_community(code)
+    if community is None:
+        raise click.ClickException(f"No community with the code {code}.")
+    total = printing.count_printable_cards(community)
+    if total == 0:
+        raise click.ClickException(
+            f"{community.name} ({code}) has no elder with a current card (active, newest "
+            "card, not revoked, not expired); no PDF was written."
+        )
+    output = output or f"cards-{code}.pdf"
+    cards = printing.printable_cards(community)
+    label = f"{community.name} ({code})"
+    try:
+        # The bar on stderr, so the summary line on stdout is all a script has to read.
+        with (
+            printing.replaced_on_success(output) as stream,
+            click.progressbar(length=total, label=label, file=sys.stderr) as bar,
+        ):
+            drawn = printing.write_cards_pdf(cards, stream, bar.update)
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {output}: {error.strerror or error}.") from None
+    pages = -(-drawn // printing.CARDS_PER_PAGE)
+    click.echo(f"Wrote {drawn} cards on {pages} page{'s' * (pages != 1)} to {output}.")

@@ -3,7 +3,8 @@ extended by every capability so the demo always shows all of it working."""
 
 import math
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -11,12 +12,16 @@ from werkzeug.security import generate_password_hash
 
 from mealservice.accounts.models import User
 from mealservice.accounts.services import create_user
-from mealservice.elders.cards import issue_card
+from mealservice.core.db import utcnow
+from mealservice.core.errors import ApiError
+from mealservice.elders.cards import issue_card, payload_of
 from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.models import AbilityLevel, Card, Category, Elder, account_elders
 from mealservice.elders.protection import id_number_lookup_hash
 from mealservice.elders.services import create_elder, link_elders, linked_elder_ids
 from mealservice.extensions import db
+from mealservice.meals.models import Meal
+from mealservice.meals.services import scan
 from mealservice.menus.models import Menu
 from mealservice.menus.services import create_menu
 from mealservice.places.models import Canteen, Community, District
@@ -299,6 +304,7 @@ def seed() -> list[dict]:
     seed_policy(district)
     seed_holidays()
     seed_menus(list(canteens.values()), this_week())
+    seed_meals(list(canteens.values()), this_week(), utcnow())
     printed = []
     for login in LOGINS:
         linked = [elder_ids[i] for i in login.get("elders", ())]
@@ -444,6 +450,53 @@ def _menu(canteen: Canteen, day: date, slot: str) -> dict:
             },
         ],
     }
+
+
+# When the demo's elders come to eat, local time: most at the start of the window.
+MEAL_TIMES = {"lunch": (11, 0, 90), "dinner": (17, 0, 60)}  # hour, minute, spread in minutes
+
+
+def seed_meals(canteens: list[Canteen], days: list[date], now: datetime) -> None:
+    """This week's meals so far, scanned as the counters would have scanned them: about
+    a third of the elders eat lunch on a given day, a few stay for dinner at a canteen.
+    A slot already served is left alone, so loading twice changes nothing."""
+    elders = list(db.session.scalars(select(Elder).order_by(Elder.id)))
+    cards = {card.elder_id: card for card in db.session.scalars(select(Card))}
+    for day in days:
+        for slot, (hour, minute, spread) in MEAL_TIMES.items():
+            places = [c for c in canteens if slot == "lunch" or c.kind == "canteen"]
+            rng = random.Random(f"{day}:{slot}")
+            eaters = rng.sample(elders, len(elders) // (3 if slot == "lunch" else 12))
+            start = datetime.combine(day, time(hour, minute), ZONE)
+            for n, elder in enumerate(sorted(eaters, key=lambda e: e.id)):
+                moment = start + timedelta(minutes=spread * n / len(eaters))
+                if moment > now:
+                    break
+                canteen = _usual_place(elder, places)
+                served = db.session.scalar(
+                    select(Meal.id).where(
+                        Meal.elder_id == elder.id, Meal.date == day, Meal.slot == slot
+                    )
+                )
+                card = cards.get(elder.id)
+                if served is None and card is not None:
+                    _serve(canteen, card, slot, moment)
+
+
+def _usual_place(elder: Elder, places: list[Canteen]) -> Canteen:
+    """The place nearest the elder's home: most elders eat round the corner."""
+    home = (elder.lat, elder.lng) if elder.lat is not None else (30.27, 30.27)
+    return min(places, key=lambda c: (c.lat - home[0]) ** 2 + (c.lng - home[1]) ** 2)
+
+
+def _serve(canteen: Canteen, card: Card, slot: str, moment: datetime) -> None:
+    counter = SimpleNamespace(username="seed-demo")
+    try:
+        with db.session.begin_nested():
+            scan(counter, canteen, {"qr_payload": payload_of(card), "slot": slot}, now=moment)
+    except ApiError:
+        # A full canteen or an elder no longer active turns them away, as it would.
+        pass
 
 
 def seed_cards(elder_ids: list[int]) -> None:

@@ -104,9 +104,10 @@ def runner(app, db):
 class ApiClient:
     """A test client that speaks JSON with a bearer token."""
 
-    def __init__(self, client, token: str | None = None):
+    def __init__(self, client, token: str | None = None, user=None):
         self.client = client
         self.token = token
+        self.user = user
 
     def _headers(self, headers):
         merged = dict(headers or {})
@@ -162,7 +163,7 @@ def login_as(app, db, district, canteen, elder):
     def login(role: str, **placement) -> ApiClient:
         placement = {"district": district, "canteen": canteen, "elders": [elder], **placement}
         user = factories.create_user(role, **placement)
-        return ApiClient(app.test_client(), factories.token_for(user))
+        return ApiClient(app.test_client(), factories.token_for(user), user)
 
     return login
 

@@ -6,6 +6,9 @@ only releases a savepoint, and a request that fails and rolls back cannot undo i
 
 from datetime import date, datetime, timedelta
 from itertools import count
+from types import SimpleNamespace
+
+from sqlalchemy import select
 
 from mealservice.accounts.services import create_user as create_user_service
 from mealservice.accounts.services import issue_token
@@ -13,9 +16,12 @@ from mealservice.elders.cards import issue_card
 from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.services import create_elder as create_elder_service
 from mealservice.extensions import db
+from mealservice.menus.services import create_menu as create_menu_service
+from mealservice.menus.services import slot_end
 from mealservice.places.services import create_canteen as create_canteen_service
 from mealservice.places.services import create_community as create_community_service
 from mealservice.places.services import create_district as create_district_service
+from mealservice.policy.services import create_policy as create_policy_service
 from mealservice.policy.services import set_holiday
 
 _sequence = count(1)
@@ -138,3 +144,59 @@ def create_holiday(day: date, name: str):
 
 def create_card(elder):
     return _committed(issue_card("factory", elder))
+
+
+def create_policy(district, effective_from: date = date(2026, 1, 1), **fields):
+    """The demo district's kind of policy: 困难老人 15 yuan, 80+ 8 yuan, 70+ 5 yuan."""
+    data = {
+        "effective_from": effective_from,
+        "no_subsidy_on_holidays": True,
+        "max_meals_per_slot": 1,
+        "max_subsidized_per_day": None,
+        "refuse_beyond_limit": True,
+        "delivery_subsidy_fen": 300,
+        "tiers": [
+            {
+                "name": "困难老人",
+                "categories": ["extreme_poverty", "minimum_allowance"],
+                "channel": "any",
+                "amount_fen": 1500,
+            },
+            {"name": "80岁以上", "min_age": 80, "channel": "any", "amount_fen": 800},
+            {"name": "70岁以上", "min_age": 70, "channel": "dine_in", "amount_fen": 500},
+        ],
+        **fields,
+    }
+    return _committed(create_policy_service("factory", district, data))
+
+
+def create_menu(canteen, day: date, slot: str = "lunch", seats: int = 50, **fields):
+    """A published menu; its cutoff is an hour before the slot's window ends."""
+    closes = slot_end(canteen, day, slot)
+    data = {
+        "date": day,
+        "slot": slot,
+        "seats": seats,
+        "order_cutoff": closes - timedelta(hours=1),
+        "options": [
+            {"name": "A套餐", "price_fen": 1800, "delivery_fee_fen": 500},
+            {"name": "软食套餐", "price_fen": 1200, "tags": ["soft"]},
+        ],
+        **fields,
+    }
+    return _committed(create_menu_service(canteen, data))
+
+
+def create_meal(canteen, elder, slot: str = "lunch", **data):
+    """A meal served today at the canteen's counter (with a menu made for it if need be)."""
+    from mealservice.meals.services import scan
+    from mealservice.menus.models import Menu
+
+    day = canteen.district.local_today()
+    menu = db.session.scalar(
+        select(Menu).where(Menu.canteen_id == canteen.id, Menu.date == day, Menu.slot == slot)
+    )
+    if menu is None:
+        create_menu(canteen, day, slot)
+    cashier = SimpleNamespace(username="factory-cashier")
+    return _committed(scan(cashier, canteen, {"elder_id": elder.id, "slot": slot, **data}))

@@ -241,3 +241,39 @@ def test_every_demo_elder_has_one_card(runner, db):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     elders = count(db, Elder, Elder.hukou_district == "330106")
     assert count(db, Card) == elders
+
+
+def test_the_demo_week_is_eaten_at_the_counters_and_priced_by_the_policy(runner, db):
+    from datetime import datetime, time, timedelta
+
+    from mealservice.meals.models import Meal
+    from mealservice.menus.models import Menu
+    from mealservice.policy.models import SubsidyPolicy
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    week = demo.this_week()
+    canteens = list(db.session.scalars(select(Canteen).where(Canteen.district_code == "330106")))
+    sunday_night = datetime.combine(week[-1], time(22, 0), demo.ZONE)
+    demo.seed_meals(canteens, week, sunday_night)
+    again = count(db, Meal)
+    demo.seed_meals(canteens, week, sunday_night)
+    assert count(db, Meal) == again, "loading the week twice adds nothing"
+
+    policy = db.session.scalar(select(SubsidyPolicy).where(SubsidyPolicy.district_code == "330106"))
+    for day in week:
+        lunches = count(db, Meal, Meal.date == day, Meal.slot == "lunch")
+        assert 80 <= lunches <= 100, (day, lunches)
+        assert count(db, Meal, Meal.date == day, Meal.slot == "dinner") > 0
+    meals = db.session.scalars(select(Meal)).all()
+    assert {meal.policy_version for meal in meals} == {policy.id}
+    assert {meal.reason for meal in meals} <= {"tier", "no_tier"}
+    assert {meal.subsidy_fen for meal in meals} <= {0} | {t.amount_fen for t in policy.tiers}
+    assert sum(meal.subsidy_fen for meal in meals) > 0
+    # Every seat counted once: the menus' counters match the meals they served.
+    for menu in db.session.scalars(select(Menu).where(Menu.seats_used > 0)):
+        assert menu.seats_used == count(db, Meal, Meal.menu_id == menu.id)
+    assert all(
+        meal.served_at <= sunday_night and meal.served_at.astimezone(demo.ZONE).date() == meal.date
+        for meal in meals
+    )
+    assert timedelta(0) < sunday_night - min(m.served_at for m in meals) < timedelta(days=7)

@@ -51,6 +51,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "cards.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
     "menus.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER, FAMILY, ELDER}),
     "menus.write": frozenset({ADMIN, MANAGER}),
+    "meals.scan": frozenset({ADMIN, MANAGER, CASHIER}),
+    "meals.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER}),
+    "meals.void": frozenset({ADMIN, MANAGER}),
+    "elders.lookup": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER}),
+    "quotes.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER, FAMILY, ELDER}),
 }
 
 # Roles that reach elders through the accounts' links, not through a district.

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flask import Response, has_request_context, request
+from flask import Response, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
@@ -73,11 +73,52 @@ def configure_engine(engine: Engine, busy_timeout_s: float) -> None:
         # A deferred transaction that reads and then writes fails at once with
         # "database is locked" when another writer got there first; taking the write
         # lock up front makes it wait its turn (busy_timeout) instead. Reads of
-        # GET requests stay deferred so they never queue behind writers.
-        if has_request_context() and request.method in SAFE_METHODS:
+        # GET requests, and the read phase of views marked `reads_first`, stay deferred
+        # so they never queue behind writers.
+        if has_request_context() and (request.method in SAFE_METHODS or _in_read_phase()):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reads_first(view):
+    """Mark a busy write view whose reads run before its writes, in their own transaction:
+    the view calls `start_writing()` between the two, so on SQLite the write lock is held
+    only for the writes. Correctness must then rest on the writes themselves (conditional
+    UPDATEs, constraints), not on what was read a moment earlier."""
+    view.reads_first = True
+    return view
+
+
+def _in_read_phase() -> bool:
+    if g.get("writing"):
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    # A MethodView's methods carry the mark, not the view function Flask registered.
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
+    return getattr(method, "reads_first", False)
+
+
+def start_writing() -> None:
+    """End the read transaction, keeping what it loaded; the next statement begins the
+    write transaction (BEGIN IMMEDIATE on SQLite). Outside a request (the command line,
+    the demo loader) there is one transaction and this does nothing."""
+    from mealservice.extensions import db
+
+    if not has_request_context():
+        return
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    g.writing = True
+
+
+def start_reading() -> None:
+    """After a write transaction was committed mid-request: back to deferred reads."""
+    g.writing = False
 
 
 def commit_request_transaction(response: Response) -> Response:

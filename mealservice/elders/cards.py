@@ -24,7 +24,18 @@ def signing_key() -> Ed25519PrivateKey:
 
 
 def verifying_keys() -> dict[int, Ed25519PublicKey]:
-    """The current key and every retired key not yet removed from CARD_RETIRED_KEYS."""
+    """The current key and every retired key not yet removed from CARD_RETIRED_KEYS.
+
+    Derived once per configuration of the app, since every scan needs them."""
+    config = current_app.config
+    settings = (config["CARD_SIGNING_KEY"], config["CARD_KEY_ID"], config["CARD_RETIRED_KEYS"])
+    cached = current_app.extensions.get("mealservice.card_keys")
+    if cached is None or cached[0] != settings:
+        cached = current_app.extensions["mealservice.card_keys"] = (settings, _keys_from_config())
+    return cached[1]
+
+
+def _keys_from_config() -> dict[int, Ed25519PublicKey]:
     keys = {}
     for entry in filter(None, current_app.config["CARD_RETIRED_KEYS"].split(",")):
         key_id, _, public_hex = entry.strip().partition(":")

@@ -1,6 +1,8 @@
 from datetime import UTC
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
+from werkzeug.datastructures import FileStorage
 
 from mealservice.core.db import utcnow
 from mealservice.core.schemas import InputSchema, LocationSchema, PageQuery, collection_schema
@@ -45,6 +47,42 @@ class ElderIn(InputSchema):
     )
     diet_notes = ma.fields.String(validate=ma.validate.Length(max=300), allow_none=True)
     consent = ma.fields.Nested(ConsentSchema, required=True)
+
+
+class ElderImportIn(InputSchema):
+    """The multipart form of `POST /api/v1/elders/import`."""
+
+    file = Upload(required=True, metadata={"description": "the .xlsx workbook"})
+    consent_confirmed = ma.fields.Boolean(
+        required=True,
+        validate=ma.validate.Equal(
+            True, error="Confirm that written consent was collected from every elder in the file."
+        ),
+        metadata={"description": "true: written consent was collected from every elder"},
+    )
+
+    @ma.validates("file")
+    def is_a_file(self, value, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ma.ValidationError("Send the workbook as a file part of a multipart form.")
+
+
+class ImportRowOut(ma.Schema):
+    row = ma.fields.Integer(metadata={"description": "the row's number in the sheet"})
+    status = ma.fields.String(metadata={"enum": ["accepted", "rejected"]})
+    elder_id = ma.fields.Integer()
+    id_number_masked = ma.fields.String()
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "reasons per column (field name); _schema: the row as a whole"},
+    )
+
+
+class ElderImportOut(ma.Schema):
+    accepted = ma.fields.Integer()
+    rejected = ma.fields.Integer()
+    rows = ma.fields.List(ma.fields.Nested(ImportRowOut))
 
 
 class ElderPatch(InputSchema):

@@ -1,12 +1,16 @@
-from flask import Response, jsonify, url_for
+import marshmallow as ma
+from flask import Response, jsonify, request, url_for
 from flask.views import MethodView
 
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import CANTEEN_ROLES, current_user
+from mealservice.core.errors import ValidationFailed, flatten_messages
 from mealservice.core.schemas import page_of_query
-from mealservice.elders import cards, services
+from mealservice.elders import cards, importing, services
 from mealservice.elders.schemas import (
     CardOut,
+    ElderImportIn,
+    ElderImportOut,
     ElderIn,
     ElderList,
     ElderOut,
@@ -44,6 +48,48 @@ class Elders(MethodView):
     @blp.response(201, ElderOut)
     def post(self, data):
         return services.create_elder(current_user(), data)
+
+
+@blp.post("/elders/import")
+@blp.requires("elders.write")
+@blp.doc(
+    requestBody={"required": True, "content": {"multipart/form-data": {"schema": ElderImportIn}}}
+)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(200, ElderImportOut)
+def import_elders():
+    """Register elders from an .xlsx workbook, each row on its own.
+
+    A multipart form: `file`, the workbook, and `consent_confirmed=true`. The first sheet's
+    first row names the columns, by the template's Chinese headers (姓名, 身份证号, 电话, 地址,
+    社区编码, 类别, 能力等级, 户籍区划, 饮食/照护备注, 经度, 纬度) or by the field names of
+    `POST /api/v1/elders`; categories are separated by commas, 、 or semicolons and may be
+    written as codes or in Chinese (特困, 低保, 独居...), ability levels likewise (轻度失能...).
+
+    **Consent.** The importer records each elder's consent as given at the time of the
+    import and recorded by the importing user. By sending `consent_confirmed=true` the
+    caller confirms that written consent was collected from every elder in the file;
+    without it the request is refused (422 naming `consent_confirmed`) and nothing is read.
+
+    Each row is checked exactly as `POST /api/v1/elders` checks a registration and is
+    accepted or rejected on its own, in a savepoint of its own: a rejected row leaves
+    nothing behind, accepted rows are kept. A number already registered, or repeated in
+    the file, is rejected. The answer lists every row by its number in the sheet, with the
+    masked ID number and, when rejected, the reasons per column; the full number is never
+    shown. A file that cannot be imported at all (not an .xlsx, no sheet, missing columns,
+    more than 5000 rows or 5 MB) is a 422 naming `file`."""
+    form = multipart_form(ElderImportIn())
+    rows = importing.read_workbook(form["file"].stream)
+    user = current_user()
+    return importing.import_rows(user, rows, recorded_by=user.username)
+
+
+def multipart_form(schema: ma.Schema) -> dict:
+    """A form of fields and files together, which webargs reads only one at a time."""
+    try:
+        return schema.load({**request.form.to_dict(), **request.files.to_dict()})
+    except ma.ValidationError as error:
+        raise ValidationFailed(flatten_messages(error.messages)) from None
 
 
 @blp.route("/elders/<id:elder_id>")

@@ -106,11 +106,10 @@ def open_menus(day: date, near: tuple[float, float] | None = None) -> list[tuple
 def take_seat(menu_id: int) -> bool:
     """Take one seat if one is left. The condition sits in the UPDATE itself, so two
     cashiers racing for the last seat cannot both get it."""
-    result = db.session.execute(
-        update(Menu)
+    result = db.session.connection().execute(
+        update(Menu.__table__)
         .where(Menu.id == menu_id, Menu.seats_used < Menu.seats)
         .values(seats_used=Menu.seats_used + 1)
-        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 

@@ -84,6 +84,15 @@ def slot_window_errors(windows: dict[str, list[str]]) -> dict[str, list[str]]:
     return errors
 
 
+def slot_at(windows: dict[str, list[str]], local_hhmm: str) -> str | None:
+    """The slot whose window holds a local time ("HH:MM", end inclusive), or None."""
+    for slot in Slot:
+        window = windows.get(slot)
+        if window and window[0] <= local_hhmm <= window[1]:
+            return slot.value
+    return None
+
+
 def standard_violations(standards: dict, kind: str, seats: int, area: float) -> dict:
     """The fields of a place that fall below its district's standard for its kind."""
     standard = standards.get(kind) or DEFAULT_STANDARDS[PlaceKind(kind)]
@@ -173,7 +182,8 @@ class Canteen(db.Model):
     monthly_operating_subsidy_fen: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    district: Mapped[District] = relationship()
+    # Nearly every use of a canteen needs its district's zone and meal windows.
+    district: Mapped[District] = relationship(lazy="joined")
     community: Mapped[Community] = relationship(
         primaryjoin="Canteen.community_id == Community.id",
         foreign_keys="Canteen.community_id",

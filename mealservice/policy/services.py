@@ -4,9 +4,11 @@ pricing function takes."""
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from mealservice.core.errors import NotFound, ValidationFailed
 from mealservice.extensions import db
+from mealservice.meals.models import Meal
 from mealservice.places.models import District
 from mealservice.policy import pricing
 from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
@@ -22,6 +24,26 @@ def create_policy(actor_name: str, district: District, data: dict) -> SubsidyPol
     if taken is not None:
         raise ValidationFailed(
             {"effective_from": ["A version of this district's policy already starts that day."]}
+        )
+    priced = db.session.scalar(
+        select(Meal.date)
+        .join(SubsidyPolicy, Meal.policy_version == SubsidyPolicy.id)
+        .where(
+            SubsidyPolicy.district_code == district.code,
+            Meal.date >= data["effective_from"],
+        )
+        .order_by(Meal.date.desc())
+        .limit(1)
+    )
+    if priced is not None:
+        # A served meal's price never changes, so no version may reach back over it.
+        raise ValidationFailed(
+            {
+                "effective_from": [
+                    f"Meals up to {priced:%Y-%m-%d} are already priced under the current"
+                    " version; choose a later date."
+                ]
+            }
         )
     policy = SubsidyPolicy(
         district_code=district.code,
@@ -60,9 +82,11 @@ def policies_query(district: District):
 def pricing_policies(district_code: str) -> list[pricing.Policy]:
     """Every version of a district's policy as the pricing function takes them."""
     rows = db.session.scalars(
-        select(SubsidyPolicy).where(SubsidyPolicy.district_code == district_code)
+        select(SubsidyPolicy)
+        .options(joinedload(SubsidyPolicy.tiers))
+        .where(SubsidyPolicy.district_code == district_code)
     )
-    return [as_pricing_policy(row) for row in rows]
+    return [as_pricing_policy(row) for row in rows.unique()]
 
 
 def as_pricing_policy(row: SubsidyPolicy) -> pricing.Policy:

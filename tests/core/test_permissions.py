@@ -31,6 +31,7 @@ TABLE = [
     ("GET", "/api/v1/users/{user}", {"admin", "official", "manager"}),
     ("GET", "/api/v1/elders", ELDER_READERS),
     ("POST", "/api/v1/elders", {"admin", "official"}),
+    ("POST", "/api/v1/elders/import", {"admin", "official"}),
     ("GET", "/api/v1/elders/{elder}", ELDER_READERS),
     ("PATCH", "/api/v1/elders/{elder}", {"admin", "official"}),
     ("GET", "/api/v1/districts/{district}/subsidy-policies", STAFF_READ),
@@ -44,12 +45,29 @@ TABLE = [
     ("POST", "/api/v1/elders/{elder}/cards", {"admin", "official", "manager"}),
     ("POST", "/api/v1/cards/{card}/revoke", {"admin", "official", "manager"}),
     ("GET", "/api/v1/cards/{card}/qr.png", {"admin", "official", "manager", "family", "elder"}),
+    ("POST", "/api/v1/canteens/{canteen}/scans", {"admin", "manager", "cashier"}),
+    ("GET", "/api/v1/canteens/{canteen}/meals", {"admin", "official", "manager", "cashier"}),
+    ("GET", "/api/v1/meals/{meal}", {"admin", "official", "manager", "cashier"}),
+    ("POST", "/api/v1/meals/{meal}/void", {"admin", "manager"}),
+    (
+        "GET",
+        "/api/v1/canteens/{canteen}/elder-lookup?name=x&phone_last4=1234",
+        {"admin", "official", "manager", "cashier"},
+    ),
+    (
+        "GET",
+        "/api/v1/elders/{elder}/quote?canteen_id={canteen}&date={today}&slot=lunch",
+        {"admin", "official", "manager", "cashier", "family", "elder"},
+    ),
 ]
 
 
 def route_to(path: str, district, canteen, user, elder) -> str:
     card = factories.create_card(elder)
+    meal = factories.create_meal(canteen, elder) if "{meal}" in path or "{today}" in path else None
     return path.format(
+        meal=meal.id if meal else None,
+        today=district.local_today().isoformat(),
         card=card.id,
         district=district.code,
         canteen=canteen.id,
@@ -95,7 +113,14 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
     anonymous, district, canteen, method, path, allowed
 ):
     url = path.format(
-        district=district.code, canteen=canteen.id, user=1, community="c", elder=1, card="0" * 16
+        district=district.code,
+        canteen=canteen.id,
+        user=1,
+        community="c",
+        elder=1,
+        card="0" * 16,
+        meal=1,
+        today="2026-10-01",
     )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
 
@@ -111,13 +136,14 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{community_code}", "{community}")
             .replace("{elder_id}", "{elder}")
             .replace("{day}", "2026-10-01")
-            .replace("{card_id}", "{card}"),
+            .replace("{card_id}", "{card}")
+            .replace("{meal_id}", "{meal}"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()
         if "x-permission" in op
     }
-    assert guarded == {(m, p) for m, p, _ in TABLE}
+    assert guarded == {(m, p.partition("?")[0]) for m, p, _ in TABLE}
 
 
 def test_every_action_in_code_is_used_by_some_operation(anonymous):

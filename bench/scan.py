@@ -1,0 +1,439 @@
+"""How fast the counter's scan is, against floors measured in the same run.
+
+    python bench/scan.py [--seconds 20] [--database-url URL]
+
+Builds a synthetic district (10,000 elders of mixed tiers with cards, 50 canteens with
+real seats and today's menus, a cashier per canteen), starts the service under gunicorn
+with 2 workers, then measures with the same server and client:
+
+  floors     closed-loop throughput of an endpoint that does nothing, and of one that
+             does a single INSERT and COMMIT through the same engine;
+  scans      closed-loop throughput of 16 cashiers scanning for --seconds; at least 90 %
+             of the answers must be 201, and the meals recorded must equal the 201s;
+  latency    p50 / p99 at a fixed offered load of 200 scans/s (open loop: latency runs
+             from the moment a scan was due, so a stalled server cannot hide its queue).
+
+The last line is `ratio_to_insert_floor=<x> p99_ms_at_200=<y> errors=<n>`, where errors
+count every 5xx, every unexpected status and every failed connection. The database at
+--database-url is emptied first; the default is a new SQLite file in a temporary folder.
+"""
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import queue
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CASHIERS = 16
+OPEN_LOOP_RATE = 200
+SLOTS = ("breakfast", "lunch", "dinner")
+# Two meals a slot, so 10,000 elders give 60,000 scans that should all be served: a run
+# faster than the 30,000 of a one-meal policy must not turn into a run of refusals.
+MEALS_PER_SLOT = 2
+SEATS = 2000
+
+
+def main() -> int:
+    options = parse_arguments()
+    workdir = Path(tempfile.mkdtemp(prefix="mealservice-bench-"))
+    database_url = options.database_url or f"sqlite:///{workdir / 'bench.sqlite'}"
+    environment = server_environment(database_url)
+    os.environ.update(environment)
+
+    started = time.perf_counter()
+    district = build_district(database_url, options.elders, options.canteens)
+    print(
+        f"setup: {options.elders} elders with cards, {options.canteens} canteens, "
+        f"{database_url.split(':', 1)[0]} in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+
+    server = start_server(environment, options.port, options.threads, workdir)
+    try:
+        report = measure(options, district, database_url)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    return report
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20, help="closed-loop scan phase")
+    parser.add_argument("--floor-seconds", type=float, default=10, help="each floor phase")
+    parser.add_argument("--open-seconds", type=float, default=10, help="the 200/s phase")
+    parser.add_argument("--database-url", help="emptied first; default: a new SQLite file")
+    parser.add_argument("--elders", type=int, default=10_000)
+    parser.add_argument("--canteens", type=int, default=50)
+    parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    return parser.parse_args()
+
+
+def server_environment(database_url: str) -> dict[str, str]:
+    from config import SECRET_NAMES
+
+    return {
+        "MEALSERVICE_ENV": "production",
+        "DATABASE_URL": database_url,
+        "SESSION_COOKIE_SECURE": "0",
+        "BENCHMARK_FLOORS": "1",
+        **{name: secrets.token_hex(32) for name in SECRET_NAMES},
+    }
+
+
+# --- the synthetic district -------------------------------------------------------------
+
+
+def build_district(database_url: str, elder_count: int, canteen_count: int) -> dict:
+    import flask_migrate
+    from sqlalchemy import text
+
+    from mealservice import create_app
+    from mealservice.accounts.services import create_user, issue_token
+    from mealservice.core.floors import FLOOR_TABLE
+    from mealservice.elders.cards import issue_card, payload_of
+    from mealservice.elders.idnumber import make_id_number
+    from mealservice.elders.services import create_elder
+    from mealservice.extensions import db
+    from mealservice.menus.services import create_menu, slot_end
+    from mealservice.places.services import create_canteen, create_community, create_district
+    from mealservice.policy.services import create_policy
+
+    # Settings were read when config was first imported; the URL is handed over directly.
+    app = create_app(DATABASE_URL=database_url)
+    rng = random.Random(2026)
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            connection.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
+            id_column = (
+                "id SERIAL PRIMARY KEY"
+                if db.engine.dialect.name == "postgresql"
+                else "id INTEGER PRIMARY KEY"
+            )
+            connection.execute(text(f"CREATE TABLE {FLOOR_TABLE} ({id_column}, at TEXT)"))
+        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
+
+        district = create_district({"code": "990001", "name": "基准测试区"})
+        communities = [
+            create_community(
+                district,
+                {
+                    "code": f"990001C{n:03d}",
+                    "name": f"基准社区{n}",
+                    "street": f"基准街道{n % 5}",
+                    "location": {"lat": 30.25 + n / 1000, "lng": 120.12 + n / 1000},
+                },
+            )
+            for n in range(25)
+        ]
+        create_policy(
+            "bench",
+            district,
+            {
+                "effective_from": datetime(2026, 1, 1).date(),
+                "no_subsidy_on_holidays": True,
+                "max_meals_per_slot": MEALS_PER_SLOT,
+                "max_subsidized_per_day": 2,
+                "refuse_beyond_limit": True,
+                "delivery_subsidy_fen": 300,
+                "tiers": [
+                    {
+                        "name": "困难老人",
+                        "categories": ["extreme_poverty", "minimum_allowance"],
+                        "channel": "any",
+                        "amount_fen": 1500,
+                    },
+                    {"name": "80岁以上", "min_age": 80, "channel": "any", "amount_fen": 800},
+                    {"name": "70岁以上", "min_age": 70, "channel": "any", "amount_fen": 500},
+                ],
+            },
+        )
+        today = district.local_today()
+        canteen_ids, tokens = [], {}
+        for n in range(canteen_count):
+            canteen = create_canteen(
+                None,
+                {
+                    "name": f"基准老年食堂{n}",
+                    "kind": "canteen",
+                    "district": district.code,
+                    "community": communities[n % len(communities)].code,
+                    "seats_per_meal": SEATS,
+                    "dining_area_m2": 400.0,
+                    "functions": ["cooking", "dine_in"],
+                    "operator_type": "public_private",
+                    "address": f"基准路{n}号",
+                    "location": {"lat": 30.25 + n / 500, "lng": 120.12 + n / 500},
+                },
+            )
+            for slot in SLOTS:
+                create_menu(
+                    canteen,
+                    {
+                        "date": today,
+                        "slot": slot,
+                        "seats": SEATS,
+                        "order_cutoff": slot_end(canteen, today, slot) - timedelta(hours=2),
+                        "options": [
+                            {"name": "营养套餐", "price_fen": 1800},
+                            {"name": "软食套餐", "price_fen": 1500},
+                        ],
+                    },
+                )
+            cashier = create_user(
+                None,
+                username=f"bench-cashier-{n}",
+                password=secrets.token_hex(12),
+                role="cashier",
+                canteen_id=canteen.id,
+            )
+            tokens[canteen.id] = issue_token(cashier, timedelta(hours=2))[0]
+            canteen_ids.append(canteen.id)
+        db.session.commit()
+
+        payloads = []
+        categories = ["minimum_allowance", "living_alone", "empty_nest", "extreme_poverty"]
+        for n in range(elder_count):
+            age = rng.choice([62, 66, 71, 74, 77, 81, 85, 90])
+            birth = today.replace(year=today.year - age) - timedelta(days=rng.randrange(300))
+            elder = create_elder(
+                None,
+                {
+                    "name": f"基准老人{n}",
+                    # The sequence part holds 1,000 numbers; the region part tells batches apart.
+                    "id_number": make_id_number(str(990000 + n // 1000), birth, n),
+                    "phone": f"139{n:08d}",
+                    "address": f"基准路{n % 97}号",
+                    "community": communities[n % len(communities)].code,
+                    "hukou_district": district.code,
+                    "categories": rng.sample(categories, rng.choice([0, 0, 1, 1, 2])),
+                    "ability_level": rng.choice(["intact", "mild", "moderate"]),
+                    "consent": {"given_at": datetime.now(UTC), "recorded_by": "bench"},
+                },
+            )
+            payloads.append(payload_of(issue_card("bench", elder)))
+            if n % 1000 == 999:
+                db.session.commit()
+        db.session.commit()
+    return {"canteen_ids": canteen_ids, "tokens": tokens, "payloads": payloads}
+
+
+# --- the server and the client ---------------------------------------------------------
+
+
+def start_server(environment: dict, port: int, threads: int, workdir: Path):
+    log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("POST", "/api/v1/_floors/noop")
+            if connection.getresponse().status == 204:
+                print(f"server: gunicorn gthread, 2 workers x {threads} threads, log in {log.name}")
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit(f"the server did not start; see {log.name}")
+
+
+class Client:
+    """One keep-alive connection, as a cashier's terminal would hold."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.connection = None
+
+    def post(self, path: str, body: dict | None, token: str | None) -> int:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = json.dumps(body).encode() if body is not None else b""
+        for attempt in range(2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                self.connection.request("POST", path, data, headers)
+                response = self.connection.getresponse()
+                response.read()
+                return response.status
+            except (http.client.HTTPException, OSError):
+                # The server closed an idle keep-alive connection: one fresh try.
+                self.connection.close()
+                self.connection = None
+                if attempt:
+                    return 0
+        return 0
+
+
+class ScanSource:
+    """Scans in an order that serves every elder once per slot before any twice."""
+
+    def __init__(self, district: dict):
+        self.district = district
+        pairs = [(payload, slot) for slot in SLOTS for payload in district["payloads"]]
+        random.Random(7).shuffle(pairs)
+        self.pairs = itertools.cycle(pairs)
+        self.lock = threading.Lock()
+        self.rng = random.Random(11)
+
+    def next(self) -> tuple[str, dict, str]:
+        with self.lock:
+            payload, slot = next(self.pairs)
+            canteen_id = self.rng.choice(self.district["canteen_ids"])
+        path = f"/api/v1/canteens/{canteen_id}/scans"
+        return path, {"qr_payload": payload, "slot": slot}, self.district["tokens"][canteen_id]
+
+
+def closed_loop(port: int, seconds: float, make_request, expected: set[int]):
+    """CASHIERS threads each send the next request as soon as the last is answered."""
+    statuses: list[int] = []
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def cashier():
+        client, mine = Client(port), []
+        while time.perf_counter() < stop_at:
+            mine.append(client.post(*make_request()))
+        with lock:
+            statuses.extend(mine)
+
+    threads = [threading.Thread(target=cashier) for _ in range(CASHIERS)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    errors = sum(1 for status in statuses if status not in expected)
+    return len(statuses) / elapsed, statuses, errors
+
+
+def open_loop(port: int, seconds: float, source: ScanSource):
+    """Scans due at a fixed rate, whatever the server does; latency from when each was due."""
+    due: queue.Queue = queue.Queue()
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def sender():
+        client = Client(port)
+        while (item := due.get()) is not None:
+            when, request = item
+            status = client.post(*request)
+            finished = time.perf_counter()
+            with lock:
+                latencies.append(finished - when)
+                statuses.append(status)
+
+    senders = [threading.Thread(target=sender) for _ in range(32)]
+    for thread in senders:
+        thread.start()
+    start = time.perf_counter() + 0.2
+    for n in range(int(seconds * OPEN_LOOP_RATE)):
+        when = start + n / OPEN_LOOP_RATE
+        time.sleep(max(0.0, when - time.perf_counter()))
+        due.put((when, source.next()))
+    for _ in senders:
+        due.put(None)
+    for thread in senders:
+        thread.join()
+    return latencies, statuses
+
+
+def meal_count(database_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from mealservice import create_app
+    from mealservice.extensions import db
+    from mealservice.meals.models import Meal
+
+    with create_app(DATABASE_URL=database_url).app_context():
+        return db.session.scalar(select(func.count()).select_from(Meal))
+
+
+def measure(options, district: dict, database_url: str) -> int:
+    port = options.port
+    source = ScanSource(district)
+
+    noop_rate, _, noop_errors = closed_loop(
+        port, options.floor_seconds, lambda: ("/api/v1/_floors/noop", None, None), {204}
+    )
+    print(f"floor, no-op endpoint:       {noop_rate:8.0f} requests/s")
+    insert_rate, _, insert_errors = closed_loop(
+        port, options.floor_seconds, lambda: ("/api/v1/_floors/insert", None, None), {201}
+    )
+    print(f"floor, one INSERT + COMMIT:  {insert_rate:8.0f} requests/s")
+
+    scan_rate, statuses, scan_errors = closed_loop(port, options.seconds, source.next, {201, 409})
+    served = statuses.count(201)
+    share = served / len(statuses) if statuses else 0.0
+    recorded = meal_count(database_url)
+    print(
+        f"scans, {CASHIERS} cashiers, {options.seconds:.0f} s: {scan_rate:8.0f} scans/s; "
+        f"201: {served} ({share:.1%}), 409: {statuses.count(409)}, meals recorded: {recorded}"
+    )
+
+    latencies, open_statuses = open_loop(port, options.open_seconds, source)
+    open_errors = sum(1 for status in open_statuses if status not in (201, 409))
+    cuts = statistics.quantiles(latencies, n=100)
+    p50_ms, p99_ms = cuts[49] * 1000, cuts[98] * 1000
+    print(
+        f"latency at {OPEN_LOOP_RATE} scans/s, open loop: p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms"
+    )
+
+    errors = noop_errors + insert_errors + scan_errors + open_errors
+    checks = []
+    if share < 0.9:
+        checks.append(f"only {share:.1%} of the scans were served (201); at least 90 % must be")
+    if recorded != served:
+        checks.append(f"{recorded} meals recorded for {served} scans answered 201")
+    for problem in checks:
+        print(f"FAILED: {problem}")
+    print(f"ratio_to_noop_floor={scan_rate / noop_rate:.2f}")
+    print(
+        f"ratio_to_insert_floor={scan_rate / insert_rate:.2f} "
+        f"p99_ms_at_200={p99_ms:.1f} errors={errors}"
+    )
+    return 1 if errors or checks else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""`Idempotency-Key` for POSTs a terminal may repeat (scans, orders), as API.md sets out:
+a repeat with the same key and body gets the first response and changes nothing; the
+same key with another body is refused (422); a repeat while the first is still running
+is refused (409).
+
+The key is claimed in its own short transaction before the work starts, so a concurrent
+repeat sees it; the first response is stored in the work's own transaction when it
+succeeds (both commit or neither), or on its own after a refusal."""
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from functools import wraps
+
+from flask import Response, current_app, request
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import HTTPException
+
+from mealservice.core.db import UTCDateTime, start_reading, start_writing, utcnow
+from mealservice.core.errors import (
+    ApiError,
+    Conflict,
+    ValidationFailed,
+    error_response,
+    from_http_exception,
+)
+from mealservice.extensions import db
+
+HEADER = "Idempotency-Key"
+# A claim this old belongs to a request that died (a killed worker): the key is free again.
+STALE_AFTER = timedelta(seconds=60)
+
+HEADER_DOC = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": 100},
+    "description": "repeat-safe key: a repeat with the same body gets the first response",
+}
+
+
+class IdempotentRequest(db.Model):
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotent_requests_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[int | None]  # None while the first request is still running
+    body: Mapped[str | None] = mapped_column(Text)
+
+
+def idempotent(view):
+    """Wrap a view (inside its permission check) so that it honours Idempotency-Key."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        from mealservice.core.auth import current_user
+
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not 1 <= len(key) <= 100 or not key.isprintable():
+            raise ValidationFailed({HEADER: ["Use between 1 and 100 printable characters."]})
+        fingerprint = request_fingerprint(request.path, request.get_data())
+        user_id = current_user().id
+        start_writing()
+        claim = _claim(user_id, key, fingerprint)
+        if isinstance(claim, Response):
+            return claim
+        start_reading()
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except (ApiError, HTTPException) as refusal:
+            db.session.rollback()
+            error = refusal if isinstance(refusal, ApiError) else from_http_exception(refusal)
+            response = error_response(error)
+            start_writing()
+            _store(claim, response)
+            db.session.commit()
+            return response
+        _store(claim, response)
+        return response
+
+    return wrapper
+
+
+def request_fingerprint(path: str, raw: bytes) -> str:
+    try:
+        # The same JSON with its keys in another order is the same request.
+        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = raw
+    return hashlib.sha256(path.encode() + b"\n" + canonical).hexdigest()
+
+
+def _claim(user_id: int, key: str, fingerprint: str) -> int | Response:
+    """The id of our claim on the key, or the response a repeat must get instead."""
+    found = db.session.scalar(
+        select(IdempotentRequest).where(
+            IdempotentRequest.user_id == user_id, IdempotentRequest.key == key
+        )
+    )
+    if found is not None:
+        if found.fingerprint != fingerprint:
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request.",
+            )
+        if found.status is not None:
+            replay = Response(found.body, status=found.status, mimetype="application/json")
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        if found.claimed_at > utcnow() - STALE_AFTER:
+            raise _in_progress()
+        found.claimed_at = utcnow()
+        claim_id = found.id
+    else:
+        claim = IdempotentRequest(user_id=user_id, key=key, fingerprint=fingerprint)
+        try:
+            with db.session.begin_nested():
+                db.session.add(claim)
+        except IntegrityError:
+            raise _in_progress() from None
+        claim_id = claim.id
+    db.session.commit()
+    return claim_id
+
+
+def _store(claim_id: int, response: Response) -> None:
+    claim = db.session.get(IdempotentRequest, claim_id)
+    claim.status = response.status_code
+    claim.body = response.get_data(as_text=True)
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        "idempotency_in_progress", "A request with this Idempotency-Key is still running."
+    )

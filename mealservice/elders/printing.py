@@ -1,0 +1,291 @@
+"""Printable elder cards: one A4 PDF of cut-out cards for a community.
+
+A card shows the elder's name, the community and district, the expiry and the QR code of
+the card's payload, and nothing else: no ID number, phone or address.
+
+Building a QR matrix is the slow part (pure Python, some 10 ms a card), so the matrices
+are made in worker processes while this process signs payloads and draws pages. Workers
+get payload strings only and are started from a fresh interpreter (forkserver), so the
+signing key and the database connections never leave this process."""
+
+import functools
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from typing import BinaryIO
+
+import qrcode
+from reportlab.lib.colors import Color, black
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from mealservice.elders.cards import payload_of
+from mealservice.elders.models import Card, Elder, ElderStatus
+from mealservice.extensions import db
+from mealservice.places.models import Community
+
+# ID-1, the size of a bank card, so the cards fit the sleeves and wallets made for those.
+CARD_WIDTH, CARD_HEIGHT = 85.6 * mm, 53.98 * mm
+CORNER_RADIUS = 3.18 * mm
+COLUMNS, ROWS = 2, 4
+CARDS_PER_PAGE = COLUMNS * ROWS
+GUTTER = 6 * mm
+QR_SIDE = 44 * mm  # the quiet zone included: about 1 mm a module at version 5
+QUIET_ZONE = 4  # modules of white around the code, as ISO/IEC 18004 asks
+TEXT_LEFT = 6 * mm
+GREY = Color(0.4, 0.4, 0.4)
+CUT_LINE = Color(0.6, 0.6, 0.6)
+
+# TrueType CJK fonts are embedded (as subsets), so any printer shows them. Without one the
+# cards fall back to STSong-Light, which every PDF reader supplies but none embeds.
+TRUETYPE_CJK_FONTS = (
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+)
+FALLBACK_CJK_FONT = "STSong-Light"
+
+ELDER_BATCH = 200  # elders read per query
+CHUNK = 8  # payloads per task sent to a worker
+
+
+@dataclass(frozen=True)
+class PrintableCard:
+    name: str
+    community: str
+    district: str
+    expires_on: date
+    payload: str
+
+
+def find_community(code: str) -> Community | None:
+    return db.session.scalar(select(Community).where(Community.code == code))
+
+
+def _printable_query(community: Community, today: date) -> Select:
+    """The current card of each active elder of the community: the elder's newest
+    generation, not revoked, not expired. Older generations are superseded even when the
+    newest one is revoked: revoking a card never revives the one before it."""
+    newer = aliased(Card)
+    return (
+        select(Card, Elder.name)
+        .join(Elder, Card.elder_id == Elder.id)
+        .where(
+            Elder.community_id == community.id,
+            # As services.is_active_on: active, or not yet gone on the date given.
+            or_(Elder.status == ElderStatus.ACTIVE, Elder.status_since > today),
+            ~exists().where(newer.elder_id == Card.elder_id, newer.generation > Card.generation),
+            Card.revoked_at.is_(None),
+            Card.expires_on >= today,
+        )
+    )
+
+
+def count_printable_cards(community: Community) -> int:
+    query = _printable_query(community, community.district.local_today())
+    return db.session.scalar(query.with_only_columns(func.count()).order_by(None))
+
+
+def printable_cards(community: Community, batch_size: int = ELDER_BATCH) -> Iterator[PrintableCard]:
+    """The community's printable cards by elder id, read a batch at a time (keyset
+    pagination, so no cursor is held open while pages are drawn), payloads signed here."""
+    today = community.district.local_today()
+    query = _printable_query(community, today).order_by(Elder.id).limit(batch_size)
+    district = community.district.name
+    after = 0  # elder ids are positive
+    while True:
+        rows = db.session.execute(query.where(Elder.id > after)).all()
+        for card, name in rows:
+            yield PrintableCard(name, community.name, district, card.expires_on, payload_of(card))
+        if len(rows) < batch_size:
+            return
+        after = rows[-1][0].elder_id
+
+
+def qr_runs(payload: str) -> tuple[int, list[tuple[int, int, int]]]:
+    """The QR code's size in modules and its dark modules as horizontal runs
+    (row, first column, length): one rectangle each to draw instead of one a module."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(payload)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    runs = []
+    for row, modules in enumerate(matrix):
+        column = 0
+        while column < len(modules):
+            if modules[column]:
+                start = column
+                while column < len(modules) and modules[column]:
+                    column += 1
+                runs.append((row, start, column - start))
+            else:
+                column += 1
+    return len(matrix), runs
+
+
+def _qr_runs_of_chunk(payloads: list[str]) -> list[tuple[int, list[tuple[int, int, int]]]]:
+    return [qr_runs(payload) for payload in payloads]
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _with_matrices(
+    pool: ProcessPoolExecutor, cards: Iterable[PrintableCard], ahead: int
+) -> Iterator[tuple[PrintableCard, tuple[int, list]]]:
+    """Each card with its QR runs, in order. Unlike Executor.map, which submits the whole
+    input at once, only `ahead` chunks are in flight, so memory stays bounded."""
+    pending: deque = deque()
+    for chunk in _chunks(cards, CHUNK):
+        pending.append((chunk, pool.submit(_qr_runs_of_chunk, [c.payload for c in chunk])))
+        if len(pending) >= ahead:
+            chunk, future = pending.popleft()
+            yield from zip(chunk, future.result(), strict=True)
+    while pending:
+        chunk, future = pending.popleft()
+        yield from zip(chunk, future.result(), strict=True)
+
+
+@functools.cache
+def _worker_context() -> multiprocessing.context.BaseContext:
+    # Workers forked from a clean server process, not from this one: they inherit no
+    # database connection, app or key, and after the first pool they start in milliseconds.
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+@functools.cache
+def cjk_font() -> str:
+    """The name of a registered font with Chinese glyphs."""
+    for path, index in TRUETYPE_CJK_FONTS:
+        if os.path.exists(path):
+            try:
+                pdfmetrics.registerFont(TTFont("CardCJK", path, subfontIndex=index))
+            except TTFError:
+                continue
+            return "CardCJK"
+    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CJK_FONT))
+    return FALLBACK_CJK_FONT
+
+
+def _fitted_size(text: str, font: str, size: float, width: float) -> float:
+    """The font size, shrunk if needed so the text fits the width (long names exist)."""
+    return min(size, width / max(pdfmetrics.stringWidth(text, font, 1), 1e-6))
+
+
+def _card_origin(slot: int) -> tuple[float, float]:
+    page_width, page_height = A4
+    left = (page_width - COLUMNS * CARD_WIDTH - (COLUMNS - 1) * GUTTER) / 2
+    top = (page_height + ROWS * CARD_HEIGHT + (ROWS - 1) * GUTTER) / 2
+    row, column = divmod(slot, COLUMNS)
+    return left + column * (CARD_WIDTH + GUTTER), top - (row + 1) * CARD_HEIGHT - row * GUTTER
+
+
+def _draw_card(pdf: Canvas, font: str, slot: int, card: PrintableCard, qr) -> None:
+    x, y = _card_origin(slot)
+    pdf.saveState()
+    pdf.translate(x, y)
+    pdf.setStrokeColor(CUT_LINE)
+    pdf.setLineWidth(0.5)
+    pdf.setDash(3, 2)
+    pdf.roundRect(0, 0, CARD_WIDTH, CARD_HEIGHT, CORNER_RADIUS, stroke=1, fill=0)
+
+    qr_left = CARD_WIDTH - QR_SIDE - 3 * mm
+    qr_bottom = (CARD_HEIGHT - QR_SIDE) / 2
+    text_width = qr_left - TEXT_LEFT
+    top = CARD_HEIGHT
+    lines = [
+        ("老年助餐卡", 8, GREY, top - 7 * mm),
+        (card.name, 26, black, top - 19 * mm),
+        (card.community, 11, black, top - 28 * mm),
+        (card.district, 8, GREY, top - 33 * mm),
+        (f"有效期至 {card.expires_on:%Y-%m-%d}", 8, black, 6 * mm),
+    ]
+    for text, size, colour, baseline in lines:
+        pdf.setFillColor(colour)
+        pdf.setFont(font, _fitted_size(text, font, size, text_width))
+        pdf.drawString(TEXT_LEFT, baseline, text)
+
+    size, runs = qr
+    module = QR_SIDE / (size + 2 * QUIET_ZONE)
+    # Drawn in module units from the code's top-left corner, so each run is a rectangle
+    # of small integers: exact, and a short page stream. The `re` operators are written
+    # as they are, filled once: twenty times faster than reportlab's path object, which
+    # was a third of the time of a card.
+    pdf.translate(qr_left + QUIET_ZONE * module, qr_bottom + (QUIET_ZONE + size) * module)
+    pdf.scale(module, -module)
+    pdf.setFillColor(black)
+    pdf.addLiteral("\n".join([f"{column} {row} {length} 1 re" for row, column, length in runs]))
+    pdf.addLiteral("f")
+    pdf.restoreState()
+
+
+@contextmanager
+def replaced_on_success(path: str) -> Iterator[BinaryIO]:
+    """A file to write `path` through, opened at once so a bad path fails before any work:
+    renamed to `path` when the block succeeds, removed when it fails, so an interrupted
+    run leaves no half-written PDF to be printed by mistake."""
+    partial = f"{path}.part"
+    stream = open(partial, "wb")  # noqa: SIM115 (closed below, before the rename)
+    try:
+        with stream:
+            yield stream
+    except BaseException:
+        os.remove(partial)
+        raise
+    os.replace(partial, path)
+
+
+def write_cards_pdf(
+    cards: Iterable[PrintableCard],
+    output: str | BinaryIO,
+    progress: Callable[[int], object] | None = None,
+    workers: int | None = None,
+) -> int:
+    """Draw the cards, CARDS_PER_PAGE to an A4 page, into a PDF; the number drawn.
+
+    Cards are read and their QR codes made a few chunks ahead of the page being drawn, so
+    neither the elders nor the matrices are ever all in memory. reportlab does keep each
+    finished page's drawing commands (some 6 KB a card: 60 MB for 10,000 cards) until it
+    writes the file on save; the compression asked for here only shrinks the file.
+
+    The workers start as multiprocessing's forkserver does: a script that calls this must
+    keep its own work under `if __name__ == "__main__":`, or each worker runs it again."""
+    workers = workers or os.cpu_count() or 1
+    pdf = Canvas(output, pagesize=A4, pageCompression=1, invariant=1)
+    pdf.setTitle("老年助餐卡")
+    pdf.setCreator("mealservice")
+    font = cjk_font()
+    drawn = 0
+    pool = ProcessPoolExecutor(workers, mp_context=_worker_context())
+    try:
+        for card, qr in _with_matrices(pool, cards, ahead=2 * workers):
+            slot = drawn % CARDS_PER_PAGE
+            if slot == 0 and drawn:
+                pdf.showPage()
+            _draw_card(pdf, font, slot, card, qr)
+            drawn += 1
+            if progress is not None:
+                progress(1)
+    finally:
+        pool.shutdown(cancel_futures=True)
+    pdf.showPage()
+    pdf.save()
+    return drawn

@@ -1,0 +1,143 @@
+"""Meals served, with their priced snapshots, and the per-elder tallies that hold the
+policy's limits inside the database."""
+
+import datetime as dt
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.elders.models import Elder
+from mealservice.extensions import db
+from mealservice.menus.models import MenuOption
+from mealservice.places.models import Canteen, Slot
+from mealservice.policy.pricing import CHANNELS
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    BALANCE = "balance"
+    E_PAYMENT = "e_payment"
+
+
+class MealSource(StrEnum):
+    CARD = "card"  # the elder's QR card at the counter
+    LOOKUP = "lookup"  # no card: found by name and phone at the counter
+
+
+class Meal(db.Model):
+    """One meal an elder had, priced once and never repriced.
+
+    The price columns are the snapshot `price_meal` returned when the meal was recorded;
+    claims add them up as they stand. The `holds_*` flags say which shared counts this
+    meal took (a seat, a place in the slot limit, one of the day's subsidized meals), so a
+    void gives back exactly those."""
+
+    __tablename__ = "meals"
+    __table_args__ = (
+        CheckConstraint(sql_in("slot", Slot), name="slot"),
+        CheckConstraint(sql_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(sql_in("source", MealSource), name="source"),
+        CheckConstraint(
+            f"payment_method IS NULL OR {sql_in('payment_method', PaymentMethod)}",
+            name="payment_method",
+        ),
+        CheckConstraint(
+            "price_fen >= 0 AND delivery_fee_fen >= 0 AND subsidy_fen >= 0"
+            " AND delivery_subsidy_fen >= 0 AND subsidy_fen <= price_fen"
+            " AND delivery_subsidy_fen <= delivery_fee_fen",
+            name="money_in_range",
+        ),
+        CheckConstraint(
+            "elder_pays_fen = price_fen + delivery_fee_fen - subsidy_fen - delivery_subsidy_fen",
+            name="elder_pays_adds_up",
+        ),
+        CheckConstraint("to_collect_fen >= 0 AND to_collect_fen <= elder_pays_fen", name="collect"),
+        # A meal the counter could not judge at the time is never paid for by the district.
+        CheckConstraint(
+            "conflict IS NULL OR (subsidy_fen = 0 AND delivery_subsidy_fen = 0)",
+            name="conflict_unsubsidized",
+        ),
+        CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),
+        Index("ix_meals_elder_date_slot", "elder_id", "date", "slot"),
+        Index("ix_meals_canteen_date", "canteen_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"))
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"))
+    menu_id: Mapped[int | None] = mapped_column(ForeignKey("menus.id"), index=True)
+    option_id: Mapped[int | None] = mapped_column(ForeignKey("menu_options.id"))
+    card_id: Mapped[str | None] = mapped_column(ForeignKey("cards.id"))
+    date: Mapped[date]  # the local date in the canteen district's zone
+    slot: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(10))
+    served_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    # Queued by a terminal while the network was down, sent later with its scanned_at.
+    offline: Mapped[bool] = mapped_column(default=False)
+
+    # The priced snapshot.
+    policy_version: Mapped[int | None] = mapped_column(ForeignKey("subsidy_policies.id"))
+    tier: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(String(32))
+    price_fen: Mapped[int]
+    delivery_fee_fen: Mapped[int] = mapped_column(default=0)
+    subsidy_fen: Mapped[int]
+    delivery_subsidy_fen: Mapped[int] = mapped_column(default=0)
+    elder_pays_fen: Mapped[int]
+    to_collect_fen: Mapped[int]
+
+    payment_method: Mapped[str | None] = mapped_column(String(10))
+    payment_reference: Mapped[str | None] = mapped_column(String(64))
+    # The refusal an offline scan would have met; the manager sees it and the claim too.
+    conflict: Mapped[str | None] = mapped_column(String(32))
+
+    holds_seat: Mapped[bool] = mapped_column(default=False)
+    holds_slot: Mapped[bool] = mapped_column(default=False)
+    holds_subsidy: Mapped[bool] = mapped_column(default=False)
+
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[str | None] = mapped_column(String(64))
+    void_reason: Mapped[str | None] = mapped_column(String(200))
+
+    canteen: Mapped[Canteen] = relationship()
+    elder: Mapped[Elder] = relationship()
+    option: Mapped[MenuOption | None] = relationship()
+
+
+class SlotTally(db.Model):
+    """How many meals (and, later, live orders) an elder has in one slot of one local
+    date, at every canteen. It moves only by a conditional UPDATE, and the CHECK makes the
+    database itself refuse one beyond the policy's `max_meals_per_slot`."""
+
+    __tablename__ = "slot_tallies"
+    __table_args__ = (
+        CheckConstraint(sql_in("slot", Slot), name="slot"),
+        CheckConstraint("taken >= 0 AND taken <= allowed", name="within_limit"),
+    )
+
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"), primary_key=True)
+    # dt.date: a bare `date` would be this very column by the time the annotation is read.
+    date: Mapped[dt.date] = mapped_column(primary_key=True)
+    slot: Mapped[str] = mapped_column(String(10), primary_key=True)
+    taken: Mapped[int] = mapped_column(default=0)
+    allowed: Mapped[int]
+
+
+class SubsidyTally(db.Model):
+    """How many subsidized meals an elder had on one local date, against the policy's
+    `max_subsidized_per_day`; moved and bounded as SlotTally is."""
+
+    __tablename__ = "subsidy_tallies"
+    __table_args__ = (CheckConstraint("taken >= 0 AND taken <= allowed", name="within_limit"),)
+
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"), primary_key=True)
+    # dt.date: a bare `date` would be this very column by the time the annotation is read.
+    date: Mapped[dt.date] = mapped_column(primary_key=True)
+    taken: Mapped[int] = mapped_column(default=0)
+    allowed: Mapped[int]

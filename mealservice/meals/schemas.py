@@ -1,0 +1,147 @@
+import marshmallow as ma
+
+from mealservice.core.schemas import (
+    MAX_ID,
+    Id,
+    InputSchema,
+    PageQuery,
+    UtcDateTime,
+    collection_schema,
+)
+from mealservice.elders.idnumber import age_on
+from mealservice.meals.models import PaymentMethod
+from mealservice.places.models import Slot
+from mealservice.policy.pricing import CHANNELS
+
+SLOTS = [slot.value for slot in Slot]
+
+
+class PaymentIn(InputSchema):
+    # Prepaid balances arrive with the counter's balance accounts; until then cash or an
+    # e-payment reference typed at the counter.
+    method = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf([PaymentMethod.CASH.value, PaymentMethod.E_PAYMENT.value]),
+    )
+    reference = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+
+    @ma.validates_schema
+    def reference_for_e_payment(self, data, **kwargs):
+        if data["method"] == PaymentMethod.E_PAYMENT and not data.get("reference"):
+            raise ma.ValidationError("Type or scan the e-payment reference.", "reference")
+
+
+class ScanIn(InputSchema):
+    qr_payload = ma.fields.String(validate=ma.validate.Length(min=1, max=400))
+    elder_id = Id()
+    slot = ma.fields.String(validate=ma.validate.OneOf(SLOTS))
+    option_id = Id()
+    scanned_at = ma.fields.AwareDateTime(
+        metadata={"description": "set by a terminal that queued the scan while offline"}
+    )
+    payment = ma.fields.Nested(PaymentIn)
+
+    @ma.validates_schema
+    def card_or_elder(self, data, **kwargs):
+        given = [field for field in ("qr_payload", "elder_id") if field in data]
+        if len(given) != 1:
+            raise ma.ValidationError(
+                "Send either the card's qr_payload or the elder_id found by the look-up.",
+                "qr_payload",
+            )
+
+
+class ScanElderOut(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    age = ma.fields.Integer()
+    diet_notes = ma.fields.String(allow_none=True)
+
+
+class MealOut(ma.Schema):
+    meal_id = ma.fields.Integer(attribute="id")
+    canteen_id = ma.fields.Integer()
+    elder = ma.fields.Method("dump_elder")
+    date = ma.fields.Date()
+    slot = ma.fields.String()
+    channel = ma.fields.String()
+    option_id = ma.fields.Integer(allow_none=True)
+    option_name = ma.fields.String(attribute="option.name", allow_none=True)
+    served_at = UtcDateTime()
+    offline = ma.fields.Boolean()
+    source = ma.fields.String()
+    policy_version = ma.fields.Integer(allow_none=True)
+    price_fen = ma.fields.Integer()
+    subsidy_fen = ma.fields.Integer()
+    delivery_fee_fen = ma.fields.Integer()
+    delivery_subsidy_fen = ma.fields.Integer()
+    elder_pays_fen = ma.fields.Integer()
+    to_collect_fen = ma.fields.Integer()
+    tier = ma.fields.String(allow_none=True)
+    reason = ma.fields.String()
+    conflict = ma.fields.String(
+        allow_none=True, metadata={"description": "the refusal an offline scan met, if any"}
+    )
+    payment_method = ma.fields.String(allow_none=True)
+    payment_reference = ma.fields.String(allow_none=True)
+    recorded_by = ma.fields.String()
+    voided_at = UtcDateTime(allow_none=True)
+    voided_by = ma.fields.String(allow_none=True)
+    void_reason = ma.fields.String(allow_none=True)
+
+    def dump_elder(self, meal) -> dict:
+        elder = meal.elder
+        return {
+            "id": elder.id,
+            "name": elder.name,
+            "age": age_on(elder.birth_date, meal.date),
+            "diet_notes": elder.diet_notes,
+        }
+
+
+class VoidIn(InputSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class MealQuery(PageQuery):
+    date = ma.fields.Date()
+
+
+def QueryId(**kwargs) -> ma.fields.Integer:
+    # Query strings carry text, so not strict; the range still keeps ids in an id column.
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class QuoteQuery(InputSchema):
+    canteen_id = QueryId(required=True)
+    date = ma.fields.Date(required=True)
+    slot = ma.fields.String(required=True, validate=ma.validate.OneOf(SLOTS))
+    channel = ma.fields.String(load_default="dine_in", validate=ma.validate.OneOf(CHANNELS))
+    option_id = QueryId()
+
+
+class QuoteOut(ma.Schema):
+    price_fen = ma.fields.Integer()
+    delivery_fee_fen = ma.fields.Integer()
+    subsidy_fen = ma.fields.Integer()
+    delivery_subsidy_fen = ma.fields.Integer()
+    elder_pays_fen = ma.fields.Integer()
+    tier = ma.fields.String(allow_none=True)
+    reason = ma.fields.String()
+    policy_version = ma.fields.Integer(allow_none=True)
+    refusal = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "already_served / already_ordered when the slot is full"},
+    )
+
+
+class LookupQuery(InputSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    phone_last4 = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^\d{4}$", error="Give the last four digits of the phone."),
+    )
+
+
+meal_out = MealOut()
+MealList = collection_schema(MealOut, "MealList")

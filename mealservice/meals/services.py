@@ -1,0 +1,418 @@
+"""Scans at the counter, voids, quotes and the counter look-up.
+
+A scan is one transaction: verify the card, judge card and elder, take a place in the
+slot limit, take a seat, price the meal with the policy function, record the meal with
+its snapshot. Any refusal raises, and the request's rollback gives back whatever was
+taken before it."""
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased, joinedload
+
+from mealservice.core.auth import ensure_canteen_in_scope
+from mealservice.core.db import start_writing, utcnow
+from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
+from mealservice.elders import cards
+from mealservice.elders.card_codec import InvalidCard, decode_card
+from mealservice.elders.idnumber import age_on
+from mealservice.elders.models import Card, Elder
+from mealservice.elders.services import is_active_on
+from mealservice.extensions import db
+from mealservice.meals import limits
+from mealservice.meals.models import Meal, MealSource
+from mealservice.menus.models import Menu, MenuOption, MenuStatus
+from mealservice.menus.services import release_seat, take_seat
+from mealservice.places.models import Canteen, slot_at
+from mealservice.policy import pricing
+from mealservice.policy.services import is_holiday, pricing_policies
+
+log = logging.getLogger(__name__)
+
+# How old a queued offline scan may be, and how far ahead a terminal's clock may run.
+OFFLINE_MAX_AGE = timedelta(hours=24)
+CLOCK_SKEW = timedelta(minutes=2)
+
+REFUSAL_MESSAGES = {
+    "card_revoked": "This card has been revoked.",
+    "card_superseded": "This card was replaced by a newer card.",
+    "card_expired": "This card has expired.",
+    "elder_inactive": "The elder is no longer active in the registry.",
+    "no_menu": "The canteen has no published menu for this meal.",
+    "capacity_full": "Every seat of this meal is taken.",
+    "already_served": "The elder has already had this meal.",
+}
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When a meal happens, in UTC and as the local date and slot of the canteen."""
+
+    at: datetime
+    day: date
+    slot: str
+    offline: bool
+
+
+def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Meal:
+    """Record a dine-in meal for the card (or elder) scanned at the canteen's counter.
+
+    `now` is the clock's reading; only the demo loader, replaying a week, sets it."""
+    moment = _moment_of(canteen, data, now or utcnow())
+    card, elder, problem = _card_and_elder(canteen, data, moment)
+    menu, option = _menu_and_option(canteen, moment, data.get("option_id"))
+
+    # Everything that would refuse the meal, in the order the counter explains it.
+    if problem is None and not is_active_on(elder, moment.day):
+        problem = "elder_inactive"
+    if problem is None and menu is None:
+        problem = "no_menu"
+    if problem is not None and not moment.offline:
+        raise _refusal(problem, elder)
+
+    policies = pricing_policies(elder.hukou_district)
+    in_force = pricing.policy_in_force(policies, elder.hukou_district, moment.day)
+    per_slot = in_force.max_meals_per_slot if in_force else 1
+    refuse_beyond = in_force.refuse_beyond_limit if in_force else True
+    daily_limit = in_force.max_subsidized_per_day if in_force else None
+    price_fen = option.price_fen if option else 0
+    facts = _meal_facts(canteen, elder, moment, price_fen, daily_limit)
+    elder_facts = _elder_facts(elder)
+
+    # The reads are done. From here the database decides (conditional UPDATEs and
+    # CHECKs), and on SQLite this request holds the write lock only for these steps.
+    start_writing()
+    before = limits.take_slot(elder.id, moment.day, moment.slot, per_slot)
+    if before is None and refuse_beyond and problem is None:
+        if not moment.offline:
+            raise _already_served(elder, moment)
+        problem = "already_served"
+    holds_seat = menu is not None and take_seat(menu.id)
+    if not holds_seat and problem is None:
+        if not moment.offline:
+            raise _refusal("capacity_full", elder)
+        problem = "capacity_full"
+
+    meal = Meal(
+        canteen=canteen,
+        elder=elder,
+        menu_id=menu.id if menu else None,
+        option=option,
+        card_id=card.id if card else None,
+        date=moment.day,
+        slot=moment.slot,
+        channel="dine_in",
+        source=MealSource.CARD if card else MealSource.LOOKUP,
+        served_at=moment.at,
+        recorded_by=actor.username,
+        offline=moment.offline,
+        holds_seat=holds_seat,
+        holds_slot=before is not None,
+    )
+    if problem is not None:
+        # The meal happened but the counter could not judge it: full price, no subsidy.
+        _set_price(meal, _unsubsidized(price_fen, problem, in_force))
+        meal.conflict = problem
+    else:
+        facts = replace(facts, meals_in_slot=per_slot if before is None else before)
+        price = pricing.price_meal(policies, elder_facts, facts)
+        if price.subsidy_fen and daily_limit is not None:
+            if limits.take_subsidized(elder.id, moment.day, daily_limit) is None:
+                # Another meal of the day took the last subsidized place meanwhile.
+                full_day = replace(facts, subsidized_today=daily_limit)
+                price = pricing.price_meal(policies, elder_facts, full_day)
+            else:
+                meal.holds_subsidy = True
+        _set_price(meal, price)
+    payment = data.get("payment") or {}
+    meal.to_collect_fen = meal.elder_pays_fen
+    if meal.to_collect_fen:
+        meal.payment_method = payment.get("method", "cash")
+        meal.payment_reference = payment.get("reference")
+    db.session.add(meal)
+    db.session.flush()
+    if card is None:
+        log.info(
+            "meal %s served by elder id %s without a card by %s", meal.id, elder.id, actor.username
+        )
+    return meal
+
+
+def _moment_of(canteen: Canteen, data: dict, now: datetime) -> Moment:
+    scanned_at = data.get("scanned_at")
+    if scanned_at is not None:
+        if scanned_at > now + CLOCK_SKEW:
+            raise ValidationFailed({"scanned_at": ["The scan time lies in the future."]})
+        if scanned_at < now - OFFLINE_MAX_AGE:
+            raise ValidationFailed(
+                {"scanned_at": ["Offline scans older than 24 hours are not accepted."]}
+            )
+    at = scanned_at or now
+    district = canteen.district
+    local = at.astimezone(ZoneInfo(district.effective_timezone))
+    slot = data.get("slot") or slot_at(district.slot_windows, local.strftime("%H:%M"))
+    if slot is None:
+        raise ValidationFailed(
+            {"slot": [f"{local:%H:%M} is outside every meal window; name the slot."]}
+        )
+    return Moment(at=at, day=local.date(), slot=slot, offline=scanned_at is not None)
+
+
+def _card_and_elder(
+    canteen: Canteen, data: dict, moment: Moment
+) -> tuple[Card | None, Elder, str | None]:
+    """The card scanned (or None for a look-up), its elder, and what was wrong with the
+    card when it was scanned: offline scans are judged as the card stood then."""
+    if data.get("qr_payload") is None:
+        elder = db.session.get(Elder, data["elder_id"])
+        # The counter look-up finds elders of the canteen's own district only.
+        if elder is None or elder.hukou_district != canteen.district_code:
+            raise ValidationFailed(
+                {"elder_id": ["No such elder is registered in this canteen's district."]}
+            )
+        return None, elder, None
+    try:
+        claims = decode_card(data["qr_payload"], cards.verifying_keys())
+    except InvalidCard as error:
+        raise ApiError(422, "card_invalid", f"Not a valid elder card: {error}.") from None
+    newer = aliased(Card)
+    newest_then = (
+        select(func.max(newer.generation))
+        .where(newer.elder_id == Card.elder_id, newer.issued_at <= moment.at)
+        .scalar_subquery()
+    )
+    found = db.session.execute(
+        select(Card, newest_then)
+        .options(joinedload(Card.elder))
+        .where(Card.id == claims.card_id.hex())
+    ).first()
+    if found is None or found[0].generation != claims.generation:
+        raise ApiError(422, "card_invalid", "Not a valid elder card: unknown to this service.")
+    card, newest = found
+    if card.revoked_at is not None and card.revoked_at <= moment.at:
+        return card, card.elder, "card_revoked"
+    if newest is not None and newest > card.generation:
+        return card, card.elder, "card_superseded"
+    if card.expires_on < moment.day:
+        return card, card.elder, "card_expired"
+    return card, card.elder, None
+
+
+def _menu_and_option(
+    canteen: Canteen, moment: Moment, option_id: int | None
+) -> tuple[Menu | None, MenuOption | None]:
+    menu = (
+        db.session.scalars(
+            select(Menu)
+            .options(joinedload(Menu.options))
+            .where(
+                Menu.canteen_id == canteen.id,
+                Menu.date == moment.day,
+                Menu.slot == moment.slot,
+                Menu.status == MenuStatus.PUBLISHED,
+            )
+        )
+        .unique()
+        .first()
+    )
+    if menu is None:
+        if option_id is not None:
+            raise ValidationFailed({"option_id": ["There is no menu for this meal."]})
+        return None, None
+    if option_id is None:
+        return menu, menu.options[0]
+    for option in menu.options:
+        if option.id == option_id:
+            return menu, option
+    raise ValidationFailed({"option_id": ["The option is not on this meal's menu."]})
+
+
+def _refusal(code: str, elder: Elder) -> Conflict:
+    return Conflict(code, REFUSAL_MESSAGES[code], {"elder_id": elder.id})
+
+
+def _already_served(elder: Elder, moment: Moment) -> Conflict:
+    """Where and when the elder already had this meal, so the cashier can explain."""
+    earlier = db.session.scalar(
+        select(Meal)
+        .where(
+            Meal.elder_id == elder.id,
+            Meal.date == moment.day,
+            Meal.slot == moment.slot,
+            Meal.voided_at.is_(None),
+        )
+        .order_by(Meal.served_at)
+        .limit(1)
+    )
+    if earlier is None:
+        return _refusal("already_served", elder)
+    zone = ZoneInfo(earlier.canteen.district.effective_timezone)
+    served = earlier.served_at.astimezone(zone)
+    return Conflict(
+        "already_served",
+        f"The elder already had {moment.slot} at {earlier.canteen.name} at {served:%H:%M}.",
+        {
+            "elder_id": elder.id,
+            "meal_id": earlier.id,
+            "canteen_id": earlier.canteen_id,
+            "canteen_name": earlier.canteen.name,
+            "served_at": served.isoformat(),
+        },
+    )
+
+
+def _elder_facts(elder: Elder) -> pricing.ElderFacts:
+    return pricing.ElderFacts(
+        hukou_district=elder.hukou_district,
+        birth_date=elder.birth_date,
+        categories=frozenset(elder.categories),
+    )
+
+
+def _meal_facts(
+    canteen: Canteen,
+    elder: Elder,
+    moment: Moment,
+    price_fen: int,
+    daily_limit: int | None,
+    *,
+    channel: str = "dine_in",
+    delivery_fee_fen: int = 0,
+) -> pricing.MealFacts:
+    """The meal as the pricing function sees it, before any limit is taken."""
+    counted = daily_limit is not None
+    return pricing.MealFacts(
+        canteen_district=canteen.district_code,
+        local_date=moment.day,
+        slot=moment.slot,
+        channel=channel,
+        price_fen=price_fen,
+        delivery_fee_fen=delivery_fee_fen,
+        is_holiday=is_holiday(moment.day),
+        subsidized_today=limits.subsidized_count(elder.id, moment.day) if counted else 0,
+    )
+
+
+def _unsubsidized(price_fen: int, reason: str, policy: pricing.Policy | None) -> pricing.Price:
+    return pricing.Price(
+        price_fen=price_fen,
+        delivery_fee_fen=0,
+        subsidy_fen=0,
+        delivery_subsidy_fen=0,
+        elder_pays_fen=price_fen,
+        tier=None,
+        reason=reason,
+        policy_version=policy.version if policy else None,
+    )
+
+
+def _set_price(meal: Meal, price: pricing.Price) -> None:
+    meal.policy_version = price.policy_version
+    meal.tier = price.tier
+    meal.reason = price.reason
+    meal.price_fen = price.price_fen
+    meal.delivery_fee_fen = price.delivery_fee_fen
+    meal.subsidy_fen = price.subsidy_fen
+    meal.delivery_subsidy_fen = price.delivery_subsidy_fen
+    meal.elder_pays_fen = price.elder_pays_fen
+
+
+def get_meal(actor, meal_id: int) -> Meal:
+    meal = db.session.get(Meal, meal_id)
+    if meal is None:
+        raise NotFound("meal")
+    ensure_canteen_in_scope(actor, meal.canteen, "meal")
+    return meal
+
+
+def void_meal(actor, meal: Meal, reason: str) -> Meal:
+    """Undo a meal recorded by mistake, on its own local day; it gives back its seat, its
+    place in the slot limit and its subsidized meal of the day."""
+    if meal.voided_at is not None:
+        raise Conflict(
+            "already_voided",
+            "The meal is already voided.",
+            {"voided_at": meal.voided_at.isoformat(), "voided_by": meal.voided_by},
+        )
+    if meal.date != meal.canteen.district.local_today():
+        raise Conflict(
+            "void_window_passed",
+            f"A meal can be voided only on its own day ({meal.date:%Y-%m-%d}).",
+            {"date": meal.date.isoformat()},
+        )
+    # Same order as a scan takes them: slot tally, seat, subsidy tally (no deadlocks).
+    if meal.holds_slot:
+        limits.release_slot(meal.elder_id, meal.date, meal.slot)
+    if meal.holds_seat:
+        release_seat(meal.menu_id)
+    if meal.holds_subsidy:
+        limits.release_subsidized(meal.elder_id, meal.date)
+    meal.voided_at = utcnow()
+    meal.voided_by = actor.username
+    meal.void_reason = reason
+    meal.holds_seat = meal.holds_slot = meal.holds_subsidy = False
+    db.session.flush()
+    log.info("meal %s voided by %s", meal.id, actor.username)
+    return meal
+
+
+def canteen_meals_query(canteen: Canteen, day: date | None = None):
+    query = select(Meal).where(Meal.canteen_id == canteen.id).order_by(Meal.served_at.desc())
+    if day is not None:
+        query = query.where(Meal.date == day)
+    return query
+
+
+def quote(elder: Elder, canteen: Canteen, query: dict) -> pricing.Price:
+    """What the elder would pay for a meal now, priced exactly as a scan or order would."""
+    day, slot, channel = query["date"], query["slot"], query["channel"]
+    moment = Moment(at=utcnow(), day=day, slot=slot, offline=False)
+    menu, option = _menu_and_option(canteen, moment, query.get("option_id"))
+    if menu is None:
+        raise Conflict("no_menu", REFUSAL_MESSAGES["no_menu"], {"date": day.isoformat()})
+    policies = pricing_policies(elder.hukou_district)
+    in_force = pricing.policy_in_force(policies, elder.hukou_district, day)
+    facts = _meal_facts(
+        canteen,
+        elder,
+        moment,
+        option.price_fen,
+        in_force.max_subsidized_per_day if in_force else None,
+        channel=channel,
+        delivery_fee_fen=option.delivery_fee_fen,
+    )
+    facts = replace(facts, meals_in_slot=limits.slot_count(elder.id, day, slot))
+    return pricing.price_meal(policies, _elder_facts(elder), facts)
+
+
+def lookup_elders(actor, canteen: Canteen, name: str, phone_last4: str) -> list[Elder]:
+    """The counter look-up for an elder without a card: exact name and the phone's last
+    four digits, among the elders registered in the canteen's district."""
+    found = list(
+        db.session.scalars(
+            select(Elder)
+            .where(
+                Elder.hukou_district == canteen.district_code,
+                Elder.name == name.strip(),
+                Elder.phone_last4 == phone_last4,
+            )
+            .order_by(Elder.id)
+            .limit(10)
+        )
+    )
+    # Who looked for whom is personal-data access: kept, but without the name searched.
+    log.info(
+        "elder look-up at canteen %s by %s: %d match(es) %s",
+        canteen.id,
+        actor.username,
+        len(found),
+        [elder.id for elder in found],
+    )
+    return found
+
+
+def elder_age(elder: Elder, day: date) -> int:
+    return age_on(elder.birth_date, day)

@@ -1,0 +1,105 @@
+from flask import jsonify
+from flask.views import MethodView
+
+from mealservice.core.api import Blueprint
+from mealservice.core.auth import current_user
+from mealservice.core.db import reads_first
+from mealservice.core.idempotency import HEADER_DOC, idempotent
+from mealservice.core.schemas import page_of_query
+from mealservice.elders.schemas import ElderList, elder_staff_out
+from mealservice.elders.services import get_elder
+from mealservice.meals import services
+from mealservice.meals.schemas import (
+    LookupQuery,
+    MealList,
+    MealOut,
+    MealQuery,
+    QuoteOut,
+    QuoteQuery,
+    ScanIn,
+    VoidIn,
+)
+from mealservice.places.services import get_canteen
+
+blp = Blueprint("meals", __name__, url_prefix="/api/v1", description="Scans, meals and quotes")
+
+
+@blp.route("/canteens/<id:canteen_id>/scans")
+class Scans(MethodView):
+    @reads_first
+    @blp.requires("meals.scan", 409, 422, scope=get_canteen)
+    @blp.doc(parameters=[HEADER_DOC])
+    @idempotent
+    @blp.arguments(ScanIn)
+    @blp.response(201, MealOut)
+    def post(self, data, canteen_id):
+        """Record a dine-in meal for a scanned card (or an elder found by the look-up).
+
+        Refusals: 422 `card_invalid`; 409 `card_revoked`, `card_superseded`, `card_expired`,
+        `elder_inactive`, `already_served` (detail says where and when), `capacity_full`,
+        `no_menu`. A scan with `scanned_at` was queued offline: it is refused only for a bad
+        signature, and any other refusal becomes a meal marked `conflict`."""
+        user = current_user()
+        return services.scan(user, get_canteen(user, canteen_id), data)
+
+
+@blp.route("/canteens/<id:canteen_id>/meals")
+class CanteenMeals(MethodView):
+    @blp.requires("meals.read", scope=get_canteen)
+    @blp.arguments(MealQuery, location="query")
+    @blp.response(200, MealList)
+    def get(self, query, canteen_id):
+        """The canteen's meals, latest first."""
+        canteen = get_canteen(current_user(), canteen_id)
+        meals = services.canteen_meals_query(canteen, query.get("date"))
+        return page_of_query(meals, query["page"], query["per_page"])
+
+
+@blp.get("/meals/<id:meal_id>")
+@blp.requires("meals.read", scope=services.get_meal)
+@blp.response(200, MealOut)
+def meal_item(meal_id):
+    return services.get_meal(current_user(), meal_id)
+
+
+@blp.post("/meals/<id:meal_id>/void")
+@blp.requires("meals.void", 409, scope=services.get_meal)
+@blp.arguments(VoidIn)
+@blp.response(200, MealOut)
+def void_meal(data, meal_id):
+    """Void a meal on its own local day; its seat and its limit are given back."""
+    user = current_user()
+    return services.void_meal(user, services.get_meal(user, meal_id), data["reason"])
+
+
+def _quote_scope(user, elder_id):
+    get_elder(user, elder_id)
+
+
+@blp.get("/elders/<id:elder_id>/quote")
+@blp.requires("quotes.read", 409, scope=_quote_scope)
+@blp.arguments(QuoteQuery, location="query")
+@blp.response(200, QuoteOut)
+def quote(query, elder_id):
+    """What the elder would pay: the same policy function scans and orders use."""
+    user = current_user()
+    elder = get_elder(user, elder_id)
+    canteen = get_canteen(user, query["canteen_id"])
+    price = services.quote(elder, canteen, query)
+    body = QuoteOut().dump(price)
+    if price.refusal:
+        body["refusal"] = "already_ordered" if query["channel"] == "delivery" else "already_served"
+    return body
+
+
+@blp.get("/canteens/<id:canteen_id>/elder-lookup")
+@blp.requires("elders.lookup", scope=get_canteen)
+@blp.arguments(LookupQuery, location="query")
+@blp.response(200, ElderList, description="masked matches, at most 10")
+def elder_lookup(query, canteen_id):
+    """Find an elder who has no card with them: exact name and the phone's last 4 digits."""
+    user = current_user()
+    found = services.lookup_elders(
+        user, get_canteen(user, canteen_id), query["name"], query["phone_last4"]
+    )
+    return jsonify({"items": elder_staff_out.dump(found, many=True), "next": None})
