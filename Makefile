@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test lint format translations messages browser run
+.PHONY: demo test lint format translations messages browser run bench
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,8 @@ lint: $(BIN)/.installed
 format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The scan benchmark: a synthetic district under gunicorn, ratios against floors measured in
+# the same run (bench/scan.py --help). BENCH_ARGS="--database-url postgresql://..." for PostgreSQL.
+bench: $(BIN)/.installed
+	$(BIN)/python bench/scan.py $(BENCH_ARGS)

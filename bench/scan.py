@@ -80,7 +80,7 @@ def parse_arguments():
     parser.add_argument("--elders", type=int, default=10_000)
     parser.add_argument("--canteens", type=int, default=50)
     parser.add_argument("--port", type=int, default=5077)
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     return parser.parse_args()
 
 

@@ -1,6 +1,7 @@
 """The API's plumbing: flask-smorest with our error body, docs assets served locally,
 and a Blueprint that documents and enforces the permission of each operation."""
 
+import json
 from functools import wraps
 from http import HTTPStatus
 
@@ -8,6 +9,7 @@ import flask_smorest
 import marshmallow as ma
 from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
+from webargs.flaskparser import FlaskParser
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -33,7 +35,17 @@ class Api(flask_smorest.Api):
         pass
 
 
+class ArgumentsParser(FlaskParser):
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            # A body nested thousands deep is bad input, not a server failure.
+            raise json.JSONDecodeError("The JSON is nested too deeply.", "", 0) from None
+
+
 class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = ArgumentsParser()
     def requires(self, action: str, *errors: int, scope=None):
         """Enforce `action` from the permission table and document the refusals.
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import Response, current_app, request
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
@@ -83,6 +83,14 @@ def idempotent(view):
             _store(claim, response)
             db.session.commit()
             return response
+        except Exception:
+            # Not a refusal but a failure (the database gone, a bug): nothing was done, so
+            # the key is let go at once and an honest retry may run.
+            db.session.rollback()
+            start_writing()
+            db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.id == claim))
+            db.session.commit()
+            raise
         _store(claim, response)
         return response
 
@@ -93,7 +101,8 @@ def request_fingerprint(path: str, raw: bytes) -> str:
     try:
         # The same JSON with its keys in another order is the same request.
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON (or absurdly nested): the bytes themselves are the request.
         canonical = raw
     return hashlib.sha256(path.encode() + b"\n" + canonical).hexdigest()
 
@@ -116,9 +125,22 @@ def _claim(user_id: int, key: str, fingerprint: str) -> int | Response:
             replay = Response(found.body, status=found.status, mimetype="application/json")
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
-        if found.claimed_at > utcnow() - STALE_AFTER:
+        seen = found.claimed_at
+        if seen > utcnow() - STALE_AFTER:
             raise _in_progress()
-        found.claimed_at = utcnow()
+        # Two repeats may find the same dead claim; the condition lets one take it over.
+        taken_over = db.session.execute(
+            update(IdempotentRequest)
+            .where(
+                IdempotentRequest.id == found.id,
+                IdempotentRequest.status.is_(None),
+                IdempotentRequest.claimed_at == seen,
+            )
+            .values(claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not taken_over:
+            raise _in_progress()
         claim_id = found.id
     else:
         claim = IdempotentRequest(user_id=user_id, key=key, fingerprint=fingerprint)

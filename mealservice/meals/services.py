@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from mealservice.core.auth import ensure_canteen_in_scope
@@ -28,7 +28,7 @@ from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import release_seat, take_seat
 from mealservice.places.models import Canteen, slot_at
 from mealservice.policy import pricing
-from mealservice.policy.services import is_holiday, pricing_policies
+from mealservice.policy.services import current_version, is_holiday, pricing_policies
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,10 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     # The reads are done. From here the database decides (conditional UPDATEs and
     # CHECKs), and on SQLite this request holds the write lock only for these steps.
     start_writing()
+    read_version = in_force.version if in_force else None
+    if read_version != current_version(elder.hukou_district, moment.day):
+        # A new version took effect for this date while we read: price under it instead.
+        return scan(actor, canteen, data, now)
     before = limits.take_slot(elder.id, moment.day, moment.slot, per_slot)
     if before is None and refuse_beyond and problem is None:
         if not moment.offline:
@@ -218,8 +222,9 @@ def _menu_and_option(
         .unique()
         .first()
     )
+    # An offline scan happened whatever became of the menu since: it is never refused here.
     if menu is None:
-        if option_id is not None:
+        if option_id is not None and not moment.offline:
             raise ValidationFailed({"option_id": ["There is no menu for this meal."]})
         return None, None
     if option_id is None:
@@ -227,6 +232,8 @@ def _menu_and_option(
     for option in menu.options:
         if option.id == option_id:
             return menu, option
+    if moment.offline:
+        return menu, menu.options[0]
     raise ValidationFailed({"option_id": ["The option is not on this meal's menu."]})
 
 
@@ -329,34 +336,67 @@ def get_meal(actor, meal_id: int) -> Meal:
 
 
 def void_meal(actor, meal: Meal, reason: str) -> Meal:
-    """Undo a meal recorded by mistake, on its own local day; it gives back its seat, its
-    place in the slot limit and its subsidized meal of the day."""
-    if meal.voided_at is not None:
-        raise Conflict(
-            "already_voided",
-            "The meal is already voided.",
-            {"voided_at": meal.voided_at.isoformat(), "voided_by": meal.voided_by},
-        )
-    if meal.date != meal.canteen.district.local_today():
+    """Undo a meal recorded by mistake, on its own local day. What it held (its place in
+    the slot limit, its seat) passes to another live meal that lacked it, as an offline
+    conflict meal or one served beyond the limit does; else it is given back. Its
+    subsidized place of the day is given back."""
+    if meal.voided_at is None and meal.date != meal.canteen.district.local_today():
         raise Conflict(
             "void_window_passed",
             f"A meal can be voided only on its own day ({meal.date:%Y-%m-%d}).",
             {"date": meal.date.isoformat()},
         )
-    # Same order as a scan takes them: slot tally, seat, subsidy tally (no deadlocks).
-    if meal.holds_slot:
+    held_slot, held_seat, held_subsidy = meal.holds_slot, meal.holds_seat, meal.holds_subsidy
+    # The condition in the UPDATE makes two managers voiding at once void it once.
+    stamped = db.session.execute(
+        update(Meal)
+        .where(Meal.id == meal.id, Meal.voided_at.is_(None))
+        .values(
+            voided_at=utcnow(),
+            voided_by=actor.username,
+            void_reason=reason,
+            holds_slot=False,
+            holds_seat=False,
+            holds_subsidy=False,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(meal)
+    if not stamped:
+        raise Conflict(
+            "already_voided",
+            "The meal is already voided.",
+            {"voided_at": meal.voided_at.isoformat(), "voided_by": meal.voided_by},
+        )
+    # Same order as a scan takes them: slot tally, seat, subsidy tally.
+    same_slot = (Meal.elder_id == meal.elder_id, Meal.date == meal.date, Meal.slot == meal.slot)
+    if held_slot and not _pass_on(Meal.holds_slot, *same_slot):
         limits.release_slot(meal.elder_id, meal.date, meal.slot)
-    if meal.holds_seat:
+    if held_seat and not _pass_on(Meal.holds_seat, Meal.menu_id == meal.menu_id):
         release_seat(meal.menu_id)
-    if meal.holds_subsidy:
+    if held_subsidy:
         limits.release_subsidized(meal.elder_id, meal.date)
-    meal.voided_at = utcnow()
-    meal.voided_by = actor.username
-    meal.void_reason = reason
-    meal.holds_seat = meal.holds_slot = meal.holds_subsidy = False
-    db.session.flush()
     log.info("meal %s voided by %s", meal.id, actor.username)
     return meal
+
+
+def _pass_on(hold, *where) -> bool:
+    """Give the hold to one live meal matching `where` that lacks it; False if none does."""
+    heir = (
+        select(Meal.id)
+        .where(*where, Meal.voided_at.is_(None), hold.is_(False))
+        .order_by(Meal.served_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return bool(
+        db.session.execute(
+            update(Meal)
+            .where(Meal.id == heir)
+            .values({hold: True})
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
 
 
 def canteen_meals_query(canteen: Canteen, day: date | None = None):

@@ -30,6 +30,8 @@ def create_policy(actor_name: str, district: District, data: dict) -> SubsidyPol
         .join(SubsidyPolicy, Meal.policy_version == SubsidyPolicy.id)
         .where(
             SubsidyPolicy.district_code == district.code,
+            # Only meals the new version would reach: priced under an earlier-starting one.
+            SubsidyPolicy.effective_from < data["effective_from"],
             Meal.date >= data["effective_from"],
         )
         .order_by(Meal.date.desc())
@@ -76,6 +78,16 @@ def policies_query(district: District):
         select(SubsidyPolicy)
         .where(SubsidyPolicy.district_code == district.code)
         .order_by(SubsidyPolicy.effective_from.desc())
+    )
+
+
+def current_version(district_code: str, day: date) -> int | None:
+    """The id of the version in force on a local date, as `pricing.policy_in_force` picks it."""
+    return db.session.scalar(
+        select(SubsidyPolicy.id)
+        .where(SubsidyPolicy.district_code == district_code, SubsidyPolicy.effective_from <= day)
+        .order_by(SubsidyPolicy.effective_from.desc(), SubsidyPolicy.id.desc())
+        .limit(1)
     )
 
 

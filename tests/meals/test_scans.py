@@ -631,3 +631,64 @@ def test_a_new_policy_version_cannot_reprice_served_meals(
     assert "effective_from" in error["fields"]
     body["effective_from"] = (today + timedelta(days=1)).isoformat()
     assert official.post(url, json=body).status_code == 201
+
+
+def test_a_void_passes_the_slot_to_a_meal_served_beyond_the_limit(
+    db, login_as, district, cashier, canteen, card, lunch, today
+):
+    factories.create_policy(district, refuse_beyond_limit=False)
+    first = scan(cashier, canteen, card).get_json()
+    beyond = scan(cashier, canteen, card).get_json()
+    assert beyond["reason"] == "slot_limit"
+    assert void(login_as("manager"), first["meal_id"]).status_code == 200
+    # The meal still eaten now holds the slot: a third is beyond the limit again.
+    assert db.session.get(Meal, beyond["meal_id"]).holds_slot is True
+    assert db.session.get(SlotTally, (card.elder_id, today, "lunch")).taken == 1
+    assert scan(cashier, canteen, card).get_json()["reason"] == "slot_limit"
+
+
+def test_a_void_passes_the_seat_to_an_offline_meal_that_had_none(
+    db, login_as, cashier, canteen, district, policy, today
+):
+    menu = factories.create_menu(canteen, today, "lunch", seats=1)
+    first, second = (factories.create_card(factories.create_elder(district)) for _ in range(2))
+    seated = scan(cashier, canteen, first).get_json()
+    standing = scan(cashier, canteen, second, scanned_at=utcnow().isoformat()).get_json()
+    assert standing["conflict"] == "capacity_full"
+    assert void(login_as("manager"), seated["meal_id"]).status_code == 200
+    db.session.refresh(menu)
+    assert menu.seats_used == 1
+    assert db.session.get(Meal, standing["meal_id"]).holds_seat is True
+
+
+def test_an_offline_scan_keeps_its_meal_when_the_option_is_gone(
+    db, cashier, canteen, card, lunch, policy
+):
+    response = scan(cashier, canteen, card, option_id=999_999, scanned_at=utcnow().isoformat())
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["option_id"] == lunch.options[0].id
+
+
+def test_a_failure_lets_the_key_go_at_once(db, cashier, canteen, card, lunch, policy, monkeypatch):
+    from mealservice.meals import services
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the kitchen printer caught fire")
+
+    monkeypatch.setattr(services, "scan", broken)
+    failed = scan(cashier, canteen, card, headers={"Idempotency-Key": "scan-0006"})
+    assert_error(failed, 500, "internal_error")
+    claims = select(func.count()).select_from(IdempotentRequest)
+    assert db.session.scalar(claims.where(IdempotentRequest.key == "scan-0006")) == 0
+    monkeypatch.undo()
+    assert scan(cashier, canteen, card, headers={"Idempotency-Key": "scan-0006"}).status_code == 201
+
+
+def test_a_deeply_nested_body_with_a_key_is_a_clear_422(cashier, canteen):
+    response = cashier.client.post(
+        scans_url(canteen),
+        data="[" * 100_000,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {cashier.token}", "Idempotency-Key": "deep"},
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)[:200]

@@ -160,3 +160,26 @@ def test_only_admins_keep_the_holiday_calendar(login_as, role):
     assert_error(
         login_as(role).put("/api/v1/holidays/2026-05-01", json={"name": "劳动节"}), 403, "forbidden"
     )
+
+
+def test_a_version_may_slot_in_before_the_versions_that_priced_meals(login_as, district):
+    from datetime import timedelta
+
+    from tests.factories import create_canteen, create_card, create_meal, create_menu
+
+    today = district.local_today()
+    official = login_as("official")
+    url = policies_url(district)
+    assert official.post(url, json={**FUTIAN, "effective_from": "2026-01-01"}).status_code == 201
+    later = (today - timedelta(days=1)).isoformat()
+    assert official.post(url, json={**FUTIAN, "effective_from": later}).status_code == 201
+    canteen = create_canteen(district)
+    create_menu(canteen, today)
+    elder = factories.create_elder(district, canteen.community)
+    create_card(elder)
+    create_meal(canteen, elder)
+    # Between the two: it would never price today's meal, which the later version keeps.
+    between = (today - timedelta(days=2)).isoformat()
+    assert official.post(url, json={**FUTIAN, "effective_from": between}).status_code == 201
+    refused = official.post(url, json={**FUTIAN, "effective_from": today.isoformat()})
+    assert "effective_from" in assert_error(refused, 422, "validation_error")["fields"]
