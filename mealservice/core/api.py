@@ -46,6 +46,7 @@ class ArgumentsParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = ArgumentsParser()
+
     def requires(self, action: str, *errors: int, scope=None):
         """Enforce `action` from the permission table and document the refusals.
 
