@@ -107,6 +107,7 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
     from mealservice import create_app
     from mealservice.accounts.services import create_user, issue_token
     from mealservice.core.floors import FLOOR_TABLE
+    from mealservice.demo import POLICY
     from mealservice.elders.cards import issue_card, payload_of
     from mealservice.elders.idnumber import make_id_number
     from mealservice.elders.services import create_elder
@@ -144,28 +145,8 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
             )
             for n in range(25)
         ]
-        create_policy(
-            "bench",
-            district,
-            {
-                "effective_from": datetime(2026, 1, 1).date(),
-                "no_subsidy_on_holidays": True,
-                "max_meals_per_slot": MEALS_PER_SLOT,
-                "max_subsidized_per_day": 2,
-                "refuse_beyond_limit": True,
-                "delivery_subsidy_fen": 300,
-                "tiers": [
-                    {
-                        "name": "困难老人",
-                        "categories": ["extreme_poverty", "minimum_allowance"],
-                        "channel": "any",
-                        "amount_fen": 1500,
-                    },
-                    {"name": "80岁以上", "min_age": 80, "channel": "any", "amount_fen": 800},
-                    {"name": "70岁以上", "min_age": 70, "channel": "any", "amount_fen": 500},
-                ],
-            },
-        )
+        # The demo district's real tiers, with room for two meals a slot (see MEALS_PER_SLOT).
+        create_policy("bench", district, {**POLICY, "max_meals_per_slot": MEALS_PER_SLOT})
         today = district.local_today()
         canteen_ids, tokens = [], {}
         for n in range(canteen_count):

@@ -35,6 +35,15 @@ def call(base_url: str, method: str, path: str, body=None, token=None) -> tuple[
         return error.code, json.loads(error.read() or b"{}")
 
 
+def live_token(live_server, username: str, password: str) -> str:
+    """A bearer token from the live server, for a user committed beforehand."""
+    status, body = call(
+        live_server.url, "POST", "/api/v1/auth/token", {"username": username, "password": password}
+    )
+    assert status == 200, body
+    return body["token"]
+
+
 @pytest.fixture
 def seeded(committed, live_server):
     district = factories.create_district()
@@ -43,14 +52,7 @@ def seeded(committed, live_server):
     codes = {"district": district.code, "community": community.code}
     # Reading after a commit opened a transaction; on SQLite it holds the write lock.
     committed.session.commit()
-    status, body = call(
-        live_server.url,
-        "POST",
-        "/api/v1/auth/token",
-        {"username": "race-admin", "password": "green-tea-42"},
-    )
-    assert status == 200, body
-    return {**codes, "token": body["token"]}
+    return {**codes, "token": live_token(live_server, "race-admin", "green-tea-42")}
 
 
 def test_concurrent_writes_through_the_real_server_never_fail(live_server, seeded, committed):

@@ -51,14 +51,20 @@ class ScanIn(InputSchema):
             )
 
 
-class ScanElderOut(ma.Schema):
-    id = ma.fields.Integer()
-    name = ma.fields.String()
-    age = ma.fields.Integer()
-    diet_notes = ma.fields.String(allow_none=True)
+class PriceOut(ma.Schema):
+    """The priced snapshot, as `pricing.price_meal` returns it and every meal stores it."""
+
+    policy_version = ma.fields.Integer(allow_none=True)
+    price_fen = ma.fields.Integer()
+    subsidy_fen = ma.fields.Integer()
+    delivery_fee_fen = ma.fields.Integer()
+    delivery_subsidy_fen = ma.fields.Integer()
+    elder_pays_fen = ma.fields.Integer()
+    tier = ma.fields.String(allow_none=True)
+    reason = ma.fields.String()
 
 
-class MealOut(ma.Schema):
+class MealOut(PriceOut):
     meal_id = ma.fields.Integer(attribute="id")
     canteen_id = ma.fields.Integer()
     elder = ma.fields.Method("dump_elder")
@@ -70,15 +76,7 @@ class MealOut(ma.Schema):
     served_at = UtcDateTime()
     offline = ma.fields.Boolean()
     source = ma.fields.String()
-    policy_version = ma.fields.Integer(allow_none=True)
-    price_fen = ma.fields.Integer()
-    subsidy_fen = ma.fields.Integer()
-    delivery_fee_fen = ma.fields.Integer()
-    delivery_subsidy_fen = ma.fields.Integer()
-    elder_pays_fen = ma.fields.Integer()
     to_collect_fen = ma.fields.Integer()
-    tier = ma.fields.String(allow_none=True)
-    reason = ma.fields.String()
     conflict = ma.fields.String(
         allow_none=True, metadata={"description": "the refusal an offline scan met, if any"}
     )
@@ -120,15 +118,7 @@ class QuoteQuery(InputSchema):
     option_id = QueryId()
 
 
-class QuoteOut(ma.Schema):
-    price_fen = ma.fields.Integer()
-    delivery_fee_fen = ma.fields.Integer()
-    subsidy_fen = ma.fields.Integer()
-    delivery_subsidy_fen = ma.fields.Integer()
-    elder_pays_fen = ma.fields.Integer()
-    tier = ma.fields.String(allow_none=True)
-    reason = ma.fields.String()
-    policy_version = ma.fields.Integer(allow_none=True)
+class QuoteOut(PriceOut):
     refusal = ma.fields.String(
         allow_none=True,
         metadata={"description": "already_served / already_ordered when the slot is full"},

@@ -8,7 +8,6 @@ taken before it."""
 import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import aliased, joinedload
@@ -18,7 +17,6 @@ from mealservice.core.db import start_writing, utcnow
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
 from mealservice.elders.card_codec import InvalidCard, decode_card
-from mealservice.elders.idnumber import age_on
 from mealservice.elders.models import Card, Elder
 from mealservice.elders.services import is_active_on
 from mealservice.extensions import db
@@ -118,7 +116,7 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     )
     if problem is not None:
         # The meal happened but the counter could not judge it: full price, no subsidy.
-        _set_price(meal, _unsubsidized(price_fen, problem, in_force))
+        _set_price(meal, pricing.full_price(price_fen, problem, read_version))
         meal.conflict = problem
     else:
         facts = replace(facts, meals_in_slot=per_slot if before is None else before)
@@ -156,7 +154,7 @@ def _moment_of(canteen: Canteen, data: dict, now: datetime) -> Moment:
             )
     at = scanned_at or now
     district = canteen.district
-    local = at.astimezone(ZoneInfo(district.effective_timezone))
+    local = district.local(at)
     slot = data.get("slot") or slot_at(district.slot_windows, local.strftime("%H:%M"))
     if slot is None:
         raise ValidationFailed(
@@ -256,8 +254,7 @@ def _already_served(elder: Elder, moment: Moment) -> Conflict:
     )
     if earlier is None:
         return _refusal("already_served", elder)
-    zone = ZoneInfo(earlier.canteen.district.effective_timezone)
-    served = earlier.served_at.astimezone(zone)
+    served = earlier.canteen.district.local(earlier.served_at)
     return Conflict(
         "already_served",
         f"The elder already had {moment.slot} at {earlier.canteen.name} at {served:%H:%M}.",
@@ -300,19 +297,6 @@ def _meal_facts(
         delivery_fee_fen=delivery_fee_fen,
         is_holiday=is_holiday(moment.day),
         subsidized_today=limits.subsidized_count(elder.id, moment.day) if counted else 0,
-    )
-
-
-def _unsubsidized(price_fen: int, reason: str, policy: pricing.Policy | None) -> pricing.Price:
-    return pricing.Price(
-        price_fen=price_fen,
-        delivery_fee_fen=0,
-        subsidy_fen=0,
-        delivery_subsidy_fen=0,
-        elder_pays_fen=price_fen,
-        tier=None,
-        reason=reason,
-        policy_version=policy.version if policy else None,
     )
 
 
@@ -452,7 +436,3 @@ def lookup_elders(actor, canteen: Canteen, name: str, phone_last4: str) -> list[
         [elder.id for elder in found],
     )
     return found
-
-
-def elder_age(elder: Elder, day: date) -> int:
-    return age_on(elder.birth_date, day)

@@ -128,8 +128,12 @@ class District(db.Model):
     def effective_timezone(self) -> str:
         return self.timezone or current_app.config["TIMEZONE"]
 
+    def local(self, moment: datetime) -> datetime:
+        """A moment as the district's clocks show it."""
+        return moment.astimezone(ZoneInfo(self.effective_timezone))
+
     def local_today(self) -> date:
-        return utcnow().astimezone(ZoneInfo(self.effective_timezone)).date()
+        return self.local(utcnow()).date()
 
 
 class Community(db.Model):

@@ -164,10 +164,22 @@ def _best_tier(tiers: Iterable[Tier], elder: ElderFacts, meal: MealFacts) -> Tie
     return best
 
 
+def full_price(
+    price_fen: int,
+    reason: str,
+    version: int | None,
+    delivery_fee_fen: int = 0,
+    refusal: str | None = None,
+) -> Price:
+    """A meal priced without any subsidy, for `reason`; also what callers record for a
+    meal the counter could not judge (an offline scan's conflict)."""
+    return _price(price_fen, delivery_fee_fen, 0, 0, None, reason, version, refusal)
+
+
 def _full_price(
     meal: MealFacts, fee: int, reason: str, version: int | None, refusal: str | None = None
 ) -> Price:
-    return _price(meal.price_fen, fee, 0, 0, None, reason, version, refusal)
+    return full_price(meal.price_fen, reason, version, fee, refusal)
 
 
 def _price(

@@ -12,7 +12,7 @@ from mealservice.elders.cards import payload_of
 from mealservice.meals.models import Meal
 from mealservice.menus.models import Menu
 from tests import factories
-from tests.test_concurrency import call
+from tests.test_concurrency import call, live_token
 
 pytestmark = pytest.mark.live
 
@@ -27,14 +27,7 @@ def counter(committed, live_server):
     factories.create_user("cashier", canteen=canteen, username="race-cashier", password="rice-42-x")
     setup = {"district": district, "canteen_id": canteen.id, "menu_id": menu.id}
     committed.session.commit()
-    status, body = call(
-        live_server.url,
-        "POST",
-        "/api/v1/auth/token",
-        {"username": "race-cashier", "password": "rice-42-x"},
-    )
-    assert status == 200, body
-    return {**setup, "token": body["token"]}
+    return {**setup, "token": live_token(live_server, "race-cashier", "rice-42-x")}
 
 
 def scan_all_at_once(live_server, counter, payloads: list[str]) -> list[tuple[int, dict]]:

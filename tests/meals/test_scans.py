@@ -479,10 +479,10 @@ def test_a_repeated_key_returns_the_first_answer_and_changes_nothing(
     assert meal_count(db) == 1
 
 
-def test_a_repeated_refusal_is_the_same_refusal(db, cashier, canteen, card, policy):
+def test_a_repeated_refusal_is_the_same_refusal(db, cashier, canteen, card, policy, today):
     headers = {"Idempotency-Key": "scan-0002"}
     first = scan(cashier, canteen, card, headers=headers)
-    factories.create_menu(canteen, lunch_day(canteen), "lunch")
+    factories.create_menu(canteen, today, "lunch")
     again = scan(cashier, canteen, card, headers=headers)
     assert (first.status_code, again.status_code) == (409, 409)
     assert again.get_json() == first.get_json()
@@ -496,10 +496,6 @@ def test_a_repeated_invalid_body_gets_the_same_422(db, cashier, canteen, card, l
     assert (first.status_code, again.status_code) == (422, 422)
     assert again.get_json() == first.get_json()
     assert "slot" in first.get_json()["error"]["fields"]
-
-
-def lunch_day(canteen):
-    return canteen.district.local_today()
 
 
 def test_a_key_reused_for_another_body_is_refused(db, cashier, canteen, card, lunch, policy):
