@@ -134,7 +134,9 @@ def require_permission(action: str, scope=None, **target):
     cannot see is "not found" and only an object they can see is "forbidden"."""
     user = require_login()
     if scope is not None:
-        scope(user, **target)
+        # Held for the request: the session only weakly keeps what it loaded, and the view
+        # looks the same object up again, which the session then answers without a query.
+        g.in_scope = scope(user, **target)
     if user.role not in PERMISSIONS[action]:
         raise Forbidden(f"The role {user.role} may not do this ({action}).")
     return user

@@ -7,8 +7,7 @@ on each table stands behind the WHERE clause should any other code path forget i
 
 from datetime import date
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Date, bindparam, select, text, update
 
 from mealservice.extensions import db
 from mealservice.meals.models import SlotTally, SubsidyTally
@@ -39,25 +38,23 @@ def subsidized_count(elder_id: int, day: date) -> int:
     return _count(SubsidyTally, {"elder_id": elder_id, "date": day})
 
 
-def _insert_for_dialect():
-    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-
-
 def _take(model, key: dict, allowed: int) -> int | None:
     # One statement: the first meal of the day makes the row, later ones count up, and
     # concurrent ones meet on the same row, where the database makes them take turns.
-    # Through the session's connection: plain Core, none of the ORM's DML bookkeeping.
-    taken = db.session.connection().scalar(
-        _insert_for_dialect()(model.__table__)
-        .values(**key, taken=1, allowed=allowed)
-        .on_conflict_do_update(
-            index_elements=list(key),
-            # The policy in force decides; the stored figure keeps the CHECK honest.
-            set_={"taken": model.taken + 1, "allowed": allowed},
-            where=model.taken < allowed,
-        )
-        .returning(model.taken)
-    )
+    # Plain SQL that SQLite and PostgreSQL both speak: the dialects' upsert constructs are
+    # compiled afresh on every call, and this runs on every scan.
+    table = model.__tablename__
+    columns = ", ".join(key)
+    statement = text(
+        f"INSERT INTO {table} ({columns}, taken, allowed)"
+        f" VALUES ({', '.join(':' + column for column in key)}, 1, :allowed)"
+        f" ON CONFLICT ({columns}) DO UPDATE"
+        # The policy in force decides; the stored figure keeps the CHECK honest.
+        f" SET taken = {table}.taken + 1, allowed = :allowed"
+        f" WHERE {table}.taken < :allowed"
+        " RETURNING taken"
+    ).bindparams(bindparam("date", type_=Date))
+    taken = db.session.connection().scalar(statement, {**key, "allowed": allowed})
     return None if taken is None else taken - 1
 
 

@@ -4,7 +4,6 @@ pricing function takes."""
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from mealservice.core.errors import NotFound, ValidationFailed
 from mealservice.extensions import db
@@ -83,7 +82,8 @@ def policies_query(district: District):
 
 def current_version(district_code: str, day: date) -> int | None:
     """The id of the version in force on a local date, as `pricing.policy_in_force` picks it."""
-    return db.session.scalar(
+    # Every scan asks (see meals.services.scan): plain Core on the session's connection.
+    return db.session.connection().scalar(
         select(SubsidyPolicy.id)
         .where(SubsidyPolicy.district_code == district_code, SubsidyPolicy.effective_from <= day)
         .order_by(SubsidyPolicy.effective_from.desc(), SubsidyPolicy.id.desc())
@@ -92,16 +92,37 @@ def current_version(district_code: str, day: date) -> int | None:
 
 
 def pricing_policies(district_code: str) -> list[pricing.Policy]:
-    """Every version of a district's policy as the pricing function takes them."""
-    rows = db.session.scalars(
-        select(SubsidyPolicy)
-        .options(joinedload(SubsidyPolicy.tiers))
-        .where(SubsidyPolicy.district_code == district_code)
+    """Every version of a district's policy as the pricing function takes them.
+
+    Read as plain rows, versions joined to their tiers: every scan, order and quote asks,
+    and the pricing function wants values, not ORM objects."""
+    versions = SubsidyPolicy.__table__.c
+    tiers = PolicyTier.__table__.c
+    rows = db.session.connection().execute(
+        select(
+            versions, tiers.name, tiers.amount_fen, tiers.channel, tiers.min_age, tiers.categories
+        )
+        .select_from(SubsidyPolicy.__table__.outerjoin(PolicyTier.__table__))
+        .where(versions.district_code == district_code)
+        .order_by(versions.id, tiers.position)
     )
-    return [as_pricing_policy(row) for row in rows.unique()]
+    found: dict[int, tuple] = {}
+    for row in rows:
+        version, tier_list = found.setdefault(row.id, (row, []))
+        if row.name is not None:
+            tier_list.append(
+                pricing.Tier(
+                    name=row.name,
+                    amount_fen=row.amount_fen,
+                    channel=row.channel,
+                    min_age=row.min_age,
+                    categories=frozenset(row.categories) if row.categories else None,
+                )
+            )
+    return [_policy_of(version, tier_list) for version, tier_list in found.values()]
 
 
-def as_pricing_policy(row: SubsidyPolicy) -> pricing.Policy:
+def _policy_of(row, tiers: list[pricing.Tier]) -> pricing.Policy:
     return pricing.Policy(
         version=row.id,
         district_code=row.district_code,
@@ -111,16 +132,7 @@ def as_pricing_policy(row: SubsidyPolicy) -> pricing.Policy:
         max_subsidized_per_day=row.max_subsidized_per_day,
         refuse_beyond_limit=row.refuse_beyond_limit,
         delivery_subsidy_fen=row.delivery_subsidy_fen,
-        tiers=tuple(
-            pricing.Tier(
-                name=tier.name,
-                amount_fen=tier.amount_fen,
-                channel=tier.channel,
-                min_age=tier.min_age,
-                categories=frozenset(tier.categories) if tier.categories else None,
-            )
-            for tier in row.tiers
-        ),
+        tiers=tuple(tiers),
     )
 
 
@@ -152,4 +164,5 @@ def holidays_query(year: int | None = None):
 
 
 def is_holiday(day: date) -> bool:
-    return db.session.get(Holiday, day) is not None
+    found = db.session.connection().scalar(select(Holiday.day).where(Holiday.day == day))
+    return found is not None
