@@ -9,11 +9,11 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from mealservice.core.auth import ensure_canteen_in_scope
-from mealservice.core.db import start_writing, utcnow
+from mealservice.core.db import UTCDateTime, start_writing, utcnow
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
 from mealservice.elders.card_codec import InvalidCard, decode_card
@@ -43,6 +43,24 @@ REFUSAL_MESSAGES = {
     "capacity_full": "Every seat of this meal is taken.",
     "already_served": "The elder has already had this meal.",
 }
+
+
+# Built once: every scan runs it, and building it costs more than running it.
+_newer = aliased(Card)
+CARD_AND_NEWEST_GENERATION = (
+    select(
+        Card,
+        # The elder's newest card issued by the scan's moment: offline scans are judged then.
+        select(func.max(_newer.generation))
+        .where(
+            _newer.elder_id == Card.elder_id,
+            _newer.issued_at <= bindparam("at", type_=UTCDateTime),
+        )
+        .scalar_subquery(),
+    )
+    .options(joinedload(Card.elder))
+    .where(Card.id == bindparam("card_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -180,16 +198,8 @@ def _card_and_elder(
         claims = decode_card(data["qr_payload"], cards.verifying_keys())
     except InvalidCard as error:
         raise ApiError(422, "card_invalid", f"Not a valid elder card: {error}.") from None
-    newer = aliased(Card)
-    newest_then = (
-        select(func.max(newer.generation))
-        .where(newer.elder_id == Card.elder_id, newer.issued_at <= moment.at)
-        .scalar_subquery()
-    )
     found = db.session.execute(
-        select(Card, newest_then)
-        .options(joinedload(Card.elder))
-        .where(Card.id == claims.card_id.hex())
+        CARD_AND_NEWEST_GENERATION, {"card_id": claims.card_id.hex(), "at": moment.at}
     ).first()
     if found is None or found[0].generation != claims.generation:
         raise ApiError(422, "card_invalid", "Not a valid elder card: unknown to this service.")

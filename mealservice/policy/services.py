@@ -3,7 +3,7 @@ pricing function takes."""
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Date, bindparam, select
 
 from mealservice.core.errors import NotFound, ValidationFailed
 from mealservice.extensions import db
@@ -11,6 +11,16 @@ from mealservice.meals.models import Meal
 from mealservice.places.models import District
 from mealservice.policy import pricing
 from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
+
+VERSION_IN_FORCE = (
+    select(SubsidyPolicy.id)
+    .where(
+        SubsidyPolicy.district_code == bindparam("district_code"),
+        SubsidyPolicy.effective_from <= bindparam("day", type_=Date),
+    )
+    .order_by(SubsidyPolicy.effective_from.desc(), SubsidyPolicy.id.desc())
+    .limit(1)
+)
 
 
 def create_policy(actor_name: str, district: District, data: dict) -> SubsidyPolicy:
@@ -82,12 +92,9 @@ def policies_query(district: District):
 
 def current_version(district_code: str, day: date) -> int | None:
     """The id of the version in force on a local date, as `pricing.policy_in_force` picks it."""
-    # Every scan asks (see meals.services.scan): plain Core on the session's connection.
+    # Every scan asks (see meals.services.scan): built once, plain Core on the connection.
     return db.session.connection().scalar(
-        select(SubsidyPolicy.id)
-        .where(SubsidyPolicy.district_code == district_code, SubsidyPolicy.effective_from <= day)
-        .order_by(SubsidyPolicy.effective_from.desc(), SubsidyPolicy.id.desc())
-        .limit(1)
+        VERSION_IN_FORCE, {"district_code": district_code, "day": day}
     )
 
 
