@@ -3,7 +3,7 @@
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -41,12 +41,16 @@ def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
     return token, expires_at
 
 
+# Built once: every API call with a bearer token runs it.
+TOKEN_WITH_USER = (
+    select(ApiToken)
+    .options(joinedload(ApiToken.user))
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user))
-        .where(ApiToken.token_hash == hash_token(token))
-    )
+    row = db.session.scalar(TOKEN_WITH_USER, {"token_hash": hash_token(token)})
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     return row.user if row.user.active else None

@@ -12,40 +12,17 @@ from sqlalchemy import Date, bindparam, select, text, update
 from mealservice.extensions import db
 from mealservice.meals.models import SlotTally, SubsidyTally
 
-
-def take_slot(elder_id: int, day: date, slot: str, allowed: int) -> int | None:
-    """Count one more meal in the slot if the limit allows: the count before it, or None."""
-    return _take(SlotTally, {"elder_id": elder_id, "date": day, "slot": slot}, allowed)
+SLOT_KEY = ("elder_id", "date", "slot")
+DAY_KEY = ("elder_id", "date")
 
 
-def release_slot(elder_id: int, day: date, slot: str) -> None:
-    _release(SlotTally, {"elder_id": elder_id, "date": day, "slot": slot})
-
-
-def slot_count(elder_id: int, day: date, slot: str) -> int:
-    return _count(SlotTally, {"elder_id": elder_id, "date": day, "slot": slot})
-
-
-def take_subsidized(elder_id: int, day: date, allowed: int) -> int | None:
-    return _take(SubsidyTally, {"elder_id": elder_id, "date": day}, allowed)
-
-
-def release_subsidized(elder_id: int, day: date) -> None:
-    _release(SubsidyTally, {"elder_id": elder_id, "date": day})
-
-
-def subsidized_count(elder_id: int, day: date) -> int:
-    return _count(SubsidyTally, {"elder_id": elder_id, "date": day})
-
-
-def _take(model, key: dict, allowed: int) -> int | None:
-    # One statement: the first meal of the day makes the row, later ones count up, and
-    # concurrent ones meet on the same row, where the database makes them take turns.
-    # Plain SQL that SQLite and PostgreSQL both speak: the dialects' upsert constructs are
-    # compiled afresh on every call, and this runs on every scan.
-    table = model.__tablename__
-    columns = ", ".join(key)
-    statement = text(
+def _take_statement(model, key: tuple[str, ...]):
+    """One statement: the first meal of the day makes the row, later ones count up, and
+    concurrent ones meet on the same row, where the database makes them take turns.
+    Plain SQL that SQLite and PostgreSQL both speak: the dialects' upsert constructs are
+    compiled afresh on every call, and this runs on every scan."""
+    table, columns = model.__tablename__, ", ".join(key)
+    return text(
         f"INSERT INTO {table} ({columns}, taken, allowed)"
         f" VALUES ({', '.join(':' + column for column in key)}, 1, :allowed)"
         f" ON CONFLICT ({columns}) DO UPDATE"
@@ -54,22 +31,71 @@ def _take(model, key: dict, allowed: int) -> int | None:
         f" WHERE {table}.taken < :allowed"
         " RETURNING taken"
     ).bindparams(bindparam("date", type_=Date))
+
+
+def _release_statement(model, key: tuple[str, ...]):
+    return (
+        update(model.__table__)
+        .where(*_matching(model, key), model.taken > 0)
+        .values(taken=model.taken - 1)
+    )
+
+
+def _count_statement(model, key: tuple[str, ...]):
+    return select(model.taken).where(*_matching(model, key))
+
+
+def _matching(model, key: tuple[str, ...]):
+    # Named apart from the columns: SQLAlchemy keeps column names for an UPDATE's own values.
+    return [getattr(model, column) == bindparam(f"{column}_") for column in key]
+
+
+# Built once: every scan runs them, and building one costs more than running it.
+TAKE_SLOT, TAKE_SUBSIDIZED = (
+    _take_statement(SlotTally, SLOT_KEY),
+    _take_statement(SubsidyTally, DAY_KEY),
+)
+RELEASE_SLOT, RELEASE_SUBSIDIZED = (
+    _release_statement(SlotTally, SLOT_KEY),
+    _release_statement(SubsidyTally, DAY_KEY),
+)
+COUNT_SLOT, COUNT_SUBSIDIZED = (
+    _count_statement(SlotTally, SLOT_KEY),
+    _count_statement(SubsidyTally, DAY_KEY),
+)
+
+
+def take_slot(elder_id: int, day: date, slot: str, allowed: int) -> int | None:
+    """Count one more meal in the slot if the limit allows: the count before it, or None."""
+    return _take(TAKE_SLOT, {"elder_id": elder_id, "date": day, "slot": slot}, allowed)
+
+
+def release_slot(elder_id: int, day: date, slot: str) -> None:
+    _run(RELEASE_SLOT, {"elder_id": elder_id, "date": day, "slot": slot})
+
+
+def slot_count(elder_id: int, day: date, slot: str) -> int:
+    return _run(COUNT_SLOT, {"elder_id": elder_id, "date": day, "slot": slot}).scalar() or 0
+
+
+def take_subsidized(elder_id: int, day: date, allowed: int) -> int | None:
+    return _take(TAKE_SUBSIDIZED, {"elder_id": elder_id, "date": day}, allowed)
+
+
+def release_subsidized(elder_id: int, day: date) -> None:
+    _run(RELEASE_SUBSIDIZED, {"elder_id": elder_id, "date": day})
+
+
+def subsidized_count(elder_id: int, day: date) -> int:
+    return _run(COUNT_SUBSIDIZED, {"elder_id": elder_id, "date": day}).scalar() or 0
+
+
+def _take(statement, key: dict, allowed: int) -> int | None:
     taken = db.session.connection().scalar(statement, {**key, "allowed": allowed})
     return None if taken is None else taken - 1
 
 
-def _release(model, key: dict) -> None:
-    db.session.execute(
-        update(model)
-        .where(*_matching(model, key), model.taken > 0)
-        .values(taken=model.taken - 1)
-        .execution_options(synchronize_session=False)
+def _run(statement, key: dict):
+    return db.session.connection().execute(
+        statement, {f"{column}_": value for column, value in key.items()}
     )
-
-
-def _count(model, key: dict) -> int:
-    return db.session.connection().scalar(select(model.taken).where(*_matching(model, key))) or 0
-
-
-def _matching(model, key: dict):
-    return [getattr(model, column) == value for column, value in key.items()]

@@ -62,6 +62,17 @@ CARD_AND_NEWEST_GENERATION = (
     .where(Card.id == bindparam("card_id"))
 )
 
+PUBLISHED_MENU = (
+    select(Menu)
+    .options(joinedload(Menu.options))
+    .where(
+        Menu.canteen_id == bindparam("canteen_id"),
+        Menu.date == bindparam("day"),
+        Menu.slot == bindparam("slot"),
+        Menu.status == MenuStatus.PUBLISHED,
+    )
+)
+
 
 @dataclass(frozen=True)
 class Moment:
@@ -218,14 +229,7 @@ def _menu_and_option(
 ) -> tuple[Menu | None, MenuOption | None]:
     menu = (
         db.session.scalars(
-            select(Menu)
-            .options(joinedload(Menu.options))
-            .where(
-                Menu.canteen_id == canteen.id,
-                Menu.date == moment.day,
-                Menu.slot == moment.slot,
-                Menu.status == MenuStatus.PUBLISHED,
-            )
+            PUBLISHED_MENU, {"canteen_id": canteen.id, "day": moment.day, "slot": moment.slot}
         )
         .unique()
         .first()

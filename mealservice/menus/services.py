@@ -3,7 +3,7 @@
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from mealservice.core.db import add_unique, utcnow
 from mealservice.core.errors import Conflict, ValidationFailed
@@ -103,15 +103,18 @@ def open_menus(day: date, near: tuple[float, float] | None = None) -> list[tuple
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))
 
 
+# Built once: every scan runs it.
+TAKE_SEAT = (
+    update(Menu.__table__)
+    .where(Menu.id == bindparam("menu_id"), Menu.seats_used < Menu.seats)
+    .values(seats_used=Menu.seats_used + 1)
+)
+
+
 def take_seat(menu_id: int) -> bool:
     """Take one seat if one is left. The condition sits in the UPDATE itself, so two
     cashiers racing for the last seat cannot both get it."""
-    result = db.session.connection().execute(
-        update(Menu.__table__)
-        .where(Menu.id == menu_id, Menu.seats_used < Menu.seats)
-        .values(seats_used=Menu.seats_used + 1)
-    )
-    return result.rowcount == 1
+    return db.session.connection().execute(TAKE_SEAT, {"menu_id": menu_id}).rowcount == 1
 
 
 def release_seat(menu_id: int) -> None:

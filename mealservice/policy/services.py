@@ -170,6 +170,8 @@ def holidays_query(year: int | None = None):
     return query
 
 
+HOLIDAY_ON = select(Holiday.day).where(Holiday.day == bindparam("day"))
+
+
 def is_holiday(day: date) -> bool:
-    found = db.session.connection().scalar(select(Holiday.day).where(Holiday.day == day))
-    return found is not None
+    return db.session.connection().scalar(HOLIDAY_ON, {"day": day}) is not None
