@@ -8,6 +8,7 @@ kept in the instance folder, so no key ever lives in this file or the repository
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 # The names of every secret the service needs; later features add theirs here.
@@ -32,6 +33,10 @@ class Config:
     # Seconds a SQLite writer waits for the lock before giving up.
     SQLITE_BUSY_TIMEOUT_S = float(os.environ.get("SQLITE_BUSY_TIMEOUT_S", "30"))
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
+    # A counter terminal's token lasts long (it is revoked, not left to expire), and so does
+    # the browser session of a tablet signed in as a terminal.
+    TERMINAL_TOKEN_DAYS = int(os.environ.get("TERMINAL_TOKEN_DAYS", "365"))
+    PERMANENT_SESSION_LIFETIME = timedelta(days=TERMINAL_TOKEN_DAYS)
     # The id printed into new cards, and older keys that still verify until retired:
     # "1:<hex public key>,2:<hex public key>".
     CARD_KEY_ID = int(os.environ.get("CARD_KEY_ID", "1"))

@@ -86,8 +86,12 @@ def register_url_converters(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from mealservice.accounts import pages as account_pages
     from mealservice.accounts import views as account_views
+    from mealservice.balances import pages as balance_pages
+    from mealservice.balances import views as balance_views
     from mealservice.core import pages as core_pages
     from mealservice.core.api import register_docs_assets
+    from mealservice.counter import pages as counter_pages
+    from mealservice.counter import views as counter_views
     from mealservice.elders import pages as elder_pages
     from mealservice.elders import views as elder_views
     from mealservice.extensions import api
@@ -104,6 +108,8 @@ def register_blueprints(app: Flask) -> None:
         policy_views.blp,
         menu_views.blp,
         meal_views.blp,
+        balance_views.blp,
+        counter_views.blp,
     ):
         api.register_blueprint(blueprint)
     register_docs_assets(app)
@@ -111,7 +117,14 @@ def register_blueprints(app: Flask) -> None:
         from mealservice.core import floors
 
         app.register_blueprint(floors.bp)
-    for blueprint in (core_pages.bp, account_pages.bp, place_pages.bp, elder_pages.bp):
+    for blueprint in (
+        core_pages.bp,
+        account_pages.bp,
+        place_pages.bp,
+        elder_pages.bp,
+        counter_pages.bp,
+        balance_pages.bp,
+    ):
         app.register_blueprint(blueprint)
 
 

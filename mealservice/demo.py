@@ -490,7 +490,7 @@ def _usual_place(elder: Elder, places: list[Canteen]) -> Canteen:
 
 
 def _serve(canteen: Canteen, card: Card, slot: str, moment: datetime) -> None:
-    counter = SimpleNamespace(username="seed-demo")
+    counter = SimpleNamespace(username="seed-demo", role="cashier")
     try:
         with db.session.begin_nested():
             scan(counter, canteen, {"qr_payload": payload_of(card), "slot": slot}, now=moment)

@@ -201,5 +201,14 @@ def create_meal(canteen, elder, slot: str = "lunch", **data):
     )
     if menu is None:
         create_menu(canteen, day, slot)
-    cashier = SimpleNamespace(username="factory-cashier")
+    cashier = SimpleNamespace(username="factory-cashier", role="cashier")
     return _committed(scan(cashier, canteen, {"elder_id": elder.id, "slot": slot, **data}))
+
+
+def create_terminal(canteen, name: str = "counter 1"):
+    from mealservice.counter.services import register_terminal
+
+    manager = SimpleNamespace(username="factory-manager", role="manager")
+    terminal, token = register_terminal(manager, canteen, name)
+    terminal.token = token
+    return _committed(terminal)

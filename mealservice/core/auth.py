@@ -56,6 +56,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "meals.void": frozenset({ADMIN, MANAGER}),
     "elders.lookup": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER}),
     "quotes.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER, FAMILY, ELDER}),
+    "balances.top_up": frozenset({ADMIN, MANAGER, CASHIER}),
+    "balances.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
+    "terminals.manage": frozenset({ADMIN, MANAGER}),
+    "terminals.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "cards.list": frozenset({ADMIN, MANAGER, CASHIER}),
+    "shift_reports.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER}),
 }
 
 # Roles that reach elders through the accounts' links, not through a district.

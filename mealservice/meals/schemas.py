@@ -17,11 +17,9 @@ SLOTS = [slot.value for slot in Slot]
 
 
 class PaymentIn(InputSchema):
-    # Prepaid balances arrive with the counter's balance accounts; until then cash or an
-    # e-payment reference typed at the counter.
+    # No payment gateway: an e-payment is recorded by the reference typed or scanned.
     method = ma.fields.String(
-        required=True,
-        validate=ma.validate.OneOf([PaymentMethod.CASH.value, PaymentMethod.E_PAYMENT.value]),
+        required=True, validate=ma.validate.OneOf([method.value for method in PaymentMethod])
     )
     reference = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
 
@@ -40,6 +38,10 @@ class ScanIn(InputSchema):
         metadata={"description": "set by a terminal that queued the scan while offline"}
     )
     payment = ma.fields.Nested(PaymentIn)
+    no_card_reason = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "with elder_id: why the card was not scanned (logged)"},
+    )
 
     @ma.validates_schema
     def card_or_elder(self, data, **kwargs):
@@ -82,6 +84,10 @@ class MealOut(PriceOut):
     )
     payment_method = ma.fields.String(allow_none=True)
     payment_reference = ma.fields.String(allow_none=True)
+    balance_after_fen = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "in a scan's answer: the meal balance left, when paid from it"},
+    )
     recorded_by = ma.fields.String()
     voided_at = UtcDateTime(allow_none=True)
     voided_by = ma.fields.String(allow_none=True)
@@ -103,6 +109,9 @@ class VoidIn(InputSchema):
 
 class MealQuery(PageQuery):
     date = ma.fields.Date()
+    conflict = ma.fields.Boolean(
+        metadata={"description": "true: only offline scans recorded as conflicts"}
+    )
 
 
 def QueryId(**kwargs) -> ma.fields.Integer:
@@ -130,6 +139,10 @@ class LookupQuery(InputSchema):
     phone_last4 = ma.fields.String(
         required=True,
         validate=ma.validate.Regexp(r"^\d{4}$", error="Give the last four digits of the phone."),
+    )
+    reason = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "why the card is not at hand (logged)"},
     )
 
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
+from mealservice.balances import services as balances
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.db import UTCDateTime, start_writing, utcnow
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -21,9 +22,11 @@ from mealservice.elders.models import Card, Elder
 from mealservice.elders.services import is_active_on
 from mealservice.extensions import db
 from mealservice.meals import limits
-from mealservice.meals.models import Meal, MealSource
+from mealservice.meals.models import Meal, MealSource, PaymentMethod
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import release_seat, take_seat
+from mealservice.oversight.models import Access
+from mealservice.oversight.services import record_access
 from mealservice.places.models import Canteen, slot_at
 from mealservice.policy import pricing
 from mealservice.policy.services import current_version, is_holiday, pricing_policies
@@ -42,7 +45,11 @@ REFUSAL_MESSAGES = {
     "no_menu": "The canteen has no published menu for this meal.",
     "capacity_full": "Every seat of this meal is taken.",
     "already_served": "The elder has already had this meal.",
+    "insufficient_balance": "The meal balance is too low for this meal.",
 }
+
+# Why a meal was served or an elder looked up without the card, when the counter says nothing.
+NO_CARD = "card not at hand"
 
 
 # Built once: every scan runs it, and building it costs more than running it.
@@ -158,18 +165,60 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
             else:
                 meal.holds_subsidy = True
         _set_price(meal, price)
-    payment = data.get("payment") or {}
-    meal.to_collect_fen = meal.elder_pays_fen
-    if meal.to_collect_fen:
-        meal.payment_method = payment.get("method", "cash")
-        meal.payment_reference = payment.get("reference")
+    balance_after = _collect(meal, data.get("payment") or {}, price_fen, read_version)
     db.session.add(meal)
     db.session.flush()
+    if balance_after is not None:
+        balances.record_meal_payment(actor, meal, balance_after)
+    # Read by the answer only: the balance is not part of the meal.
+    meal.balance_after_fen = balance_after
     if card is None:
+        record_access(
+            actor, canteen, [elder.id], Access.CARDLESS_SCAN, data.get("no_card_reason") or NO_CARD
+        )
         log.info(
             "meal %s served by elder id %s without a card by %s", meal.id, elder.id, actor.username
         )
     return meal
+
+
+def _collect(meal: Meal, payment: dict, price_fen: int, policy_version: int | None) -> int | None:
+    """How the elder pays what they owe; the balance left when it came from the balance.
+
+    A short balance refuses a scan at the counter. A queued offline scan happened anyway:
+    its meal becomes a conflict, unsubsidized, with the whole price still to collect."""
+    meal.to_collect_fen = meal.elder_pays_fen
+    if not meal.to_collect_fen:
+        return None
+    meal.payment_method = payment.get("method", PaymentMethod.CASH)
+    meal.payment_reference = payment.get("reference")
+    if meal.payment_method != PaymentMethod.BALANCE:
+        return None
+    balance_after = balances.take_for_meal(meal.elder.id, meal.to_collect_fen)
+    if balance_after is not None:
+        return balance_after
+    if not meal.offline:
+        raise balances.insufficient_balance(meal.elder.id, meal.to_collect_fen)
+    if meal.conflict is None:
+        if meal.holds_subsidy:
+            limits.release_subsidized(meal.elder.id, meal.date)
+            meal.holds_subsidy = False
+        _set_price(meal, pricing.full_price(price_fen, "insufficient_balance", policy_version))
+        meal.conflict = "insufficient_balance"
+    meal.to_collect_fen = meal.elder_pays_fen
+    meal.payment_method = PaymentMethod.CASH
+    return None
+
+
+def elder_at_counter(canteen: Canteen, data: dict) -> Elder:
+    """The elder a counter names by card (judged as it stands now) or by the look-up's
+    `elder_id`, for counter business other than a meal: a top-up."""
+    now = utcnow()
+    moment = Moment(at=now, day=canteen.district.local(now).date(), slot="", offline=False)
+    _, elder, problem = _card_and_elder(canteen, data, moment)
+    if problem is not None:
+        raise _refusal(problem, elder)
+    return elder
 
 
 def _moment_of(canteen: Canteen, data: dict, now: datetime) -> Moment:
@@ -374,6 +423,8 @@ def void_meal(actor, meal: Meal, reason: str) -> Meal:
         release_seat(meal.menu_id)
     if held_subsidy:
         limits.release_subsidized(meal.elder_id, meal.date)
+    if meal.payment_method == PaymentMethod.BALANCE and meal.to_collect_fen:
+        balances.refund_meal(actor, meal)
     log.info("meal %s voided by %s", meal.id, actor.username)
     return meal
 
@@ -397,10 +448,12 @@ def _pass_on(hold, *where) -> bool:
     )
 
 
-def canteen_meals_query(canteen: Canteen, day: date | None = None):
+def canteen_meals_query(canteen: Canteen, day: date | None = None, conflict: bool | None = None):
     query = select(Meal).where(Meal.canteen_id == canteen.id).order_by(Meal.served_at.desc())
     if day is not None:
         query = query.where(Meal.date == day)
+    if conflict is not None:
+        query = query.where(Meal.conflict.is_not(None) if conflict else Meal.conflict.is_(None))
     return query
 
 
@@ -426,9 +479,12 @@ def quote(elder: Elder, canteen: Canteen, query: dict) -> pricing.Price:
     return pricing.price_meal(policies, _elder_facts(elder), facts)
 
 
-def lookup_elders(actor, canteen: Canteen, name: str, phone_last4: str) -> list[Elder]:
+def lookup_elders(
+    actor, canteen: Canteen, name: str, phone_last4: str, reason: str | None = None
+) -> list[Elder]:
     """The counter look-up for an elder without a card: exact name and the phone's last
-    four digits, among the elders registered in the canteen's district."""
+    four digits, among the elders registered in the canteen's district. Written to the
+    personal-data access log, the matches by id and the search itself without the name."""
     found = list(
         db.session.scalars(
             select(Elder)
@@ -441,7 +497,9 @@ def lookup_elders(actor, canteen: Canteen, name: str, phone_last4: str) -> list[
             .limit(10)
         )
     )
-    # Who looked for whom is personal-data access: kept, but without the name searched.
+    record_access(
+        actor, canteen, [elder.id for elder in found], Access.COUNTER_LOOKUP, reason or NO_CARD
+    )
     log.info(
         "elder look-up at canteen %s by %s: %d match(es) %s",
         canteen.id,

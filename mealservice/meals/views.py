@@ -37,7 +37,7 @@ class Scans(MethodView):
 
         Refusals: 422 `card_invalid`; 409 `card_revoked`, `card_superseded`, `card_expired`,
         `elder_inactive`, `already_served` (detail says where and when), `capacity_full`,
-        `no_menu`. A scan with `scanned_at` was queued offline: it is refused only for a bad
+        `no_menu`, `insufficient_balance` (paid from the meal balance, which is short). A scan with `scanned_at` was queued offline: it is refused only for a bad
         signature, and any other refusal becomes a meal marked `conflict`."""
         user = current_user()
         return services.scan(user, get_canteen(user, canteen_id), data)
@@ -51,7 +51,7 @@ class CanteenMeals(MethodView):
     def get(self, query, canteen_id):
         """The canteen's meals, latest first."""
         canteen = get_canteen(current_user(), canteen_id)
-        meals = services.canteen_meals_query(canteen, query.get("date"))
+        meals = services.canteen_meals_query(canteen, query.get("date"), query.get("conflict"))
         return page_of_query(meals, query["page"], query["per_page"])
 
 
@@ -100,6 +100,10 @@ def elder_lookup(query, canteen_id):
     """Find an elder who has no card with them: exact name and the phone's last 4 digits."""
     user = current_user()
     found = services.lookup_elders(
-        user, get_canteen(user, canteen_id), query["name"], query["phone_last4"]
+        user,
+        get_canteen(user, canteen_id),
+        query["name"],
+        query["phone_last4"],
+        query.get("reason"),
     )
     return jsonify({"items": elder_staff_out.dump(found, many=True), "next": None})

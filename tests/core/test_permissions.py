@@ -59,13 +59,22 @@ TABLE = [
         "/api/v1/elders/{elder}/quote?canteen_id={canteen}&date={today}&slot=lunch",
         {"admin", "official", "manager", "cashier", "family", "elder"},
     ),
+    ("POST", "/api/v1/canteens/{canteen}/top-ups", {"admin", "manager", "cashier"}),
+    ("GET", "/api/v1/elders/{elder}/balance", ELDER_READERS),
+    ("GET", "/api/v1/canteens/{canteen}/terminals", STAFF_READ),
+    ("POST", "/api/v1/canteens/{canteen}/terminals", {"admin", "manager"}),
+    ("POST", "/api/v1/terminals/{terminal}/revoke", {"admin", "manager"}),
+    ("GET", "/api/v1/canteens/{canteen}/card-list", {"admin", "manager", "cashier"}),
+    ("GET", "/api/v1/canteens/{canteen}/shift-report", {"admin", "official", "manager", "cashier"}),
 ]
 
 
 def route_to(path: str, district, canteen, user, elder) -> str:
     card = factories.create_card(elder)
     meal = factories.create_meal(canteen, elder) if "{meal}" in path or "{today}" in path else None
+    terminal = factories.create_terminal(canteen) if "{terminal}" in path else None
     return path.format(
+        terminal=terminal.id if terminal else None,
         meal=meal.id if meal else None,
         today=district.local_today().isoformat(),
         card=card.id,
@@ -120,6 +129,7 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
         elder=1,
         card="0" * 16,
         meal=1,
+        terminal=1,
         today="2026-10-01",
     )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
@@ -137,7 +147,8 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{elder_id}", "{elder}")
             .replace("{day}", "2026-10-01")
             .replace("{card_id}", "{card}")
-            .replace("{meal_id}", "{meal}"),
+            .replace("{meal_id}", "{meal}")
+            .replace("{terminal_id}", "{terminal}"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()

@@ -30,7 +30,7 @@ def counter(committed, live_server):
     return {**setup, "token": live_token(live_server, "race-cashier", "rice-42-x")}
 
 
-def scan_all_at_once(live_server, counter, payloads: list[str]) -> list[tuple[int, dict]]:
+def scan_all_at_once(live_server, counter, payloads: list[str], **fields) -> list[tuple[int, dict]]:
     """Every scan waits at a barrier so they reach the server together."""
     start = threading.Barrier(len(payloads))
     path = f"/api/v1/canteens/{counter['canteen_id']}/scans"
@@ -41,7 +41,7 @@ def scan_all_at_once(live_server, counter, payloads: list[str]) -> list[tuple[in
             live_server.url,
             "POST",
             path,
-            {"qr_payload": payload, "slot": "lunch"},
+            {"qr_payload": payload, "slot": "lunch", **fields},
             counter["token"],
         )
 

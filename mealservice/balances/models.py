@@ -1,0 +1,70 @@
+"""The prepaid meal balance (饭卡) of each elder and every movement of it."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.extensions import db
+from mealservice.places.models import Canteen
+
+
+class MovementKind(StrEnum):
+    TOP_UP = "top_up"  # money paid in at a counter
+    MEAL = "meal"  # a meal paid from the balance
+    REFUND = "refund"  # a voided meal's money given back
+
+
+class TopUpMethod(StrEnum):
+    CASH = "cash"
+    E_PAYMENT = "e_payment"
+
+
+class Balance(db.Model):
+    """One elder's balance. It moves only by a conditional UPDATE, and the CHECK makes the
+    database itself refuse a balance below zero, whatever runs at once."""
+
+    __tablename__ = "balances"
+    __table_args__ = (CheckConstraint("balance_fen >= 0", name="never_negative"),)
+
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"), primary_key=True)
+    balance_fen: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BalanceMovement(db.Model):
+    """Every change of a balance, kept for good: the history relatives read and the till
+    is reconciled against. `balance_after_fen` is the balance the change left."""
+
+    __tablename__ = "balance_movements"
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", MovementKind), name="kind"),
+        CheckConstraint(
+            "(kind = 'meal' AND amount_fen < 0) OR (kind <> 'meal' AND amount_fen > 0)",
+            name="amount_sign",
+        ),
+        CheckConstraint("balance_after_fen >= 0", name="never_negative"),
+        CheckConstraint(
+            f"(kind = 'top_up' AND {sql_in('method', TopUpMethod)}) OR (kind <> 'top_up' AND method IS NULL)",
+            name="top_up_method",
+        ),
+        CheckConstraint("kind = 'top_up' OR meal_id IS NOT NULL", name="meal_movement_names_meal"),
+        Index("ix_balance_movements_elder_at", "elder_id", "at"),
+        Index("ix_balance_movements_canteen_at", "canteen_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    amount_fen: Mapped[int]
+    balance_after_fen: Mapped[int]
+    method: Mapped[str | None] = mapped_column(String(10))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    meal_id: Mapped[int | None] = mapped_column(ForeignKey("meals.id"), index=True)
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    canteen: Mapped[Canteen] = relationship()

@@ -1,0 +1,113 @@
+"""Prepaid meal balances (饭卡): topped up at a counter, paid from at a scan, refunded
+when a meal is voided. Every change is one conditional statement on the balance row,
+so two counters charging the same elder at once can never take it below zero (and the
+CHECK on the row stands behind that), and every change leaves a movement behind."""
+
+from sqlalchemy import bindparam, select, text
+
+from mealservice.balances.models import Balance, BalanceMovement, MovementKind
+from mealservice.core.db import UTCDateTime, utcnow
+from mealservice.core.errors import Conflict
+from mealservice.extensions import db
+
+# Plain SQL both databases speak, as the meal limits use: the first top-up makes the row.
+ADD = text(
+    "INSERT INTO balances (elder_id, balance_fen, updated_at) VALUES (:elder_id, :amount, :now)"
+    " ON CONFLICT (elder_id) DO UPDATE"
+    " SET balance_fen = balances.balance_fen + :amount, updated_at = :now"
+    " RETURNING balance_fen"
+).bindparams(bindparam("now", type_=UTCDateTime))
+# The WHERE is the whole rule: a short balance matches no row and nothing changes.
+TAKE = text(
+    "UPDATE balances SET balance_fen = balance_fen - :amount, updated_at = :now"
+    " WHERE elder_id = :elder_id AND balance_fen >= :amount"
+    " RETURNING balance_fen"
+).bindparams(bindparam("now", type_=UTCDateTime))
+
+HISTORY_LENGTH = 50
+
+
+def balance_of(elder_id: int) -> int:
+    return db.session.scalar(select(Balance.balance_fen).where(Balance.elder_id == elder_id)) or 0
+
+
+def _add(elder_id: int, amount_fen: int) -> int:
+    return db.session.execute(
+        ADD, {"elder_id": elder_id, "amount": amount_fen, "now": utcnow()}
+    ).scalar_one()
+
+
+def top_up(
+    actor, canteen, elder, amount_fen: int, method: str, reference: str | None = None
+) -> BalanceMovement:
+    """Money paid in at the counter; the movement names who took it, where and how."""
+    movement = BalanceMovement(
+        elder_id=elder.id,
+        kind=MovementKind.TOP_UP,
+        amount_fen=amount_fen,
+        balance_after_fen=_add(elder.id, amount_fen),
+        method=method,
+        reference=reference,
+        canteen_id=canteen.id,
+        recorded_by=actor.username,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
+def take_for_meal(elder_id: int, amount_fen: int) -> int | None:
+    """Take a meal's price from the balance: the balance left, or None when it is short."""
+    return db.session.execute(
+        TAKE, {"elder_id": elder_id, "amount": amount_fen, "now": utcnow()}
+    ).scalar_one_or_none()
+
+
+def insufficient_balance(elder_id: int, needed_fen: int) -> Conflict:
+    balance = balance_of(elder_id)
+    return Conflict(
+        "insufficient_balance",
+        f"The meal balance holds ¥{balance / 100:.2f}; this meal needs ¥{needed_fen / 100:.2f}.",
+        {"elder_id": elder_id, "balance_fen": balance, "needed_fen": needed_fen},
+    )
+
+
+def record_meal_payment(actor, meal, balance_after_fen: int) -> BalanceMovement:
+    movement = BalanceMovement(
+        elder_id=meal.elder_id,
+        kind=MovementKind.MEAL,
+        amount_fen=-meal.to_collect_fen,
+        balance_after_fen=balance_after_fen,
+        meal_id=meal.id,
+        canteen_id=meal.canteen_id,
+        recorded_by=actor.username,
+    )
+    db.session.add(movement)
+    return movement
+
+
+def refund_meal(actor, meal) -> BalanceMovement:
+    """A voided meal that was paid from the balance gives its money back."""
+    movement = BalanceMovement(
+        elder_id=meal.elder_id,
+        kind=MovementKind.REFUND,
+        amount_fen=meal.to_collect_fen,
+        balance_after_fen=_add(meal.elder_id, meal.to_collect_fen),
+        meal_id=meal.id,
+        canteen_id=meal.canteen_id,
+        recorded_by=actor.username,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
+def history(elder_id: int, limit: int = HISTORY_LENGTH) -> list[BalanceMovement]:
+    return list(
+        db.session.scalars(
+            select(BalanceMovement)
+            .where(BalanceMovement.elder_id == elder_id)
+            .order_by(BalanceMovement.at.desc(), BalanceMovement.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,5 @@
+"""The counter's pages: the cashier page, counter terminals, the end-of-shift report."""
+
+from flask import Blueprint
+
+bp = Blueprint("counter_pages", __name__)

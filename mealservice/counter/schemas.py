@@ -1,0 +1,88 @@
+import marshmallow as ma
+
+from mealservice.core.schemas import InputSchema, UtcDateTime
+from mealservice.meals.schemas import SLOTS
+
+
+class TerminalIn(InputSchema):
+    name = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "what the staff call it, e.g. 'counter 1'"},
+    )
+
+
+class TerminalOut(ma.Schema):
+    id = ma.fields.Integer()
+    canteen_id = ma.fields.Integer()
+    name = ma.fields.String()
+    username = ma.fields.String(attribute="user.username")
+    registered_by = ma.fields.String()
+    registered_at = UtcDateTime()
+    revoked_at = UtcDateTime(allow_none=True)
+    revoked_by = ma.fields.String(allow_none=True)
+    token_expires_at = ma.fields.Method("dump_token_expiry", allow_none=True)
+
+    def dump_token_expiry(self, terminal):
+        live = [token.expires_at for token in terminal.user.tokens if token.revoked_at is None]
+        return UtcDateTime()._serialize(max(live), None, None) if live else None
+
+
+class TerminalCreatedOut(TerminalOut):
+    token = ma.fields.String(metadata={"description": "the bearer token, shown this once"})
+
+
+class CardEntry(ma.Schema):
+    card_id = ma.fields.String()
+    generation = ma.fields.Integer()
+
+
+class CardListOut(ma.Schema):
+    as_of = UtcDateTime()
+    revoked = ma.fields.List(ma.fields.Nested(CardEntry))
+    superseded = ma.fields.List(ma.fields.Nested(CardEntry))
+
+
+class ShiftReportQuery(InputSchema):
+    date = ma.fields.Date(metadata={"description": "the local date; default today"})
+    slot = ma.fields.String(validate=ma.validate.OneOf(SLOTS))
+    cashier = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "a username; a cashier always gets their own"},
+    )
+
+
+def _figures(schema_name: str, *names: str) -> type[ma.Schema]:
+    return ma.Schema.from_dict({name: ma.fields.Integer() for name in names}, name=schema_name)
+
+
+class CashierRow(ma.Schema):
+    cashier = ma.fields.String()
+    meals = ma.fields.Integer()
+    subsidy_fen = ma.fields.Integer()
+    cash_fen = ma.fields.Integer()
+    e_payment_fen = ma.fields.Integer()
+    balance_fen = ma.fields.Integer()
+    top_ups_fen = ma.fields.Integer()
+    voids = ma.fields.Integer()
+
+
+class ShiftReportOut(ma.Schema):
+    canteen_id = ma.fields.Integer()
+    canteen_name = ma.fields.String()
+    date = ma.fields.Date()
+    slot = ma.fields.String(allow_none=True)
+    cashier = ma.fields.String(allow_none=True)
+    meals = ma.fields.Integer(metadata={"description": "meals not voided"})
+    conflicts = ma.fields.Integer()
+    price_fen = ma.fields.Integer()
+    subsidy_fen = ma.fields.Integer()
+    elder_pays_fen = ma.fields.Integer()
+    taken = ma.fields.Nested(_figures("TakenFigures", "cash", "e_payment", "balance"))
+    top_ups = ma.fields.Nested(_figures("TopUpFigures", "count", "cash", "e_payment"))
+    voids = ma.fields.Nested(_figures("VoidFigures", "count", "elder_pays_fen"))
+    till = ma.fields.Nested(
+        _figures("TillFigures", "cash", "e_payment"),
+        metadata={"description": "meals and top-ups together, to count the till against"},
+    )
+    cashiers = ma.fields.List(ma.fields.Nested(CashierRow))

@@ -1,0 +1,282 @@
+"""The counter: terminals with their own revocable tokens, the card list a terminal checks
+cards against while offline, and the end-of-shift report the till is reconciled with."""
+
+import secrets
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import case, func, select, update
+from werkzeug.security import generate_password_hash
+
+from mealservice.accounts.models import ApiToken, User
+from mealservice.accounts.services import issue_token, user_for_token
+from mealservice.balances.models import BalanceMovement, MovementKind
+from mealservice.core.auth import CASHIER, ensure_canteen_in_scope
+from mealservice.core.db import add_unique, utcnow
+from mealservice.core.errors import Conflict, NotFound, ValidationFailed
+from mealservice.counter.models import Terminal
+from mealservice.elders.models import Card, Elder
+from mealservice.extensions import db
+from mealservice.meals.models import Meal, PaymentMethod
+from mealservice.places.models import Canteen, Slot
+
+# Terminals
+
+
+def register_terminal(actor, canteen: Canteen, name: str) -> tuple[Terminal, str]:
+    """A terminal for the canteen's counter and its token, shown this once."""
+    name = name.strip()
+    if not 1 <= len(name) <= 40:
+        raise ValidationFailed({"name": ["Give the terminal a name of 1 to 40 characters."]})
+    account = User(
+        username=f"terminal-{canteen.id}-{secrets.token_hex(4)}",
+        # Nobody knows it: a terminal signs in by its token, never by a password.
+        password_hash=generate_password_hash(secrets.token_urlsafe(32)),
+        role=CASHIER,
+        district_code=canteen.district_code,
+        canteen_id=canteen.id,
+    )
+    db.session.add(account)
+    db.session.flush()
+    terminal = Terminal(
+        canteen_id=canteen.id, name=name, user=account, registered_by=actor.username
+    )
+    add_unique(
+        terminal,
+        "terminal_exists",
+        f"This canteen already has a terminal named {name!r}.",
+        {"name": name},
+    )
+    token, _ = issue_token(account, timedelta(days=current_app.config["TERMINAL_TOKEN_DAYS"]))
+    return terminal, token
+
+
+def revoke_terminal(actor, terminal: Terminal) -> Terminal:
+    """Switch a lost or retired terminal off: its account, its tokens and its sessions."""
+    if terminal.revoked_at is not None:
+        raise Conflict(
+            "terminal_revoked",
+            "The terminal is already switched off.",
+            {"revoked_at": terminal.revoked_at.isoformat()},
+        )
+    now = utcnow()
+    terminal.revoked_at, terminal.revoked_by = now, actor.username
+    terminal.user.active = False
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == terminal.user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    db.session.flush()
+    return terminal
+
+
+def get_terminal(actor, terminal_id: int) -> Terminal:
+    terminal = db.session.get(Terminal, terminal_id)
+    if terminal is None:
+        raise NotFound("terminal")
+    ensure_canteen_in_scope(actor, terminal.canteen, "terminal")
+    return terminal
+
+
+def canteen_terminals(canteen: Canteen) -> list[Terminal]:
+    return list(
+        db.session.scalars(
+            select(Terminal).where(Terminal.canteen_id == canteen.id).order_by(Terminal.id)
+        )
+    )
+
+
+def terminal_user_for_token(token: str) -> User | None:
+    """The account of the live terminal holding `token`, to sign a tablet's browser in."""
+    user = user_for_token(token)
+    if user is None:
+        return None
+    live = db.session.scalar(
+        select(Terminal.id).where(Terminal.user_id == user.id, Terminal.revoked_at.is_(None))
+    )
+    return user if live else None
+
+
+# The card list for offline checks
+
+
+def card_list(canteen: Canteen) -> dict:
+    """The cards of the district's elders that no longer work: revoked, or superseded by a
+    newer card. Card ids and generations only, nothing personal. A terminal that lost the
+    network refuses these at once; any other card it queues for the service to judge."""
+    newest = (
+        select(Card.elder_id, func.max(Card.generation).label("generation"))
+        .group_by(Card.elder_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Card.id, Card.generation, Card.revoked_at)
+        .join(Elder, Elder.id == Card.elder_id)
+        .join(newest, newest.c.elder_id == Card.elder_id)
+        .where(
+            Elder.hukou_district == canteen.district_code,
+            Card.expires_on >= canteen.district.local_today(),
+            (Card.revoked_at.is_not(None)) | (Card.generation < newest.c.generation),
+        )
+        .order_by(Card.id)
+    )
+    revoked, superseded = [], []
+    for card_id, generation, revoked_at in rows:
+        entry = {"card_id": card_id, "generation": generation}
+        (revoked if revoked_at is not None else superseded).append(entry)
+    return {"as_of": utcnow(), "revoked": revoked, "superseded": superseded}
+
+
+# The end-of-shift report
+
+
+def shift_report(
+    actor, canteen: Canteen, day: date, slot: str | None = None, cashier: str | None = None
+) -> dict:
+    """What a cashier (or the whole canteen) took in one slot or one day: meals, subsidies,
+    money by how it was paid, top-ups and voids, so the till can be counted against it.
+
+    A cashier sees only their own shift."""
+    if actor.role == CASHIER:
+        cashier = actor.username
+    meals = _meal_figures(canteen, day, slot, cashier)
+    top_ups = _top_up_figures(canteen, day, slot, cashier)
+    names = sorted(set(meals) | set(top_ups))
+    rows = [_cashier_row(name, meals.get(name, {}), top_ups.get(name, {})) for name in names]
+    total = {
+        key: sum(row[key] for row in rows)
+        for key in ("meals", "conflicts", "price_fen", "subsidy_fen", "elder_pays_fen",
+                    "cash_fen", "e_payment_fen", "balance_fen", "top_up_count",
+                    "top_up_cash_fen", "top_up_e_payment_fen", "voids", "voided_fen")
+    }  # fmt: skip
+    return {
+        "canteen_id": canteen.id,
+        "canteen_name": canteen.name,
+        "date": day,
+        "slot": slot,
+        "cashier": cashier,
+        "meals": total["meals"],
+        "conflicts": total["conflicts"],
+        "price_fen": total["price_fen"],
+        "subsidy_fen": total["subsidy_fen"],
+        "elder_pays_fen": total["elder_pays_fen"],
+        "taken": {
+            "cash": total["cash_fen"],
+            "e_payment": total["e_payment_fen"],
+            "balance": total["balance_fen"],
+        },
+        "top_ups": {
+            "count": total["top_up_count"],
+            "cash": total["top_up_cash_fen"],
+            "e_payment": total["top_up_e_payment_fen"],
+        },
+        "voids": {"count": total["voids"], "elder_pays_fen": total["voided_fen"]},
+        # What should be in the drawer and on the payment terminal's slip.
+        "till": {
+            "cash": total["cash_fen"] + total["top_up_cash_fen"],
+            "e_payment": total["e_payment_fen"] + total["top_up_e_payment_fen"],
+        },
+        "cashiers": [
+            {
+                "cashier": row["cashier"],
+                "meals": row["meals"],
+                "subsidy_fen": row["subsidy_fen"],
+                "cash_fen": row["cash_fen"],
+                "e_payment_fen": row["e_payment_fen"],
+                "balance_fen": row["balance_fen"],
+                "top_ups_fen": row["top_up_cash_fen"] + row["top_up_e_payment_fen"],
+                "voids": row["voids"],
+            }
+            for row in rows
+        ],
+    }
+
+
+def _meal_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | None) -> dict:
+    live = Meal.voided_at.is_(None)
+
+    def live_sum(column):
+        return func.coalesce(func.sum(case((live, column), else_=0)), 0)
+
+    def taken_by(method: PaymentMethod):
+        return live_sum(case((Meal.payment_method == method, Meal.to_collect_fen), else_=0))
+
+    query = (
+        select(
+            Meal.recorded_by,
+            live_sum(1).label("meals"),
+            live_sum(case((Meal.conflict.is_not(None), 1), else_=0)).label("conflicts"),
+            live_sum(Meal.price_fen).label("price_fen"),
+            live_sum(Meal.subsidy_fen).label("subsidy_fen"),
+            live_sum(Meal.elder_pays_fen).label("elder_pays_fen"),
+            taken_by(PaymentMethod.CASH).label("cash_fen"),
+            taken_by(PaymentMethod.E_PAYMENT).label("e_payment_fen"),
+            taken_by(PaymentMethod.BALANCE).label("balance_fen"),
+            func.coalesce(func.sum(case((live, 0), else_=1)), 0).label("voids"),
+            func.coalesce(func.sum(case((live, 0), else_=Meal.elder_pays_fen)), 0).label(
+                "voided_fen"
+            ),
+        )
+        .where(Meal.canteen_id == canteen.id, Meal.date == day)
+        .group_by(Meal.recorded_by)
+    )
+    if slot is not None:
+        query = query.where(Meal.slot == slot)
+    if cashier is not None:
+        query = query.where(Meal.recorded_by == cashier)
+    return {row.recorded_by: row._asdict() for row in db.session.execute(query)}
+
+
+def _top_up_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | None) -> dict:
+    """Top-ups of the local day; with a slot, those of its shift (see `shift_of`)."""
+    district = canteen.district
+    zone = ZoneInfo(district.effective_timezone)
+    start = datetime.combine(day, time(), zone)
+    query = select(BalanceMovement).where(
+        BalanceMovement.canteen_id == canteen.id,
+        BalanceMovement.kind == MovementKind.TOP_UP,
+        BalanceMovement.at >= start,
+        BalanceMovement.at < start + timedelta(days=1),
+    )
+    if cashier is not None:
+        query = query.where(BalanceMovement.recorded_by == cashier)
+    figures: dict[str, dict] = {}
+    for movement in db.session.scalars(query):
+        local = district.local(movement.at).strftime("%H:%M")
+        if slot is not None and shift_of(district.slot_windows, local) != slot:
+            continue
+        row = figures.setdefault(
+            movement.recorded_by,
+            {"top_up_count": 0, "top_up_cash_fen": 0, "top_up_e_payment_fen": 0},
+        )
+        row["top_up_count"] += 1
+        row[f"top_up_{movement.method}_fen"] += movement.amount_fen
+    return figures
+
+
+def shift_of(windows: dict[str, list[str]], local_hhmm: str) -> str | None:
+    """The slot whose shift a moment belongs to: the counter opens before the meal window,
+    so a top-up before a window counts to that window's shift, one after the day's last
+    window to the last."""
+    last = None
+    for slot in Slot:
+        window = windows.get(slot)
+        if window:
+            if local_hhmm <= window[1]:
+                return slot.value
+            last = slot.value
+    return last
+
+
+MEAL_FIGURES = ("meals", "conflicts", "price_fen", "subsidy_fen", "elder_pays_fen", "cash_fen",
+                "e_payment_fen", "balance_fen", "voids", "voided_fen")  # fmt: skip
+TOP_UP_FIGURES = ("top_up_count", "top_up_cash_fen", "top_up_e_payment_fen")
+
+
+def _cashier_row(name: str, meals: dict, top_ups: dict) -> dict:
+    row = {"cashier": name}
+    row.update({key: int(meals.get(key, 0)) for key in MEAL_FIGURES})
+    row.update({key: int(top_ups.get(key, 0)) for key in TOP_UP_FIGURES})
+    return row
