@@ -12,8 +12,12 @@ from werkzeug.security import generate_password_hash
 
 from mealservice.accounts.models import User
 from mealservice.accounts.services import create_user
+from mealservice.balances.models import BalanceMovement
+from mealservice.balances.services import balance_of, top_up
 from mealservice.core.db import utcnow
 from mealservice.core.errors import ApiError
+from mealservice.counter.models import Terminal
+from mealservice.counter.services import register_terminal
 from mealservice.elders.cards import issue_card, payload_of
 from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.models import AbilityLevel, Card, Category, Elder, account_elders
@@ -304,7 +308,9 @@ def seed() -> list[dict]:
     seed_policy(district)
     seed_holidays()
     seed_menus(list(canteens.values()), this_week())
+    seed_balances(list(canteens.values()), elder_ids, this_week()[0])
     seed_meals(list(canteens.values()), this_week(), utcnow())
+    seed_terminals(list(canteens.values()))
     printed = []
     for login in LOGINS:
         linked = [elder_ids[i] for i in login.get("elders", ())]
@@ -491,12 +497,56 @@ def _usual_place(elder: Elder, places: list[Canteen]) -> Canteen:
 
 def _serve(canteen: Canteen, card: Card, slot: str, moment: datetime) -> None:
     counter = SimpleNamespace(username="seed-demo", role="cashier")
-    try:
-        with db.session.begin_nested():
-            scan(counter, canteen, {"qr_payload": payload_of(card), "slot": slot}, now=moment)
-    except ApiError:
-        # A full canteen or an elder no longer active turns them away, as it would.
-        pass
+    scanned = {"qr_payload": payload_of(card), "slot": slot}
+    # Elders with a meal balance pay from it; when it runs short they pay cash.
+    payments = [{"method": "balance"}, {"method": "cash"}] if balance_of(card.elder_id) else [{}]
+    for payment in payments:
+        try:
+            with db.session.begin_nested():
+                scan(counter, canteen, {**scanned, "payment": payment}, now=moment)
+            return
+        except ApiError as refusal:
+            # A full canteen or an elder no longer active turns them away, as it would.
+            if refusal.code != "insufficient_balance":
+                return
+
+
+# Every fourth elder keeps a meal balance, topped up on Monday morning; the family
+# login's elders among them, so their relatives' page has a history to show.
+TOP_UPS_FEN = (5000, 10000, 20000)
+
+
+def seed_balances(canteens: list[Canteen], elder_ids: list[int], monday: date) -> None:
+    """Top-ups at each elder's usual place, unless the elder has a balance history already."""
+    counter = SimpleNamespace(username="seed-demo", role="cashier")
+    with_history = set(db.session.scalars(select(BalanceMovement.elder_id).distinct()))
+    family = {elder_ids[i] for login in LOGINS for i in login.get("elders", ())}
+    chosen = set(elder_ids[::4]) | family
+    for n, elder in enumerate(db.session.scalars(select(Elder).where(Elder.id.in_(chosen)))):
+        if elder.id in with_history:
+            continue
+        moment = datetime.combine(monday, time(9, 0), ZONE) + timedelta(minutes=n % 90)
+        moment = min(moment, utcnow())
+        method = "e_payment" if n % 3 == 0 else "cash"
+        top_up(
+            counter,
+            _usual_place(elder, canteens),
+            elder,
+            TOP_UPS_FEN[n % len(TOP_UPS_FEN)],
+            method,
+            f"WX{4200000000 + elder.id}" if method == "e_payment" else None,
+            now=moment,
+        )
+
+
+def seed_terminals(canteens: list[Canteen]) -> None:
+    """A counter terminal at every place that has none (its token is not kept: a manager
+    registers a tablet of their own on the terminals page)."""
+    with_terminal = set(db.session.scalars(select(Terminal.canteen_id)))
+    manager = SimpleNamespace(username="seed-demo", role="manager")
+    for canteen in canteens:
+        if canteen.id not in with_terminal:
+            register_terminal(manager, canteen, "收银台1")
 
 
 def seed_cards(elder_ids: list[int]) -> None:

@@ -277,3 +277,35 @@ def test_the_demo_week_is_eaten_at_the_counters_and_priced_by_the_policy(runner,
         for meal in meals
     )
     assert timedelta(0) < sunday_night - min(m.served_at for m in meals) < timedelta(days=7)
+
+
+def test_the_demo_has_meal_balances_paid_from_at_the_counter_and_a_terminal_per_place(runner, db):
+    from datetime import datetime, time
+
+    from mealservice.balances.models import Balance, BalanceMovement
+    from mealservice.counter.models import Terminal
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    before = (count(db, BalanceMovement), count(db, Terminal))
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert (count(db, BalanceMovement), count(db, Terminal)) == before, "twice adds nothing"
+    places = count(db, Canteen, Canteen.district_code == "330106")
+    assert count(db, Terminal, Terminal.revoked_at.is_(None)) == places
+    top_ups = count(db, BalanceMovement, BalanceMovement.kind == "top_up")
+    assert top_ups >= demo.ELDER_COUNT // 4
+    # The whole week eaten (whatever the day today): meals were paid from the balances,
+    # and every balance stays true to its movements.
+    canteens = list(db.session.scalars(select(Canteen).where(Canteen.district_code == "330106")))
+    week = demo.this_week()
+    demo.seed_meals(canteens, week, datetime.combine(week[-1], time(22, 0), demo.ZONE))
+    assert count(db, BalanceMovement, BalanceMovement.kind == "meal") > 0
+    for balance in db.session.scalars(select(Balance)):
+        moved = db.session.scalar(
+            select(func.sum(BalanceMovement.amount_fen)).where(
+                BalanceMovement.elder_id == balance.elder_id
+            )
+        )
+        assert balance.balance_fen == moved >= 0
+    family = db.session.scalar(select(User).where(User.username == "family"))
+    for elder_id in linked_elder_ids(family):
+        assert count(db, BalanceMovement, BalanceMovement.elder_id == elder_id) > 0

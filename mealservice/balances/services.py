@@ -3,6 +3,8 @@ when a meal is voided. Every change is one conditional statement on the balance 
 so two counters charging the same elder at once can never take it below zero (and the
 CHECK on the row stands behind that), and every change leaves a movement behind."""
 
+from datetime import datetime
+
 from sqlalchemy import bindparam, select, text
 
 from mealservice.balances.models import Balance, BalanceMovement, MovementKind
@@ -31,24 +33,34 @@ def balance_of(elder_id: int) -> int:
     return db.session.scalar(select(Balance.balance_fen).where(Balance.elder_id == elder_id)) or 0
 
 
-def _add(elder_id: int, amount_fen: int) -> int:
+def _add(elder_id: int, amount_fen: int, now: datetime | None = None) -> int:
     return db.session.execute(
-        ADD, {"elder_id": elder_id, "amount": amount_fen, "now": utcnow()}
+        ADD, {"elder_id": elder_id, "amount": amount_fen, "now": now or utcnow()}
     ).scalar_one()
 
 
 def top_up(
-    actor, canteen, elder, amount_fen: int, method: str, reference: str | None = None
+    actor,
+    canteen,
+    elder,
+    amount_fen: int,
+    method: str,
+    reference: str | None = None,
+    now: datetime | None = None,
 ) -> BalanceMovement:
-    """Money paid in at the counter; the movement names who took it, where and how."""
+    """Money paid in at the counter; the movement names who took it, where and how.
+
+    `now` is the clock's reading; only the demo loader, replaying a week, sets it."""
+    now = now or utcnow()
     movement = BalanceMovement(
         elder_id=elder.id,
         kind=MovementKind.TOP_UP,
         amount_fen=amount_fen,
-        balance_after_fen=_add(elder.id, amount_fen),
+        balance_after_fen=_add(elder.id, amount_fen, now),
         method=method,
         reference=reference,
         canteen_id=canteen.id,
+        at=now,
         recorded_by=actor.username,
     )
     db.session.add(movement)
