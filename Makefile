@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test lint format translations messages browser run bench
+.PHONY: demo test lint format translations messages browser run bench vendor
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,20 @@ messages: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o mealservice/translations/messages.pot .
 	$(BIN)/pybabel update -i mealservice/translations/messages.pot -d mealservice/translations --width 100
 
-demo: $(BIN)/.installed translations
+demo: $(BIN)/.installed translations vendor
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo "Serving the demo district on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The browser libraries the pages serve themselves, pinned in package-lock.json: jsQR
+# decodes the cashier camera's QR codes where the browser has no BarcodeDetector.
+vendor: mealservice/static/vendor/jsQR.js
+
+mealservice/static/vendor/jsQR.js: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	mkdir -p mealservice/static/vendor
+	cp node_modules/jsqr/dist/jsQR.js $@
 
 # Headless Chromium and a CJK font for the browser tests, from Debian's packages.
 browser:
@@ -36,7 +45,7 @@ browser:
 	fi
 	@[ -x /usr/bin/chromium ] || echo "note: /usr/bin/chromium is missing; install Debian's chromium and fonts-wqy-zenhei for the browser tests"
 
-test: $(BIN)/.installed translations browser
+test: $(BIN)/.installed translations browser vendor
 	@echo "== the suite on SQLite"
 	env -u TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== the suite on PostgreSQL"; $(BIN)/pytest; fi

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.elders.models import Elder
 from mealservice.extensions import db
 from mealservice.places.models import Canteen
 
@@ -68,3 +69,4 @@ class BalanceMovement(db.Model):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     canteen: Mapped[Canteen] = relationship()
+    elder: Mapped[Elder] = relationship()

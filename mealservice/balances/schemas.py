@@ -50,7 +50,9 @@ class MovementOut(ma.Schema):
 
 
 class TopUpOut(MovementOut):
-    elder = ma.fields.Function(lambda movement: {"id": movement.elder_id})
+    elder = ma.fields.Function(
+        lambda movement: {"id": movement.elder_id, "name": movement.elder.name}
+    )
 
 
 class BalanceOut(ma.Schema):

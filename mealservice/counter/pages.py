@@ -1,5 +1,261 @@
-"""The counter's pages: the cashier page, counter terminals, the end-of-shift report."""
+"""The counter's pages: the cashier page, counter terminals, the end-of-shift report,
+and the printable card a manager hands over at the counter."""
 
-from flask import Blueprint
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
+from wtforms.validators import DataRequired, Length
+
+from mealservice.core.auth import ADMIN, may, require_permission
+from mealservice.core.db import utcnow
+from mealservice.core.errors import ApiError, NotFound
+from mealservice.core.i18n import local_time
+from mealservice.counter import services
+from mealservice.elders import cards
+from mealservice.extensions import db
+from mealservice.places.models import Slot
+from mealservice.places.services import find_canteens, get_canteen
 
 bp = Blueprint("counter_pages", __name__)
+
+
+class TerminalForm(FlaskForm):
+    name = StringField(
+        _l("Terminal name"),
+        validators=[DataRequired(_l("Give the terminal a name.")), Length(max=40)],
+    )
+
+
+class TerminalLoginForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired()])
+
+
+class TypedTerminalLoginForm(FlaskForm):
+    token = StringField(_l("Terminal token"), validators=[DataRequired(), Length(max=200)])
+
+
+@bp.get("/cashier")
+def cashier():
+    user = require_permission("meals.scan")
+    if user.role == ADMIN:
+        chosen = request.args.get("canteen", type=int)
+        if chosen is None:
+            canteens = [canteen for canteen, _distance in find_canteens(user)]
+            return render_template("counter/pick_canteen.html", canteens=canteens)
+    else:
+        chosen = user.canteen_id
+    canteen = get_canteen(user, chosen)
+    return render_template(
+        "counter/cashier.html", canteen=canteen, facts=cashier_facts(user, canteen)
+    )
+
+
+def cashier_facts(user, canteen) -> dict:
+    """What the cashier script needs to know, handed over as data (no inline script)."""
+    api = "/api/v1"
+    return {
+        "canteen": {"id": canteen.id, "name": canteen.name},
+        "timezone": canteen.district.effective_timezone,
+        "today": canteen.district.local_today().isoformat(),
+        "user": {"username": user.username, "role": user.role},
+        "may_void": may(user, "meals.void"),
+        "may_reissue": may(user, "cards.write"),
+        "urls": {
+            "scans": f"{api}/canteens/{canteen.id}/scans",
+            "meals": f"{api}/canteens/{canteen.id}/meals",
+            "top_ups": f"{api}/canteens/{canteen.id}/top-ups",
+            "lookup": f"{api}/canteens/{canteen.id}/elder-lookup",
+            "card_list": f"{api}/canteens/{canteen.id}/card-list",
+            "void": f"{api}/meals/{{id}}/void",
+            "issue_card": f"{api}/elders/{{id}}/cards",
+            "print_card": "/cards/{id}/print",
+            "jsqr": url_for("static", filename="vendor/jsQR.js"),
+        },
+        "texts": script_texts(),
+    }
+
+
+def script_texts() -> dict:
+    """The words the script shows, translated here; `%(name)s` is filled in by the script."""
+    return {
+        "served": _("Served"),
+        "refused": _("Refused"),
+        "age": _("%(age)s years"),
+        "price": _("Price"),
+        "subsidy": _("Subsidy"),
+        "to_collect": _("To collect"),
+        "to_collect_e_payment": _("To collect by e-payment"),
+        "from_balance_label": _("Taken from the meal card"),
+        "from_balance": _("Taken from the meal card: %(amount)s, balance %(balance)s"),
+        "diet_note": _("Diet note:"),
+        "sending": _("Checking…"),
+        "refusals": {
+            "card_invalid": _("This is not a valid meal card. Look the elder up by name."),
+            "card_revoked": _("This card has been cancelled (reported lost). Look the elder up."),
+            "card_superseded": _("This is an old card: a newer card was issued. Ask for it."),
+            "card_expired": _("This card has expired. A manager can issue a new one."),
+            "elder_inactive": _("The elder is no longer registered as active."),
+            "already_served": _("Already had this meal today."),
+            "already_served_at": _("Already had this meal at %(canteen)s at %(time)s."),
+            "capacity_full": _("Every seat of this meal is taken."),
+            "no_menu": _("No menu is published for this meal."),
+            "insufficient_balance": _("Not enough on the meal card."),
+            "insufficient_balance_of": _(
+                "Not enough on the meal card: balance %(balance)s, needs %(needed)s."
+            ),
+            "outside_window": _("Now is outside every meal window."),
+            "reference_needed": _("Type or scan the e-payment reference first."),
+            "validation_error": _("The scan was not accepted: %(reasons)s"),
+            "unauthorized": _("Your login has ended. Log in again."),
+            "forbidden": _("You are not allowed to do this."),
+            "not_found": _("Not found."),
+            "other": _("Not accepted: %(message)s"),
+        },
+        "offline_recorded": _("Recorded offline: it will be sent when the network is back."),
+        "offline_banner": _("Offline — %(n)s waiting to upload"),
+        "pending": _("pending"),
+        "conflict": _("conflict"),
+        "voided": _("voided"),
+        "refused_later": _("refused"),
+        "card": _("Card %(id)s"),
+        "undo": _("Undo"),
+        "void_reason": _("Reason for undoing"),
+        "void_confirm": _("Undo this meal"),
+        "cancel": _("Cancel"),
+        "void_done": _("The meal was undone."),
+        "no_scans": _("No scans yet today."),
+        "no_conflicts": _("No conflicts today."),
+        "payment": {
+            "cash": _("Cash"),
+            "balance": _("Meal card balance"),
+            "e_payment": _("E-payment"),
+        },
+        "lookup_none": _("Nobody found. Check the name and the phone digits."),
+        "serve_without_card": _("Serve without card"),
+        "top_up_for": _("Top up for this elder"),
+        "reissue": _("Issue a new card"),
+        "print_card": _("Print the new card"),
+        "card_issued": _("A new card was issued; the old one no longer works."),
+        "top_up_done": _("Topped up %(amount)s for %(name)s. New balance: %(balance)s"),
+        "top_up_target": _("Topping up for %(name)s"),
+        "amount_invalid": _("Give the amount in yuan, e.g. 50 or 20.50."),
+        "target_needed": _("Scan the card or pick an elder from the look-up first."),
+        "camera_failed": _("The camera could not be opened."),
+        "camera_hint": _("Hold the card's QR code in front of the camera."),
+        "network_error": _("No network. Try again when it is back."),
+    }
+
+
+@bp.route("/cashier/terminal-login", methods=["GET", "POST"])
+def terminal_login():
+    """Turns this browser into a counter terminal: its session becomes the terminal's."""
+    form = TypedTerminalLoginForm()
+    error = None
+    if request.method == "POST":
+        if form.validate_on_submit():
+            user = services.terminal_user_for_token(form.token.data.strip())
+            if user is not None:
+                lang = session.get("lang")
+                session.clear()
+                session["user_id"] = user.id
+                session.permanent = True
+                if lang:
+                    session["lang"] = lang
+                return redirect(url_for("counter_pages.cashier"))
+        error = _("This terminal token is not valid: it is mistyped, expired or revoked.")
+    status = 401 if error else 200
+    return render_template("counter/terminal_login.html", form=form, error=error), status
+
+
+@bp.route("/canteens/<id:canteen_id>/terminals", methods=["GET", "POST"])
+def terminals(canteen_id: int):
+    user = require_permission("terminals.manage", scope=get_canteen, canteen_id=canteen_id)
+    canteen = get_canteen(user, canteen_id)
+    form = TerminalForm()
+    registered = token = None
+    if form.validate_on_submit():
+        try:
+            registered, token = services.register_terminal(user, canteen, form.name.data.strip())
+        except ApiError as error:
+            db.session.rollback()
+            form.name.errors.append(_error_text(error, "name"))
+        else:
+            form = TerminalForm(formdata=None)
+    return render_template(
+        "counter/terminals.html",
+        canteen=canteen,
+        terminals=services.canteen_terminals(canteen),
+        form=form,
+        registered=registered,
+        token=token,
+        login_form=TerminalLoginForm(formdata=None, token=token) if token else None,
+    )
+
+
+@bp.post("/canteens/<id:canteen_id>/terminals/<id:terminal_id>/revoke")
+def revoke_terminal(canteen_id: int, terminal_id: int):
+    user = require_permission("terminals.manage", scope=get_canteen, canteen_id=canteen_id)
+    terminal = services.get_terminal(user, terminal_id)
+    if terminal.canteen_id != canteen_id:
+        raise NotFound("terminal")
+    try:
+        services.revoke_terminal(user, terminal)
+    except ApiError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(_("The terminal %(name)s was revoked.", name=terminal.name), "success")
+    return redirect(url_for("counter_pages.terminals", canteen_id=canteen_id))
+
+
+def _error_text(error: ApiError, field: str) -> str:
+    if error.code == "terminal_exists":
+        return _("A terminal of this name is already registered here.")
+    reasons = (error.fields or {}).get(field)
+    return "; ".join(reasons) if reasons else error.message
+
+
+@bp.get("/canteens/<id:canteen_id>/shift-report")
+def shift_report(canteen_id: int):
+    user = require_permission("shift_reports.read", scope=get_canteen, canteen_id=canteen_id)
+    canteen = get_canteen(user, canteen_id)
+    errors = []
+    day = canteen.district.local_today()
+    if request.args.get("date"):
+        try:
+            day = date.fromisoformat(request.args["date"])
+        except ValueError:
+            errors.append(_("The date must look like 2026-11-24."))
+    slot = request.args.get("slot") or None
+    if slot is not None and slot not in {s.value for s in Slot}:
+        errors.append(_("Pick breakfast, lunch, dinner or the whole day."))
+        slot = None
+    cashier = (request.args.get("cashier") or "").strip() or None
+    try:
+        report = services.shift_report(user, canteen, day, slot=slot, cashier=cashier)
+    except ApiError as error:
+        db.session.rollback()
+        errors.append(error.message)
+        report = None
+    return render_template(
+        "counter/shift_report.html",
+        canteen=canteen,
+        report=report,
+        day=day,
+        slot=slot,
+        cashier=cashier,
+        slots=[s.value for s in Slot],
+        errors=errors,
+        now_local=local_time(utcnow(), canteen.district.effective_timezone),
+    )
+
+
+@bp.get("/cards/<card:card_id>/print")
+def print_card(card_id: str):
+    user = require_permission("cards.write", scope=cards.get_card, card_id=card_id)
+    card = cards.get_card(user, card_id)
+    return render_template("counter/print_card.html", card=card, elder=card.elder)

@@ -53,7 +53,7 @@ def test_a_top_up_by_card_adds_to_the_balance_and_keeps_the_movement(
     body = response.get_json()
     assert (body["amount_fen"], body["balance_after_fen"], body["kind"]) == (5000, 5000, "top_up")
     assert (body["elder"], body["method"], body["canteen_id"]) == (
-        {"id": elder.id},
+        {"id": elder.id, "name": elder.name},
         "cash",
         canteen.id,
     )

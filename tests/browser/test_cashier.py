@@ -1,0 +1,435 @@
+"""The cashier page in Chromium against the live demo: a USB scanner types the card's
+payload and presses Enter; the camera reads a card; scans survive the network going down."""
+
+import io
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import qrcode
+from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from mealservice.core.i18n import yuan
+from mealservice.demo import LOGINS
+from mealservice.elders.cards import issue_card, payload_of, revoke_card
+from mealservice.elders.models import Elder
+from mealservice.elders.services import is_active_on
+from mealservice.meals.models import Meal
+from mealservice.places.models import Canteen, District
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+PASSWORDS = {login["username"]: login["password"] for login in LOGINS}
+CANTEEN = "北山街道老年食堂"
+JSQR = Path(__file__).resolve().parents[2] / "mealservice/static/vendor/jsQR.js"
+
+
+@pytest.fixture
+def counter(committed, demo_site):
+    """The demo with lunch served round the clock, so a scan now always falls in a window
+    (today's lunch menu is part of the demo)."""
+    district = committed.session.get(District, "330106")
+    district.slot_windows = {"lunch": ["00:00", "23:59"]}
+    committed.session.commit()
+    yield committed
+    # An open read would hold SQLite's lock while the live server's tables are emptied.
+    committed.session.close()
+
+
+def canteen_of(db) -> Canteen:
+    return db.session.scalar(select(Canteen).where(Canteen.name == CANTEEN))
+
+
+def canteen_id(db) -> int:
+    found = canteen_of(db).id
+    db.session.rollback()
+    return found
+
+
+def hungry_elders(db, how_many: int, with_diet_notes: bool = False) -> list[SimpleNamespace]:
+    """Demo elders who have not eaten lunch today, anywhere, as plain facts."""
+    today = canteen_of(db).district.local_today()
+    eaten = select(Meal.elder_id).where(Meal.date == today, Meal.slot == "lunch")
+    candidates = db.session.scalars(select(Elder).where(Elder.id.not_in(eaten)).order_by(Elder.id))
+    found = [
+        SimpleNamespace(
+            id=elder.id, name=elder.name, diet_notes=elder.diet_notes, phone4=elder.phone_last4
+        )
+        for elder in candidates
+        if is_active_on(elder, today) and (elder.diet_notes or not with_diet_notes)
+    ][:how_many]
+    # On SQLite the test's session holds the write lock until its transaction ends, and
+    # the live server must write.
+    db.session.rollback()
+    return found
+
+
+def fresh_payload(db, elder, revoked: bool = False) -> str:
+    card = issue_card("browser-test", db.session.get(Elder, elder.id))
+    payload = payload_of(card)
+    if revoked:
+        revoke_card(card, "丢失")
+    db.session.commit()
+    return payload
+
+
+def lunches_of(db, elder) -> list[SimpleNamespace]:
+    """The elder's lunches today, as the live server committed them."""
+    today = canteen_of(db).district.local_today()
+    meals = [
+        SimpleNamespace(
+            to_collect_fen=meal.to_collect_fen,
+            elder_pays_fen=meal.elder_pays_fen,
+            offline=meal.offline,
+        )
+        for meal in db.session.scalars(
+            select(Meal).where(Meal.elder_id == elder.id, Meal.date == today, Meal.slot == "lunch")
+        )
+    ]
+    db.session.rollback()
+    return meals
+
+
+def log_in(page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORDS[username])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/canteens$"))
+
+
+def open_cashier(page) -> None:
+    page.goto("/cashier")
+    expect(page.get_by_test_id("cashier-canteen")).to_have_text(CANTEEN)
+    expect(page.get_by_test_id("scan-input")).to_be_focused()
+
+
+def scan_like_a_scanner(page, payload: str) -> None:
+    # The scanner is a keyboard: it types into whatever has the focus, then presses Enter.
+    page.keyboard.type(payload)
+    page.keyboard.press("Enter")
+
+
+def serious_violations(page) -> list:
+    result = Axe().run(page)
+    return [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+        for v in result.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def largest_font_px(page) -> float:
+    return page.evaluate(
+        """() => Math.max(...[...document.querySelectorAll('body *')]
+            .filter((e) => e.offsetParent !== null && e.getClientRects().length
+                && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+            .map((e) => parseFloat(getComputedStyle(e).fontSize)))"""
+    )
+
+
+@pytest.fixture
+def tablet(browser, demo_site):
+    context = browser.new_context(
+        viewport={"width": 1024, "height": 768}, locale="zh-CN", base_url=demo_site.url
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_a_scanned_card_shows_the_green_answer_with_name_and_amount(counter, tablet):
+    elder = hungry_elders(counter, 1, with_diet_notes=True)[0]
+    payload = fresh_payload(counter, elder)
+    log_in(tablet, "cashier")
+    open_cashier(tablet)
+
+    scan_like_a_scanner(tablet, payload)
+
+    answer = tablet.get_by_test_id("answer")
+    expect(answer).to_contain_text("成功")
+    expect(answer).to_have_attribute("data-state", "served")
+    expect(tablet.get_by_test_id("elder-name")).to_contain_text(elder.name)
+    [meal] = lunches_of(counter, elder)
+    expect(tablet.get_by_test_id("to-collect")).to_have_text(yuan(meal.to_collect_fen))
+    expect(tablet.get_by_test_id("scan-list")).to_contain_text(elder.name)
+    expect(tablet.get_by_test_id("diet-note")).to_have_text(f"⚠ 饮食提醒： {elder.diet_notes}")
+    # Ready for the next elder at once.
+    expect(tablet.get_by_test_id("scan-input")).to_be_focused()
+    expect(tablet.get_by_test_id("scan-input")).to_have_value("")
+
+    amount_px = tablet.get_by_test_id("to-collect").evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)"
+    )
+    assert amount_px == largest_font_px(tablet)
+    assert serious_violations(tablet) == []
+
+
+def test_a_revoked_card_shows_the_red_answer_in_plain_words(counter, tablet):
+    elder = hungry_elders(counter, 1)[0]
+    payload = fresh_payload(counter, elder, revoked=True)
+    log_in(tablet, "cashier")
+    open_cashier(tablet)
+
+    scan_like_a_scanner(tablet, payload)
+
+    answer = tablet.get_by_test_id("answer")
+    expect(answer).to_have_attribute("data-state", "refused")
+    expect(answer).to_contain_text("拒绝")
+    expect(tablet.get_by_test_id("refusal-reason")).to_have_text(
+        "此卡已挂失作废。请按姓名查找老人。"
+    )
+    assert lunches_of(counter, elder) == []
+    expect(tablet.get_by_test_id("scan-input")).to_be_focused()
+    assert serious_violations(tablet) == []
+
+
+def test_garbage_is_refused_as_no_card(counter, tablet):
+    log_in(tablet, "cashier")
+    open_cashier(tablet)
+    scan_like_a_scanner(tablet, "HELLO-WORLD")
+    expect(tablet.get_by_test_id("refusal-reason")).to_have_text(
+        "这不是有效的助餐卡。请按姓名查找老人。"
+    )
+
+
+def test_a_scan_made_offline_waits_and_is_recorded_exactly_once(counter, tablet):
+    elder = hungry_elders(counter, 1)[0]
+    payload = fresh_payload(counter, elder)
+    log_in(tablet, "cashier")
+    open_cashier(tablet)
+
+    tablet.context.set_offline(True)
+    scan_like_a_scanner(tablet, payload)
+    expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "pending")
+    expect(tablet.get_by_test_id("scan-list")).to_contain_text("待上传")
+    expect(tablet.get_by_test_id("offline-banner")).to_have_text("离线 — 1 条待上传")
+    assert lunches_of(counter, elder) == []
+
+    tablet.context.set_offline(False)
+    expect(tablet.get_by_test_id("scan-list")).to_contain_text(elder.name)
+    expect(tablet.get_by_test_id("scan-list")).not_to_contain_text("待上传")
+    expect(tablet.get_by_test_id("offline-banner")).to_be_hidden()
+    [meal] = lunches_of(counter, elder)
+    assert meal.offline
+    # Sending the queue again (the 15-second timer) records nothing more.
+    tablet.evaluate("() => window.dispatchEvent(new Event('online'))")
+    tablet.wait_for_timeout(500)
+    assert len(lunches_of(counter, elder)) == 1
+
+
+def test_a_scan_whose_answer_was_lost_is_not_recorded_twice(counter, tablet):
+    elder = hungry_elders(counter, 1)[0]
+    payload = fresh_payload(counter, elder)
+    log_in(tablet, "cashier")
+    open_cashier(tablet)
+
+    def answer_lost(route):
+        # The scan reaches the service and is recorded; its answer never comes back.
+        route.fetch()
+        route.abort("connectionreset")
+
+    tablet.route("**/scans", answer_lost)
+    scan_like_a_scanner(tablet, payload)
+    expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "pending")
+    assert len(lunches_of(counter, elder)) == 1
+
+    tablet.unroute("**/scans")
+    tablet.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(tablet.get_by_test_id("offline-banner")).to_be_hidden()
+    expect(tablet.get_by_test_id("scan-list")).to_contain_text(elder.name)
+    expect(tablet.get_by_test_id("scan-list")).not_to_contain_text("待上传")
+    [meal] = lunches_of(counter, elder)
+    assert not meal.offline
+
+
+def test_an_offline_scan_the_server_finds_in_conflict_is_flagged_for_the_manager(counter, tablet):
+    elder = hungry_elders(counter, 1)[0]
+    payload = fresh_payload(counter, elder)
+    log_in(tablet, "manager")
+    open_cashier(tablet)
+    scan_like_a_scanner(tablet, payload)
+    expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "served")
+
+    # The same card again while offline: the page cannot know the elder already ate.
+    tablet.context.set_offline(True)
+    scan_like_a_scanner(tablet, payload)
+    expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "pending")
+    tablet.context.set_offline(False)
+
+    expect(tablet.get_by_test_id("offline-banner")).to_be_hidden()
+    flagged = tablet.get_by_test_id("scan-list").locator("li", has_text="冲突")
+    expect(flagged).to_contain_text("今天这一餐已经吃过了。")
+    expect(tablet.get_by_test_id("conflicts")).to_contain_text(elder.name)
+    assert len(lunches_of(counter, elder)) == 2
+
+
+def test_a_revoked_card_is_refused_offline_from_the_card_list(counter, tablet):
+    elder = hungry_elders(counter, 1)[0]
+    payload = fresh_payload(counter, elder, revoked=True)
+    log_in(tablet, "cashier")
+    open_cashier(tablet)
+    tablet.wait_for_function(
+        "() => Object.keys(localStorage).some((k) => k.startsWith('mealservice.card-list'))"
+    )
+
+    tablet.context.set_offline(True)
+    scan_like_a_scanner(tablet, payload)
+
+    expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "refused")
+    expect(tablet.get_by_test_id("offline-banner")).to_have_text("离线 — 0 条待上传")
+    tablet.context.set_offline(False)
+
+
+def fen_of(text: str) -> int:
+    """¥1,234.50 → 123450"""
+    whole, cents = re.search(r"¥([\d,]+)\.(\d\d)", text).groups()
+    return int(whole.replace(",", "")) * 100 + int(cents)
+
+
+def look_up(page, elder) -> None:
+    page.get_by_text("忘带卡或卡丢失：查找老人").click()
+    page.get_by_label("老人姓名").fill(elder.name)
+    page.get_by_label("手机号后4位").fill(elder.phone4)
+    page.get_by_label("无卡原因").select_option(label="忘带卡")
+    page.get_by_role("button", name="查找", exact=True).click()
+
+
+def test_a_manager_serves_an_elder_without_card_and_undoes_it(counter, tablet):
+    elder = hungry_elders(counter, 1)[0]
+    log_in(tablet, "manager")
+    open_cashier(tablet)
+
+    look_up(tablet, elder)
+    tablet.get_by_role("button", name="无卡就餐").first.click()
+    expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "served")
+    expect(tablet.get_by_test_id("elder-name")).to_contain_text(elder.name)
+    assert len(lunches_of(counter, elder)) == 1
+
+    entry = tablet.get_by_test_id("scan-list").locator("li", has_text=elder.name)
+    entry.get_by_role("button", name="撤销").click()
+    entry.get_by_label("撤销原因").fill("扫错了人")
+    entry.get_by_role("button", name="确认撤销").click()
+    expect(entry).to_contain_text("已撤销")
+    expect(tablet.get_by_test_id("scan-input")).to_be_focused()
+
+
+def test_a_manager_issues_a_new_card_for_a_lost_one_and_prints_it(counter, tablet):
+    elder = hungry_elders(counter, 1)[0]
+    old_payload = fresh_payload(counter, elder)
+    log_in(tablet, "manager")
+    open_cashier(tablet)
+
+    look_up(tablet, elder)
+    with tablet.context.expect_page() as opened:
+        tablet.get_by_role("button", name="补发新卡").first.click()
+    card_page = opened.value
+    card_page.wait_for_load_state()
+    expect(card_page.get_by_test_id("card-elder")).to_have_text(elder.name)
+    assert card_page.locator(".print-card img").evaluate("img => img.naturalWidth") > 0
+    expect(card_page.get_by_role("button", name="打印")).to_be_visible()
+    expect(tablet.get_by_role("link", name="打印新卡")).to_be_visible()
+
+    # The old card is now superseded.
+    tablet.bring_to_front()
+    tablet.get_by_test_id("scan-input").focus()
+    scan_like_a_scanner(tablet, old_payload)
+    expect(tablet.get_by_test_id("refusal-reason")).to_have_text(
+        "这是旧卡，已补发新卡。请出示新卡。"
+    )
+
+
+def test_a_top_up_then_a_meal_paid_from_the_balance(counter, tablet):
+    elder = hungry_elders(counter, 1)[0]
+    payload = fresh_payload(counter, elder)
+    log_in(tablet, "cashier")
+    open_cashier(tablet)
+
+    tablet.get_by_text("饭卡充值").click()
+    tablet.get_by_label("卡（在此扫码）").click()
+    scan_like_a_scanner(tablet, payload)
+    tablet.get_by_label("金额（元）").fill("50")
+    tablet.get_by_role("button", name="充值", exact=True).click()
+    message = tablet.get_by_test_id("topup-message")
+    expect(message).to_contain_text("充值 ¥50.00，新余额 ¥")
+    balance_fen = fen_of(message.text_content().split("新余额")[1])
+
+    tablet.get_by_label("饭卡余额").check()
+    scan_like_a_scanner(tablet, payload)
+    expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "served")
+    [meal] = lunches_of(counter, elder)
+    left = yuan(balance_fen - meal.elder_pays_fen)
+    expect(tablet.get_by_test_id("balance-line")).to_have_text(
+        f"从饭卡扣 {yuan(meal.elder_pays_fen)}，余额 {left}"
+    )
+    # The choice sticks for the next elder, across a reload too.
+    tablet.reload()
+    expect(tablet.get_by_label("饭卡余额")).to_be_checked()
+
+
+def y4m_of(payload: str, width: int = 640, height: int = 480, frames: int = 10) -> bytes:
+    """A fake camera's video: the card's QR code, grey on white, still for a second."""
+    code = qrcode.QRCode(box_size=8, border=4)
+    code.add_data(payload)
+    code.make(fit=True)
+    picture = code.make_image().get_image().convert("L")
+    canvas = Image.new("L", (width, height), 255)
+    canvas.paste(picture, ((width - picture.width) // 2, (height - picture.height) // 2))
+    luma = canvas.tobytes()
+    chroma = bytes([128]) * (width * height // 4)
+    out = io.BytesIO()
+    out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+    for _ in range(frames):
+        out.write(b"FRAME\n" + luma + chroma + chroma)
+    return out.getvalue()
+
+
+def test_the_camera_reads_a_card(counter, browser, demo_site, tmp_path):
+    # Linux Chromium has no BarcodeDetector: the page decodes with the vendored jsQR.
+    assert JSQR.exists(), "run `make vendor` to fetch jsQR"
+    elder = hungry_elders(counter, 1)[0]
+    video = tmp_path / "card.y4m"
+    video.write_bytes(y4m_of(fresh_payload(counter, elder)))
+    # A browser of its own: the fake camera is chosen when Chromium starts.
+    camera_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_FLAGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        context = camera_browser.new_context(
+            viewport={"width": 390, "height": 844},
+            locale="zh-CN",
+            base_url=demo_site.url,
+            permissions=["camera"],
+        )
+        page = context.new_page()
+        log_in(page, "cashier")
+        open_cashier(page)
+        page.get_by_test_id("camera-button").click()
+        expect(page.get_by_test_id("answer")).to_have_attribute(
+            "data-state", "served", timeout=15_000
+        )
+        expect(page.get_by_test_id("elder-name")).to_contain_text(elder.name)
+    finally:
+        camera_browser.close()
+    assert len(lunches_of(counter, elder)) == 1
+
+
+def test_the_end_of_shift_report_reads_well_and_prints(counter, tablet):
+    log_in(tablet, "manager")
+    tablet.goto(f"/canteens/{canteen_id(counter)}/shift-report")
+    expect(tablet.get_by_role("heading", name=re.compile("交班报表"))).to_be_visible()
+    expect(tablet.get_by_test_id("shift-report")).to_be_visible()
+    assert serious_violations(tablet) == []
+    tablet.emulate_media(media="print")
+    expect(tablet.get_by_test_id("report-form")).to_be_hidden()
+    expect(tablet.locator(".topbar")).to_be_hidden()
