@@ -116,6 +116,7 @@ def script_texts() -> dict:
             "other": _("Not accepted: %(message)s"),
         },
         "offline_recorded": _("Recorded offline: it will be sent when the network is back."),
+        "offline_sent": _("The network is back: every scan recorded offline was sent."),
         "offline_banner": _("Offline — %(n)s waiting to upload"),
         "pending": _("pending"),
         "conflict": _("conflict"),

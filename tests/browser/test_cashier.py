@@ -214,6 +214,7 @@ def test_a_scan_made_offline_waits_and_is_recorded_exactly_once(counter, tablet)
     expect(tablet.get_by_test_id("scan-list")).to_contain_text(elder.name)
     expect(tablet.get_by_test_id("scan-list")).not_to_contain_text("待上传")
     expect(tablet.get_by_test_id("offline-banner")).to_be_hidden()
+    expect(tablet.get_by_test_id("answer")).to_have_text("网络已恢复：离线记录的扫码都已上传。")
     [meal] = lunches_of(counter, elder)
     assert meal.offline
     # Sending the queue again (the 15-second timer) records nothing more.

@@ -568,6 +568,10 @@
     } finally {
       resending = false;
       showBanner();
+      // The big answer still says "pending" for a scan that is now sent: say so instead.
+      if (answer.dataset.state === "pending" && !queue().length) {
+        showAnswer("idle", el("p", { class: "answer-hint", text: T.offline_sent }));
+      }
     }
   }
 
