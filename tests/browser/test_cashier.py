@@ -434,3 +434,13 @@ def test_the_end_of_shift_report_reads_well_and_prints(counter, tablet):
     tablet.emulate_media(media="print")
     expect(tablet.get_by_test_id("report-form")).to_be_hidden()
     expect(tablet.locator(".topbar")).to_be_hidden()
+
+
+def test_the_counter_page_goes_full_screen_and_keeps_the_scan_input_focused(counter, tablet):
+    log_in(tablet, "cashier")
+    open_cashier(tablet)
+    tablet.get_by_test_id("fullscreen-button").click()
+    tablet.wait_for_function("document.fullscreenElement !== null")
+    expect(tablet.get_by_test_id("scan-input")).to_be_focused()
+    tablet.get_by_test_id("fullscreen-button").click()
+    tablet.wait_for_function("document.fullscreenElement === null")

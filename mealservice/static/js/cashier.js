@@ -795,6 +795,17 @@
   $("camera-button").addEventListener("click", openCamera);
   $("camera-close").addEventListener("click", () => closeCamera(true));
 
+  // A counter tablet runs the page full screen: nothing else to tap by mistake.
+  const fullScreen = $("fullscreen-button");
+  if (document.fullscreenEnabled) {
+    fullScreen.hidden = false;
+    fullScreen.addEventListener("click", async () => {
+      if (document.fullscreenElement) await document.exitFullscreen();
+      else await document.documentElement.requestFullscreen();
+      focusScan();
+    });
+  }
+
   // ---- start ---------------------------------------------------------------------------
 
   restorePayment();
