@@ -7,6 +7,7 @@ from flask import Flask, current_app
 
 from mealservice.core.auth import Role
 from mealservice.core.errors import ApiError
+from mealservice.core.scheduler import JobRun  # noqa: F401 (its table is part of the schema)
 from mealservice.extensions import db
 
 

@@ -14,8 +14,8 @@ from mealservice.places.models import Canteen
 
 class MovementKind(StrEnum):
     TOP_UP = "top_up"  # money paid in at a counter
-    MEAL = "meal"  # a meal paid from the balance
-    REFUND = "refund"  # a voided meal's money given back
+    MEAL = "meal"  # a meal (or an order placed) paid from the balance
+    REFUND = "refund"  # a voided meal's or a cancelled order's money given back
 
 
 class TopUpMethod(StrEnum):
@@ -51,7 +51,10 @@ class BalanceMovement(db.Model):
             f"(kind = 'top_up' AND {sql_in('method', TopUpMethod)}) OR (kind <> 'top_up' AND method IS NULL)",
             name="top_up_method",
         ),
-        CheckConstraint("kind = 'top_up' OR meal_id IS NOT NULL", name="meal_movement_names_meal"),
+        CheckConstraint(
+            "kind = 'top_up' OR meal_id IS NOT NULL OR order_id IS NOT NULL",
+            name="meal_movement_names_meal",
+        ),
         Index("ix_balance_movements_elder_at", "elder_id", "at"),
         Index("ix_balance_movements_canteen_at", "canteen_id", "at"),
     )
@@ -64,6 +67,7 @@ class BalanceMovement(db.Model):
     method: Mapped[str | None] = mapped_column(String(10))
     reference: Mapped[str | None] = mapped_column(String(64))
     meal_id: Mapped[int | None] = mapped_column(ForeignKey("meals.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))

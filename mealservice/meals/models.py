@@ -5,7 +5,7 @@ import datetime as dt
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.db import UTCDateTime, sql_in, utcnow
@@ -25,6 +25,27 @@ class PaymentMethod(StrEnum):
 class MealSource(StrEnum):
     CARD = "card"  # the elder's QR card at the counter
     LOOKUP = "lookup"  # no card: found by name and phone at the counter
+    ORDER = "order"  # a delivered order
+
+
+class OrderStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    CONSUMED = "consumed"  # a dine-in booking eaten at the counter
+    NO_SHOW = "no_show"  # a dine-in booking nobody came for by the end of its slot
+    DISPATCHED = "dispatched"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+# Orders that still hold what they took (a seat, a place in the limits, money).
+LIVE_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.DISPATCHED)
+
+
+class OrderPayment(StrEnum):
+    BALANCE = "balance"  # taken from the meal balance when ordered
+    ON_DELIVERY = "on_delivery"
+    AT_COUNTER = "at_counter"
 
 
 class Meal(db.Model):
@@ -100,6 +121,8 @@ class Meal(db.Model):
     holds_seat: Mapped[bool] = mapped_column(default=False)
     holds_slot: Mapped[bool] = mapped_column(default=False)
     holds_subsidy: Mapped[bool] = mapped_column(default=False)
+    # The booking this meal consumed, or the delivered order it is.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
 
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by: Mapped[str | None] = mapped_column(String(64))
@@ -108,6 +131,158 @@ class Meal(db.Model):
     canteen: Mapped[Canteen] = relationship()
     elder: Mapped[Elder] = relationship()
     option: Mapped[MenuOption | None] = relationship()
+    order: Mapped["Order | None"] = relationship(back_populates="meal")
+
+
+class Order(db.Model):
+    """A meal ordered ahead, for delivery or as a dine-in booking that holds a seat.
+
+    Priced once when placed, like a meal, and never repriced: a menu's later price change
+    leaves it alone. The `holds_*` flags say which shared counts it took, so a
+    cancellation or a no-show gives back exactly those; `paid_fen` is what was taken
+    from the meal balance, refunded when the order comes to nothing."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(sql_in("slot", Slot), name="slot"),
+        CheckConstraint(sql_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(sql_in("status", OrderStatus), name="status"),
+        CheckConstraint(sql_in("payment_method", OrderPayment), name="payment_method"),
+        CheckConstraint(
+            "price_fen >= 0 AND delivery_fee_fen >= 0 AND subsidy_fen >= 0"
+            " AND delivery_subsidy_fen >= 0 AND subsidy_fen <= price_fen"
+            " AND delivery_subsidy_fen <= delivery_fee_fen",
+            name="money_in_range",
+        ),
+        CheckConstraint(
+            "elder_pays_fen = price_fen + delivery_fee_fen - subsidy_fen - delivery_subsidy_fen",
+            name="elder_pays_adds_up",
+        ),
+        CheckConstraint("paid_fen >= 0 AND paid_fen <= elder_pays_fen", name="paid_in_range"),
+        CheckConstraint("channel <> 'delivery' OR address IS NOT NULL", name="delivery_address"),
+        CheckConstraint("channel = 'delivery' OR NOT holds_delivery", name="delivery_hold"),
+        CheckConstraint("channel = 'dine_in' OR NOT holds_seat", name="seat_hold"),
+        # A standing order places at most one order a day.
+        UniqueConstraint("standing_order_id", "date", name="one_per_standing_order_and_date"),
+        Index("ix_orders_elder_date_slot", "elder_id", "date", "slot"),
+        Index("ix_orders_menu_status", "menu_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"))
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"), index=True)
+    menu_id: Mapped[int] = mapped_column(ForeignKey("menus.id"))
+    option_id: Mapped[int] = mapped_column(ForeignKey("menu_options.id"))
+    date: Mapped[dt.date]
+    slot: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default=OrderStatus.CONFIRMED)
+    address: Mapped[str | None] = mapped_column(String(200))
+
+    # The priced snapshot.
+    policy_version: Mapped[int | None] = mapped_column(ForeignKey("subsidy_policies.id"))
+    tier: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(String(32))
+    price_fen: Mapped[int]
+    delivery_fee_fen: Mapped[int] = mapped_column(default=0)
+    subsidy_fen: Mapped[int]
+    delivery_subsidy_fen: Mapped[int] = mapped_column(default=0)
+    elder_pays_fen: Mapped[int]
+
+    payment_method: Mapped[str] = mapped_column(String(12))
+    paid_fen: Mapped[int] = mapped_column(default=0)
+
+    holds_seat: Mapped[bool] = mapped_column(default=False)
+    holds_delivery: Mapped[bool] = mapped_column(default=False)
+    holds_slot: Mapped[bool] = mapped_column(default=False)
+    holds_subsidy: Mapped[bool] = mapped_column(default=False)
+
+    standing_order_id: Mapped[int | None] = mapped_column(ForeignKey("standing_orders.id"))
+    placed_by: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+
+    canteen: Mapped[Canteen] = relationship()
+    elder: Mapped[Elder] = relationship()
+    option: Mapped[MenuOption] = relationship()
+    meal: Mapped[Meal | None] = relationship(back_populates="order")
+
+
+class StandingOrder(db.Model):
+    """ "Lunch delivered every weekday": the scheduler places an order from it for each
+    published menu of its canteen and slot on its weekdays, until it is stopped, except
+    on the dates a hold covers."""
+
+    __tablename__ = "standing_orders"
+    __table_args__ = (
+        CheckConstraint(sql_in("slot", Slot), name="slot"),
+        CheckConstraint(sql_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(sql_in("payment_method", OrderPayment), name="payment_method"),
+        # Monday first: "1111100" is every weekday.
+        CheckConstraint("length(weekdays) = 7", name="weekdays"),
+        CheckConstraint("channel <> 'delivery' OR address IS NOT NULL", name="delivery_address"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"), index=True)
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"), index=True)
+    slot: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))
+    weekdays: Mapped[str] = mapped_column(String(7))
+    # The option chosen each day: the first carrying this tag (soft, low-salt...), else the first.
+    preferred_tag: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(200))
+    payment_method: Mapped[str] = mapped_column(String(12))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_by: Mapped[str | None] = mapped_column(String(64))
+
+    canteen: Mapped[Canteen] = relationship()
+    elder: Mapped[Elder] = relationship()
+    holds: Mapped[list["StandingOrderHold"]] = relationship(
+        order_by="StandingOrderHold.starts_on", cascade="all, delete-orphan"
+    )
+
+
+class StandingOrderHold(db.Model):
+    """Dates away (hospital, a family visit): no orders from `starts_on` to `ends_on`
+    inclusive; the standing order resumes by itself the day after."""
+
+    __tablename__ = "standing_order_holds"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates_in_order"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    standing_order_id: Mapped[int] = mapped_column(
+        ForeignKey("standing_orders.id", ondelete="CASCADE"), index=True
+    )
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Rating(db.Model):
+    """An elder's (or a relative's) rating of a meal eaten: 1 to 5 and a comment."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+        Index("ix_ratings_canteen_rated_at", "canteen_id", "rated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meal_id: Mapped[int] = mapped_column(ForeignKey("meals.id"), unique=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"))
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"))
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(String(300))
+    rated_by: Mapped[str] = mapped_column(String(64))
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    meal: Mapped[Meal] = relationship()
 
 
 class SlotTally(db.Model):

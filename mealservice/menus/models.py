@@ -45,6 +45,8 @@ class Menu(db.Model):
     delivery_capacity: Mapped[int | None]
     delivery_used: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(10), default=MenuStatus.PUBLISHED)
+    # Stamped by the scheduler once the cutoff passed: the kitchen's counts are final.
+    ordering_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     canteen: Mapped[Canteen] = relationship()
