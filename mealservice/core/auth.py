@@ -62,6 +62,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "terminals.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "cards.list": frozenset({ADMIN, MANAGER, CASHIER}),
     "shift_reports.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER}),
+    "orders.place": frozenset({ADMIN, MANAGER, FAMILY, ELDER}),
+    "orders.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
+    "kitchen_counts.read": frozenset({ADMIN, OFFICIAL, MANAGER, CASHIER}),
+    "standing_orders.write": frozenset({ADMIN, MANAGER, FAMILY, ELDER}),
+    "standing_orders.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
+    "ratings.write": frozenset({FAMILY, ELDER}),
+    "ratings.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
 }
 
 # Roles that reach elders through the accounts' links, not through a district.
