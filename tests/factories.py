@@ -212,3 +212,16 @@ def create_terminal(canteen, name: str = "counter 1"):
     terminal, token = register_terminal(manager, canteen, name)
     terminal.token = token
     return _committed(terminal)
+
+
+def create_order(canteen, elder, channel: str = "delivery", **data):
+    """An order for tomorrow's lunch (with a menu made for it if need be)."""
+    from mealservice.meals.orders import place_order
+    from mealservice.menus.models import Menu
+
+    day = canteen.district.local_today() + timedelta(days=1)
+    menu = db.session.scalar(
+        select(Menu).where(Menu.canteen_id == canteen.id, Menu.date == day, Menu.slot == "lunch")
+    ) or create_menu(canteen, day, "lunch")
+    body = {"elder_id": elder.id, "menu_id": menu.id, "option_id": menu.options[0].id}
+    return _committed(place_order(None, {**body, "channel": channel, **data}))

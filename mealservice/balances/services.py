@@ -84,6 +84,36 @@ def insufficient_balance(elder_id: int, needed_fen: int) -> Conflict:
     )
 
 
+def record_order_payment(by: str, order, balance_after_fen: int) -> BalanceMovement:
+    movement = BalanceMovement(
+        elder_id=order.elder_id,
+        kind=MovementKind.MEAL,
+        amount_fen=-order.paid_fen,
+        balance_after_fen=balance_after_fen,
+        order_id=order.id,
+        canteen_id=order.canteen_id,
+        recorded_by=by,
+    )
+    db.session.add(movement)
+    return movement
+
+
+def refund_order(by: str, order) -> BalanceMovement:
+    """An order that came to nothing (cancelled, a no-show) gives back what it took."""
+    movement = BalanceMovement(
+        elder_id=order.elder_id,
+        kind=MovementKind.REFUND,
+        amount_fen=order.paid_fen,
+        balance_after_fen=_add(order.elder_id, order.paid_fen),
+        order_id=order.id,
+        canteen_id=order.canteen_id,
+        recorded_by=by,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
 def record_meal_payment(actor, meal, balance_after_fen: int) -> BalanceMovement:
     movement = BalanceMovement(
         elder_id=meal.elder_id,

@@ -9,7 +9,7 @@ from mealservice.core.schemas import (
     collection_schema,
 )
 from mealservice.elders.idnumber import age_on
-from mealservice.meals.models import PaymentMethod
+from mealservice.meals.models import OrderPayment, OrderStatus, PaymentMethod
 from mealservice.places.models import Slot
 from mealservice.policy.pricing import CHANNELS
 
@@ -84,6 +84,11 @@ class MealOut(PriceOut):
     )
     payment_method = ma.fields.String(allow_none=True)
     payment_reference = ma.fields.String(allow_none=True)
+    booking_id = ma.fields.Integer(
+        attribute="order_id",
+        allow_none=True,
+        metadata={"description": "the booking this meal consumed (or the order delivered)"},
+    )
     balance_after_fen = ma.fields.Integer(
         allow_none=True,
         metadata={"description": "in a scan's answer: the meal balance left, when paid from it"},
@@ -148,3 +153,67 @@ class LookupQuery(InputSchema):
 
 meal_out = MealOut()
 MealList = collection_schema(MealOut, "MealList")
+
+
+class OrderPaymentIn(InputSchema):
+    method = ma.fields.String(
+        required=True, validate=ma.validate.OneOf([method.value for method in OrderPayment])
+    )
+
+
+class OrderIn(InputSchema):
+    elder_id = Id(required=True)
+    menu_id = Id(required=True)
+    option_id = Id(required=True)
+    channel = ma.fields.String(required=True, validate=ma.validate.OneOf(CHANNELS))
+    address = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "delivery only; default the elder's registered address"},
+    )
+    payment = ma.fields.Nested(OrderPaymentIn)
+
+
+class OrderOut(PriceOut):
+    id = ma.fields.Integer()
+    status = ma.fields.String()
+    elder_id = ma.fields.Integer()
+    canteen_id = ma.fields.Integer()
+    canteen_name = ma.fields.String(attribute="canteen.name")
+    menu_id = ma.fields.Integer()
+    option_id = ma.fields.Integer()
+    option_name = ma.fields.String(attribute="option.name")
+    date = ma.fields.Date()
+    slot = ma.fields.String()
+    channel = ma.fields.String()
+    address = ma.fields.String(allow_none=True)
+    payment_method = ma.fields.String()
+    paid_fen = ma.fields.Integer(metadata={"description": "taken from the meal balance"})
+    standing_order_id = ma.fields.Integer(allow_none=True)
+    placed_by = ma.fields.String()
+    placed_at = UtcDateTime()
+    status_changed_at = UtcDateTime()
+
+
+class OrderQuery(PageQuery):
+    elder_id = QueryId()
+    canteen_id = QueryId()
+    date = ma.fields.Date()
+    status = ma.fields.String(validate=ma.validate.OneOf([status.value for status in OrderStatus]))
+
+
+class RatingIn(InputSchema):
+    score = ma.fields.Integer(strict=True, required=True, validate=ma.validate.Range(min=1, max=5))
+    comment = ma.fields.String(validate=ma.validate.Length(max=300))
+
+
+class RatingOut(ma.Schema):
+    id = ma.fields.Integer()
+    meal_id = ma.fields.Integer()
+    canteen_id = ma.fields.Integer()
+    score = ma.fields.Integer()
+    comment = ma.fields.String(allow_none=True)
+    rated_by = ma.fields.String()
+    rated_at = UtcDateTime()
+
+
+OrderList = collection_schema(OrderOut, "OrderList")

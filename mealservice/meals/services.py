@@ -19,10 +19,10 @@ from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFail
 from mealservice.elders import cards
 from mealservice.elders.card_codec import InvalidCard, decode_card
 from mealservice.elders.models import Card, Elder
-from mealservice.elders.services import is_active_on
+from mealservice.elders.services import is_active_on, linked_elder_ids
 from mealservice.extensions import db
 from mealservice.meals import limits
-from mealservice.meals.models import Meal, MealSource, PaymentMethod
+from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import release_seat, take_seat
 from mealservice.oversight.models import Access
@@ -97,6 +97,12 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     `now` is the clock's reading; only the demo loader, replaying a week, sets it."""
     moment = _moment_of(canteen, data, now or utcnow())
     card, elder, problem = _card_and_elder(canteen, data, moment)
+    if problem is None and is_active_on(elder, moment.day):
+        booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
+        if booking is not None:
+            return _serve_booking(actor, canteen, card, booking, moment, data) or scan(
+                actor, canteen, data, now
+            )
     menu, option = _menu_and_option(canteen, moment, data.get("option_id"))
 
     # Everything that would refuse the meal, in the order the counter explains it.
@@ -113,8 +119,8 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     refuse_beyond = in_force.refuse_beyond_limit if in_force else True
     daily_limit = in_force.max_subsidized_per_day if in_force else None
     price_fen = option.price_fen if option else 0
-    facts = _meal_facts(canteen, elder, moment, price_fen, daily_limit)
-    elder_facts = _elder_facts(elder)
+    facts = facts_of_meal(canteen, elder, moment, price_fen, daily_limit)
+    elder_facts = facts_of_elder(elder)
 
     # The reads are done. From here the database decides (conditional UPDATEs and
     # CHECKs), and on SQLite this request holds the write lock only for these steps.
@@ -152,7 +158,7 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     )
     if problem is not None:
         # The meal happened but the counter could not judge it: full price, no subsidy.
-        _set_price(meal, pricing.full_price(price_fen, problem, read_version))
+        set_price(meal, pricing.full_price(price_fen, problem, read_version))
         meal.conflict = problem
     else:
         facts = replace(facts, meals_in_slot=per_slot if before is None else before)
@@ -164,22 +170,59 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
                 price = pricing.price_meal(policies, elder_facts, full_day)
             else:
                 meal.holds_subsidy = True
-        _set_price(meal, price)
+        set_price(meal, price)
     balance_after = _collect(meal, data.get("payment") or {}, price_fen, read_version)
+    return _record(actor, canteen, meal, balance_after, data)
+
+
+def _record(actor, canteen: Canteen, meal: Meal, balance_after: int | None, data: dict) -> Meal:
     db.session.add(meal)
     db.session.flush()
     if balance_after is not None:
         balances.record_meal_payment(actor, meal, balance_after)
     # Read by the answer only: the balance is not part of the meal.
     meal.balance_after_fen = balance_after
-    if card is None:
+    if meal.card_id is None:
         record_access(
-            actor, canteen, [elder.id], Access.CARDLESS_SCAN, data.get("no_card_reason") or NO_CARD
+            actor,
+            canteen,
+            [meal.elder_id],
+            Access.CARDLESS_SCAN,
+            data.get("no_card_reason") or NO_CARD,
         )
         log.info(
-            "meal %s served by elder id %s without a card by %s", meal.id, elder.id, actor.username
+            "meal %s served by elder id %s without a card by %s",
+            meal.id,
+            meal.elder_id,
+            actor.username,
         )
     return meal
+
+
+def _serve_booking(actor, canteen: Canteen, card, booking: Order, moment: Moment, data: dict):
+    """The elder booked this meal: the booking's option, seat and price win, and only what
+    is still owed is collected. None when the booking was closed meanwhile."""
+    start_writing()
+    meal = Meal(
+        canteen=canteen,
+        elder=booking.elder,
+        card_id=card.id if card else None,
+        date=moment.day,
+        slot=moment.slot,
+        channel="dine_in",
+        source=MealSource.CARD if card else MealSource.LOOKUP,
+        served_at=moment.at,
+        recorded_by=actor.username,
+        offline=moment.offline,
+    )
+    if not consume_booking(booking, meal, moment.at):
+        return None
+    balance_after = None
+    if booking.paid_fen == 0:
+        balance_after = _collect(
+            meal, data.get("payment") or {}, booking.price_fen, booking.policy_version
+        )
+    return _record(actor, canteen, meal, balance_after, data)
 
 
 def _collect(meal: Meal, payment: dict, price_fen: int, policy_version: int | None) -> int | None:
@@ -203,7 +246,7 @@ def _collect(meal: Meal, payment: dict, price_fen: int, policy_version: int | No
         if meal.holds_subsidy:
             limits.release_subsidized(meal.elder.id, meal.date)
             meal.holds_subsidy = False
-        _set_price(meal, pricing.full_price(price_fen, "insufficient_balance", policy_version))
+        set_price(meal, pricing.full_price(price_fen, "insufficient_balance", policy_version))
         meal.conflict = "insufficient_balance"
     meal.to_collect_fen = meal.elder_pays_fen
     meal.payment_method = PaymentMethod.CASH
@@ -331,7 +374,7 @@ def _already_served(elder: Elder, moment: Moment) -> Conflict:
     )
 
 
-def _elder_facts(elder: Elder) -> pricing.ElderFacts:
+def facts_of_elder(elder: Elder) -> pricing.ElderFacts:
     return pricing.ElderFacts(
         hukou_district=elder.hukou_district,
         birth_date=elder.birth_date,
@@ -339,7 +382,7 @@ def _elder_facts(elder: Elder) -> pricing.ElderFacts:
     )
 
 
-def _meal_facts(
+def facts_of_meal(
     canteen: Canteen,
     elder: Elder,
     moment: Moment,
@@ -363,7 +406,7 @@ def _meal_facts(
     )
 
 
-def _set_price(meal: Meal, price: pricing.Price) -> None:
+def set_price(meal: Meal, price: pricing.Price) -> None:
     meal.policy_version = price.policy_version
     meal.tier = price.tier
     meal.reason = price.reason
@@ -374,11 +417,70 @@ def _set_price(meal: Meal, price: pricing.Price) -> None:
     meal.elder_pays_fen = price.elder_pays_fen
 
 
+def booking_for(elder_id: int, canteen_id: int, day, slot: str) -> Order | None:
+    """The elder's live dine-in booking at this canteen for this meal, if any."""
+    return db.session.scalar(
+        select(Order).where(
+            Order.elder_id == elder_id,
+            Order.canteen_id == canteen_id,
+            Order.date == day,
+            Order.slot == slot,
+            Order.channel == "dine_in",
+            Order.status == OrderStatus.CONFIRMED,
+        )
+    )
+
+
+def consume_booking(booking: Order, meal: Meal, now: datetime) -> bool:
+    """The elder came: the booking becomes the meal, which takes over its holds and its
+    price. False when the booking was closed meanwhile (a no-show, a cancel)."""
+    holds = (booking.holds_slot, booking.holds_seat, booking.holds_subsidy)
+    consumed = db.session.execute(
+        update(Order)
+        .where(Order.id == booking.id, Order.status == OrderStatus.CONFIRMED)
+        .values(
+            status=OrderStatus.CONSUMED,
+            status_changed_at=now,
+            holds_slot=False,
+            holds_seat=False,
+            holds_subsidy=False,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not consumed:
+        return False
+    meal.holds_slot, meal.holds_seat, meal.holds_subsidy = holds
+    for column in (
+        "policy_version",
+        "tier",
+        "reason",
+        "price_fen",
+        "delivery_fee_fen",
+        "subsidy_fen",
+        "delivery_subsidy_fen",
+        "elder_pays_fen",
+    ):
+        setattr(meal, column, getattr(booking, column))
+    meal.option_id = booking.option_id
+    meal.menu_id = booking.menu_id
+    meal.order_id = booking.id
+    meal.to_collect_fen = booking.elder_pays_fen - booking.paid_fen
+    return True
+
+
 def get_meal(actor, meal_id: int) -> Meal:
     meal = db.session.get(Meal, meal_id)
     if meal is None:
         raise NotFound("meal")
     ensure_canteen_in_scope(actor, meal.canteen, "meal")
+    return meal
+
+
+def get_meal_of_elder(actor, meal_id: int) -> Meal:
+    """A meal of an elder linked to a family or elder account."""
+    meal = db.session.get(Meal, meal_id)
+    if meal is None or meal.elder_id not in linked_elder_ids(actor):
+        raise NotFound("meal")
     return meal
 
 
@@ -466,7 +568,7 @@ def quote(elder: Elder, canteen: Canteen, query: dict) -> pricing.Price:
         raise Conflict("no_menu", REFUSAL_MESSAGES["no_menu"], {"date": day.isoformat()})
     policies = pricing_policies(elder.hukou_district)
     in_force = pricing.policy_in_force(policies, elder.hukou_district, day)
-    facts = _meal_facts(
+    facts = facts_of_meal(
         canteen,
         elder,
         moment,
@@ -476,7 +578,7 @@ def quote(elder: Elder, canteen: Canteen, query: dict) -> pricing.Price:
         delivery_fee_fen=option.delivery_fee_fen,
     )
     facts = replace(facts, meals_in_slot=limits.slot_count(elder.id, day, slot))
-    return pricing.price_meal(policies, _elder_facts(elder), facts)
+    return pricing.price_meal(policies, facts_of_elder(elder), facts)
 
 
 def lookup_elders(

@@ -8,14 +8,20 @@ from mealservice.core.idempotency import HEADER_DOC, idempotent
 from mealservice.core.schemas import page_of_query
 from mealservice.elders.schemas import ElderList, elder_staff_out
 from mealservice.elders.services import get_elder
-from mealservice.meals import services
+from mealservice.meals import orders, services
 from mealservice.meals.schemas import (
     LookupQuery,
     MealList,
     MealOut,
     MealQuery,
+    OrderIn,
+    OrderList,
+    OrderOut,
+    OrderQuery,
     QuoteOut,
     QuoteQuery,
+    RatingIn,
+    RatingOut,
     ScanIn,
     VoidIn,
 )
@@ -109,3 +115,63 @@ def elder_lookup(query, canteen_id):
         query.get("reason"),
     )
     return jsonify({"items": elder_staff_out.dump(found, many=True), "next": None})
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @blp.requires("orders.place", 409, 422)
+    @blp.doc(parameters=[HEADER_DOC])
+    @idempotent
+    @blp.arguments(OrderIn)
+    @blp.response(201, OrderOut)
+    def post(self, data):
+        """Order a meal ahead: `dine_in` books a seat, `delivery` is brought to the door.
+
+        Refusals 409: `cutoff_passed`, `capacity_full`, `already_ordered`, `no_delivery`,
+        `no_menu` (a draft), `elder_inactive`, `insufficient_balance` (paid from the meal
+        balance, which is short)."""
+        return orders.place_order(current_user(), data)
+
+    @blp.requires("orders.read")
+    @blp.arguments(OrderQuery, location="query")
+    @blp.response(200, OrderList)
+    def get(self, query):
+        """The orders the caller may see, newest first."""
+        page, per_page = query.pop("page"), query.pop("per_page")
+        return page_of_query(orders.orders_query(current_user(), **query), page, per_page)
+
+
+@blp.get("/orders/<id:order_id>")
+@blp.requires("orders.read", scope=orders.get_order)
+@blp.response(200, OrderOut)
+def order_item(order_id):
+    return orders.get_order(current_user(), order_id)
+
+
+@blp.post("/orders/<id:order_id>/cancel")
+@blp.requires("orders.place", 409, scope=orders.get_order)
+@blp.response(200, OrderOut)
+def cancel_order(order_id):
+    """Cancel before the cutoff and before dispatch; the seat, the limits and any money
+    paid from the balance go back. 409 `cutoff_passed`, `already_dispatched`,
+    `order_closed`."""
+    user = current_user()
+    return orders.cancel_order(user, orders.get_order(user, order_id))
+
+
+@blp.post("/meals/<id:meal_id>/rating")
+@blp.requires("ratings.write", 409)
+@blp.arguments(RatingIn)
+@blp.response(201, RatingOut)
+def rate_meal(data, meal_id):
+    """Rate a meal the elder ate: 1 to 5 and a comment (the canteen's manager reads it)."""
+    meal = services.get_meal_of_elder(current_user(), meal_id)
+    return orders.rate_meal(current_user(), meal, data["score"], data.get("comment"))
+
+
+@blp.get("/canteens/<id:canteen_id>/ratings")
+@blp.requires("ratings.read", scope=get_canteen)
+@blp.response(200, RatingOut(many=True))
+def canteen_ratings(canteen_id):
+    """The canteen's meal ratings, worst first."""
+    return orders.canteen_ratings(get_canteen(current_user(), canteen_id))

@@ -66,6 +66,12 @@ TABLE = [
     ("POST", "/api/v1/terminals/{terminal}/revoke", {"admin", "manager"}),
     ("GET", "/api/v1/canteens/{canteen}/card-list", {"admin", "manager", "cashier"}),
     ("GET", "/api/v1/canteens/{canteen}/shift-report", {"admin", "official", "manager", "cashier"}),
+    ("POST", "/api/v1/orders", {"admin", "manager", "family", "elder"}),
+    ("GET", "/api/v1/orders", ELDER_READERS),
+    ("GET", "/api/v1/orders/{order}", ELDER_READERS),
+    ("POST", "/api/v1/orders/{order}/cancel", {"admin", "manager", "family", "elder"}),
+    ("POST", "/api/v1/meals/{meal}/rating", {"family", "elder"}),
+    ("GET", "/api/v1/canteens/{canteen}/ratings", STAFF_READ),
 ]
 
 
@@ -73,7 +79,9 @@ def route_to(path: str, district, canteen, user, elder) -> str:
     card = factories.create_card(elder)
     meal = factories.create_meal(canteen, elder) if "{meal}" in path or "{today}" in path else None
     terminal = factories.create_terminal(canteen) if "{terminal}" in path else None
+    order = factories.create_order(canteen, elder) if "{order}" in path else None
     return path.format(
+        order=order.id if order else None,
         terminal=terminal.id if terminal else None,
         meal=meal.id if meal else None,
         today=district.local_today().isoformat(),
@@ -130,6 +138,7 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
         card="0" * 16,
         meal=1,
         terminal=1,
+        order=1,
         today="2026-10-01",
     )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
@@ -148,7 +157,8 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{day}", "2026-10-01")
             .replace("{card_id}", "{card}")
             .replace("{meal_id}", "{meal}")
-            .replace("{terminal_id}", "{terminal}"),
+            .replace("{terminal_id}", "{terminal}")
+            .replace("{order_id}", "{order}"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()
