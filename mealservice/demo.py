@@ -24,8 +24,10 @@ from mealservice.elders.models import AbilityLevel, Card, Category, Elder, accou
 from mealservice.elders.protection import id_number_lookup_hash
 from mealservice.elders.services import create_elder, link_elders, linked_elder_ids
 from mealservice.extensions import db
-from mealservice.meals.models import Meal
+from mealservice.meals.models import Meal, Order, Rating, StandingOrder
+from mealservice.meals.orders import place_order
 from mealservice.meals.services import scan
+from mealservice.meals.standing import add_hold, create_standing_order, place_standing_orders
 from mealservice.menus.models import Menu
 from mealservice.menus.services import create_menu
 from mealservice.places.models import Canteen, Community, District
@@ -198,6 +200,8 @@ LOGINS = [
     # `elders` are indexes into demo_elders(): the couple of 保俶塔社区 that comes first.
     {"username": "family", "password": "demo-family-2026", "role": "family", "elders": (0, 1)},
     {"username": "elder", "password": "demo-elder-2026", "role": "elder", "elders": (0,)},
+    # A daughter ordering for her mother, who lives alone a few streets away.
+    {"username": "daughter", "password": "demo-daughter-2026", "role": "family", "elders": (2,)},
 ]
 
 # The demo elders: made-up people, the same on every run. Ages are counted on a fixed
@@ -307,10 +311,16 @@ def seed() -> list[dict]:
     seed_cards(elder_ids)
     seed_policy(district)
     seed_holidays()
-    seed_menus(list(canteens.values()), this_week())
+    # This week and next: today's and tomorrow's menus are always there to order from.
+    seed_menus(list(canteens.values()), this_week() + next_week())
     seed_balances(list(canteens.values()), elder_ids, this_week()[0])
     seed_meals(list(canteens.values()), this_week(), utcnow())
     seed_terminals(list(canteens.values()))
+    seed_orders(list(canteens.values()), elder_ids, utcnow())
+    seed_standing_orders(list(canteens.values()), elder_ids)
+    # What the scheduler would place at its next run, placed now so the demo shows it.
+    place_standing_orders()
+    seed_ratings()
     printed = []
     for login in LOGINS:
         linked = [elder_ids[i] for i in login.get("elders", ())]
@@ -410,6 +420,10 @@ def this_week(today: date | None = None) -> list[date]:
     today = today or datetime.now(ZONE).date()
     monday = today - timedelta(days=today.weekday())
     return [monday + timedelta(days=n) for n in range(7)]
+
+
+def next_week(today: date | None = None) -> list[date]:
+    return [day + timedelta(days=7) for day in this_week(today)]
 
 
 def seed_menus(canteens: list[Canteen], days: list[date]) -> None:
@@ -688,3 +702,95 @@ def _consent_time(rng: random.Random) -> datetime:
     day -= timedelta(days=max(day.weekday() - 4, 0))  # weekends move back to Friday
     minute = rng.randrange(8 * 60 + 30, 17 * 60)
     return datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=ZONE)
+
+
+def seed_orders(canteens: list[Canteen], elder_ids: list[int], now: datetime) -> None:
+    """The next open meal's bookings and delivery orders, as families and the canteens'
+    phones take them: a couple of dozen elders, the family logins' elders among them."""
+    if db.session.scalar(select(Order.id).limit(1)) is not None:
+        return
+    family = [elder_ids[i] for login in LOGINS for i in login.get("elders", ())]
+    rng = random.Random("orders")
+    chosen = list(dict.fromkeys(family + rng.sample(elder_ids, 24)))
+    for n, elder in enumerate(db.session.scalars(select(Elder).where(Elder.id.in_(chosen)))):
+        canteen = _usual_place(elder, canteens)
+        menu = db.session.scalar(
+            select(Menu)
+            .where(Menu.canteen_id == canteen.id, Menu.slot == "lunch", Menu.order_cutoff > now)
+            .order_by(Menu.date)
+            .limit(1)
+        )
+        delivers = "delivery" in canteen.functions and n % 2 == 0
+        data = {
+            "elder_id": elder.id,
+            "menu_id": menu.id,
+            "option_id": menu.options[n % 2].id,
+            "channel": "delivery" if delivers else "dine_in",
+        }
+        if balance_of(elder.id):
+            data["payment"] = {"method": "balance"}
+        try:
+            with db.session.begin_nested():
+                order = place_order(None, data, now=now)
+                order.placed_by = "seed-demo"
+        except ApiError:
+            # A full menu or an elder no longer active: the phone call ends there.
+            pass
+
+
+def seed_standing_orders(canteens: list[Canteen], elder_ids: list[int]) -> None:
+    """Lunch delivered every weekday for a few elders living alone, as meals-on-wheels run
+    it; one of them away in hospital for three days next week."""
+    if db.session.scalar(select(StandingOrder.id).limit(1)) is not None:
+        return
+    delivering = [c for c in canteens if "delivery" in c.functions]
+    candidates = db.session.scalars(
+        select(Elder).where(Elder.id.in_(elder_ids[3:])).order_by(Elder.id)
+    ).all()
+    alone = [elder for elder in candidates if "living_alone" in elder.categories][:4]
+    for n, elder in enumerate(alone):
+        standing = create_standing_order(
+            None,
+            {
+                "elder_id": elder.id,
+                "canteen_id": _usual_place(elder, delivering).id,
+                "slot": "lunch",
+                "channel": "delivery",
+                "weekdays": "1111100",
+                "preferred_tag": "soft" if n % 2 else None,
+            },
+        )
+        if n == 0:
+            monday = next_week()[0]
+            add_hold(None, standing, monday + timedelta(days=1), monday + timedelta(days=3), "住院")
+
+
+RATING_COMMENTS = {
+    5: ("菜很软，好嚼", "阿姨很热情", None),
+    4: ("味道不错", None, "分量够"),
+    3: ("一般", "米饭有点硬", None),
+    2: ("太咸了", "送来时有点凉"),
+    1: ("菜太硬，咬不动",),
+}
+
+
+def seed_ratings() -> None:
+    """Some of the week's meals rated by the elders, a few of them badly."""
+    if db.session.scalar(select(Rating.id).limit(1)) is not None:
+        return
+    rng = random.Random("ratings")
+    meals = db.session.scalars(select(Meal).where(Meal.voided_at.is_(None)).order_by(Meal.id))
+    for meal in meals:
+        if rng.random() < 0.15:
+            score = rng.choices((5, 4, 3, 2, 1), weights=(40, 30, 15, 10, 5))[0]
+            db.session.add(
+                Rating(
+                    meal_id=meal.id,
+                    elder_id=meal.elder_id,
+                    canteen_id=meal.canteen_id,
+                    score=score,
+                    comment=rng.choice(RATING_COMMENTS[score]),
+                    rated_by="seed-demo",
+                    rated_at=meal.served_at + timedelta(hours=2),
+                )
+            )

@@ -246,7 +246,7 @@ def test_every_demo_elder_has_one_card(runner, db):
 def test_the_demo_week_is_eaten_at_the_counters_and_priced_by_the_policy(runner, db):
     from datetime import datetime, time, timedelta
 
-    from mealservice.meals.models import Meal
+    from mealservice.meals.models import Meal, Order
     from mealservice.menus.models import Menu
     from mealservice.policy.models import SubsidyPolicy
 
@@ -269,9 +269,13 @@ def test_the_demo_week_is_eaten_at_the_counters_and_priced_by_the_policy(runner,
     assert {meal.reason for meal in meals} <= {"tier", "no_tier"}
     assert {meal.subsidy_fen for meal in meals} <= {0} | {t.amount_fen for t in policy.tiers}
     assert sum(meal.subsidy_fen for meal in meals) > 0
-    # Every seat counted once: the menus' counters match the meals they served.
+    # Every seat counted once: the menus' counters match the meals they served and the
+    # dine-in bookings still waiting for their elder.
     for menu in db.session.scalars(select(Menu).where(Menu.seats_used > 0)):
-        assert menu.seats_used == count(db, Meal, Meal.menu_id == menu.id)
+        waiting = count(
+            db, Order, Order.menu_id == menu.id, Order.channel == "dine_in", Order.holds_seat
+        )
+        assert menu.seats_used == count(db, Meal, Meal.menu_id == menu.id) + waiting
     assert all(
         meal.served_at <= sunday_night and meal.served_at.astimezone(demo.ZONE).date() == meal.date
         for meal in meals
@@ -309,3 +313,48 @@ def test_the_demo_has_meal_balances_paid_from_at_the_counter_and_a_terminal_per_
     family = db.session.scalar(select(User).where(User.username == "family"))
     for elder_id in linked_elder_ids(family):
         assert count(db, BalanceMovement, BalanceMovement.elder_id == elder_id) > 0
+
+
+def test_the_demo_has_orders_standing_orders_ratings_and_a_second_family(runner, db, app):
+    from mealservice.meals.models import Order, Rating, StandingOrder
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    before = [count(db, model) for model in (Order, StandingOrder, Rating)]
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert [count(db, model) for model in (Order, StandingOrder, Rating)] == before
+    assert count(db, Order, Order.channel == "delivery") > 5
+    assert count(db, Order, Order.channel == "dine_in") > 5
+    for login in ("family", "daughter"):
+        user = db.session.scalar(select(User).where(User.username == login))
+        linked = linked_elder_ids(user)
+        assert count(db, Order, Order.elder_id.in_(linked)) > 0, login
+    held = db.session.scalars(select(StandingOrder)).all()
+    assert len(held) == 4 and all(so.weekdays == "1111100" for so in held)
+    assert sum(len(so.holds) for so in held) == 1
+    scores = db.session.scalars(select(Rating.score)).all()
+    assert len(scores) > 30 and min(scores) == 1 and max(scores) == 5
+
+
+def test_the_demo_standing_orders_place_next_weeks_lunches_around_the_hold(runner, db):
+    from datetime import datetime, time, timedelta
+
+    from mealservice.meals.models import Order, StandingOrder
+    from mealservice.meals.standing import place_standing_orders
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    monday = demo.next_week()[0]
+    # The scheduler's runs of next week, early each morning before the cutoff.
+    for n in range(7):
+        place_standing_orders(datetime.combine(monday + timedelta(days=n), time(6), demo.ZONE))
+    for standing in db.session.scalars(select(StandingOrder)):
+        dates = set(
+            db.session.scalars(
+                select(Order.date).where(
+                    Order.standing_order_id == standing.id, Order.date >= monday
+                )
+            )
+        )
+        expected = {monday + timedelta(days=n) for n in range(5)}
+        if standing.holds:  # in hospital Tuesday to Thursday
+            expected -= {monday + timedelta(days=n) for n in (1, 2, 3)}
+        assert dates == expected, (standing.id, sorted(dates))
