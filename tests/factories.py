@@ -225,3 +225,15 @@ def create_order(canteen, elder, channel: str = "delivery", **data):
     ) or create_menu(canteen, day, "lunch")
     body = {"elder_id": elder.id, "menu_id": menu.id, "option_id": menu.options[0].id}
     return _committed(place_order(None, {**body, "channel": channel, **data}))
+
+
+def create_standing_order(canteen, elder, **data):
+    """Lunch delivered every weekday, with a hold for a hospital stay next week."""
+    from mealservice.meals.standing import add_hold
+    from mealservice.meals.standing import create_standing_order as create
+
+    body = {"elder_id": elder.id, "canteen_id": canteen.id, "slot": "lunch"}
+    standing = create(None, {**body, "channel": "delivery", "weekdays": "1111100", **data})
+    monday = canteen.district.local_today() + timedelta(days=7)
+    add_hold(None, standing, monday, monday + timedelta(days=2), "住院")
+    return _committed(standing)

@@ -160,7 +160,7 @@ def cancel_order(order_id):
 
 
 @blp.post("/meals/<id:meal_id>/rating")
-@blp.requires("ratings.write", 409)
+@blp.requires("ratings.write", 409, scope=services.get_meal)
 @blp.arguments(RatingIn)
 @blp.response(201, RatingOut)
 def rate_meal(data, meal_id):

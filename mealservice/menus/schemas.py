@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from mealservice.core.schemas import Fen, InputSchema, PageQuery, UtcDateTime, collection_schema
+from mealservice.core.schemas import Fen, Id, InputSchema, PageQuery, UtcDateTime, collection_schema
 from mealservice.menus.models import MenuStatus
 from mealservice.places.models import Slot
 from mealservice.places.schemas import NearQuery
@@ -62,7 +62,9 @@ class MenuOut(ma.Schema):
     seats_left = ma.fields.Integer()
     order_cutoff = UtcDateTime()
     delivery_capacity = ma.fields.Integer(allow_none=True)
+    delivery_used = ma.fields.Integer()
     status = ma.fields.String()
+    ordering_closed_at = UtcDateTime(allow_none=True)
     options = ma.fields.List(ma.fields.Nested(OptionOut))
     distance_m = ma.fields.Integer(metadata={"description": "present when `near` is given"})
 
@@ -73,6 +75,108 @@ class CanteenMenuQuery(PageQuery):
 
 class OpenMenuQuery(NearQuery):
     date = ma.fields.Date()
+
+
+class OptionPatchIn(InputSchema):
+    """An option of a changed menu: with `id`, an option it has (fields left out keep
+    their value); without, a new option. Options left out of the list are removed."""
+
+    id = Id()
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=60))
+    price_fen = Fen()
+    delivery_fee_fen = Fen()
+    dishes = ma.fields.List(
+        ma.fields.String(validate=SHORT_TEXT), validate=ma.validate.Length(max=20)
+    )
+    tags = ma.fields.List(
+        ma.fields.String(validate=SHORT_TEXT), validate=ma.validate.Length(max=10)
+    )
+
+    @ma.validates_schema
+    def new_options_are_complete(self, data, **kwargs):
+        if data.get("id") is None:
+            missing = {
+                field: ["Missing data for required field."]
+                for field in ("name", "price_fen")
+                if field not in data
+            }
+            if missing:
+                raise ma.ValidationError(missing)
+
+
+class MenuPatchIn(InputSchema):
+    """Like the creation body, every field optional; `date` and `slot` may only repeat
+    the menu's own."""
+
+    date = ma.fields.Date()
+    slot = ma.fields.String(validate=ma.validate.OneOf([s.value for s in Slot]))
+    seats = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=10_000))
+    order_cutoff = ma.fields.AwareDateTime()
+    delivery_capacity = ma.fields.Integer(
+        strict=True, allow_none=True, validate=ma.validate.Range(min=0, max=10_000)
+    )
+    status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in MenuStatus]))
+    options = ma.fields.List(
+        ma.fields.Nested(OptionPatchIn),
+        validate=ma.validate.Length(min=1, max=10, error="Give between 1 and 10 options."),
+    )
+
+
+class CopyWeekIn(InputSchema):
+    from_week = ma.fields.Date(required=True, metadata={"description": "a Monday"})
+    to_week = ma.fields.Date(required=True, metadata={"description": "a Monday"})
+
+
+class SkippedMenuOut(ma.Schema):
+    date = ma.fields.Date()
+    slot = ma.fields.String()
+    reason = ma.fields.String(metadata={"description": "exists, past or no_window"})
+
+
+class CopyWeekOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(MenuOut), metadata={"description": "menus made"})
+    skipped = ma.fields.List(ma.fields.Nested(SkippedMenuOut))
+
+
+class KitchenCountsQuery(InputSchema):
+    date = ma.fields.Date(metadata={"description": "the local date; today when left out"})
+    slot = ma.fields.String(required=True, validate=ma.validate.OneOf([s.value for s in Slot]))
+
+
+class PortionCounts(ma.Schema):
+    dine_in = ma.fields.Integer(metadata={"description": "live dine-in bookings and eaten ones"})
+    delivery = ma.fields.Integer(metadata={"description": "live and delivered delivery orders"})
+    walk_in = ma.fields.Integer(metadata={"description": "dine-in meals served from no order"})
+    ordered = ma.fields.Integer(metadata={"description": "dine_in + delivery"})
+    total = ma.fields.Integer(metadata={"description": "ordered + walk_in"})
+
+
+class KitchenOptionOut(PortionCounts):
+    option_id = ma.fields.Integer(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    tags = ma.fields.List(ma.fields.String())
+
+
+class KitchenCountsOut(ma.Schema):
+    canteen_id = ma.fields.Integer()
+    date = ma.fields.Date()
+    slot = ma.fields.String()
+    menu_id = ma.fields.Integer()
+    status = ma.fields.String()
+    order_cutoff = UtcDateTime()
+    ordering_closed_at = UtcDateTime(allow_none=True)
+    options = ma.fields.List(ma.fields.Nested(KitchenOptionOut))
+    totals = ma.fields.Nested(PortionCounts)
+    tags = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(PortionCounts),
+        metadata={"description": "portions of soft, low_salt and low_sugar options"},
+    )
+    seats = ma.fields.Integer()
+    seats_used = ma.fields.Integer()
+    seats_free_for_walk_ins = ma.fields.Integer()
+    delivery_capacity = ma.fields.Integer(allow_none=True)
+    delivery_used = ma.fields.Integer()
 
 
 menu_out = MenuOut()

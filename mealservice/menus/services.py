@@ -1,16 +1,18 @@
 """Daily menus and the one accounting of seats per canteen, date and slot."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
+from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.db import add_unique, utcnow
-from mealservice.core.errors import Conflict, ValidationFailed
+from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.extensions import db
+from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order, OrderStatus
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.places.geo import distance_m
-from mealservice.places.models import Canteen, Function
+from mealservice.places.models import Canteen, Function, Slot
 
 
 def slot_end(canteen: Canteen, day: date, slot: str) -> datetime:
@@ -124,3 +126,363 @@ def release_seat(menu_id: int) -> None:
         .values(seats_used=Menu.seats_used - 1)
         .execution_options(synchronize_session=False)
     )
+
+
+# Planning: changing, publishing and copying menus without breaking what was ordered.
+
+# The tags the kitchen counts portions of; options may carry others.
+KITCHEN_TAGS = ("soft", "low_salt", "low_sugar")
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def planned_slots(canteen: Canteen) -> list[str]:
+    """The district's slots that have a window, in the order of the day."""
+    return [slot.value for slot in Slot if slot.value in canteen.district.slot_windows]
+
+
+def get_menu(user, menu_id: int) -> Menu:
+    menu = db.session.get(Menu, menu_id)
+    if menu is None:
+        raise NotFound("menu")
+    ensure_canteen_in_scope(user, menu.canteen, "menu")
+    return menu
+
+
+def week_menus(canteen: Canteen, monday: date) -> dict[tuple[date, str], Menu]:
+    menus = db.session.scalars(
+        select(Menu).where(
+            Menu.canteen_id == canteen.id,
+            Menu.date >= monday,
+            Menu.date < monday + timedelta(days=7),
+        )
+    )
+    return {(menu.date, menu.slot): menu for menu in menus}
+
+
+def _local_today(canteen: Canteen, now: datetime | None) -> date:
+    return canteen.district.local(now or utcnow()).date()
+
+
+def _ensure_not_past(menu: Menu, now: datetime | None) -> None:
+    if menu.date < _local_today(menu.canteen, now):
+        raise Conflict(
+            "menu_in_past",
+            f"The menu of {menu.date:%Y-%m-%d} is in the past and cannot change.",
+            {"menu_id": menu.id, "date": menu.date.isoformat()},
+        )
+
+
+def _option_uses(option_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many live orders, other orders and meals name each option."""
+    uses = {
+        option_id: {"live_orders": 0, "other_orders": 0, "meals": 0} for option_id in option_ids
+    }
+    if not option_ids:
+        return uses
+    live = [str(status) for status in LIVE_ORDER_STATUSES]
+    for option_id, status, n in db.session.execute(
+        select(Order.option_id, Order.status, func.count())
+        .where(Order.option_id.in_(option_ids))
+        .group_by(Order.option_id, Order.status)
+    ):
+        uses[option_id]["live_orders" if status in live else "other_orders"] += n
+    for option_id, n in db.session.execute(
+        select(Meal.option_id, func.count())
+        .where(Meal.option_id.in_(option_ids))
+        .group_by(Meal.option_id)
+    ):
+        uses[option_id]["meals"] += n
+    return uses
+
+
+def _menu_has_takers(menu: Menu) -> bool:
+    return (
+        db.session.scalar(select(Order.id).where(Order.menu_id == menu.id).limit(1)) is not None
+        or db.session.scalar(select(Meal.id).where(Meal.menu_id == menu.id).limit(1)) is not None
+    )
+
+
+def update_menu(menu: Menu, data: dict, *, now: datetime | None = None) -> Menu:
+    """Change a menu only in ways that keep what was already ordered and served valid.
+
+    Orders and meals carry their own priced snapshot, so a new price applies to orders
+    placed from now on and never reprices a confirmed one."""
+    now = now or utcnow()
+    _ensure_not_past(menu, now)
+    canteen = menu.canteen
+    errors: dict[str, list[str]] = {}
+    for field in ("date", "slot"):
+        if field in data and data[field] != getattr(menu, field):
+            errors[field] = [f"A menu's {field} cannot change; add a menu for the other {field}."]
+    if "seats" in data and data["seats"] > canteen.seats_per_meal:
+        errors["seats"] = [f"The canteen serves at most {canteen.seats_per_meal} per meal."]
+    if data.get("delivery_capacity") and Function.DELIVERY not in canteen.functions:
+        errors["delivery_capacity"] = ["The canteen does not deliver."]
+    if "order_cutoff" in data:
+        closes = slot_end(canteen, menu.date, menu.slot)
+        if data["order_cutoff"] > closes:
+            errors["order_cutoff"] = [
+                f"Ordering must close before the {menu.slot} ends ({closes:%Y-%m-%d %H:%M})."
+            ]
+    current = {option.id: option for option in menu.options}
+    if "options" in data:
+        seen: set[int] = set()
+        for index, option in enumerate(data["options"]):
+            option_id = option.get("id")
+            if option_id is None:
+                continue
+            if option_id not in current:
+                errors[f"options.{index}.id"] = ["No such option on this menu."]
+            elif option_id in seen:
+                errors[f"options.{index}.id"] = ["The option is listed twice."]
+            seen.add(option_id)
+    if errors:
+        raise ValidationFailed(errors)
+
+    if "seats" in data and data["seats"] < menu.seats_used:
+        raise Conflict(
+            "seats_below_booked",
+            f"{menu.seats_used} seats are already booked or used; seats cannot go below that.",
+            {"seats_used": menu.seats_used},
+        )
+    capacity = data.get("delivery_capacity", menu.delivery_capacity)
+    if capacity is not None and capacity < menu.delivery_used:
+        raise Conflict(
+            "delivery_below_booked",
+            f"{menu.delivery_used} deliveries are already ordered; the capacity cannot go"
+            " below that.",
+            {"delivery_used": menu.delivery_used},
+        )
+    if "options" in data:
+        kept = {option["id"] for option in data["options"] if option.get("id") is not None}
+        removed = [option_id for option_id in current if option_id not in kept]
+        for option_id, uses in _option_uses(removed).items():
+            if any(uses.values()):
+                raise Conflict(
+                    "option_in_use",
+                    f"The option {current[option_id].name} was ordered or served;"
+                    " it cannot be removed.",
+                    {"option_id": option_id, **uses},
+                )
+    unpublish = data.get("status") == MenuStatus.DRAFT and menu.status != MenuStatus.DRAFT
+    if unpublish and _menu_has_takers(menu):
+        raise Conflict(
+            "menu_in_use",
+            "The menu was already ordered or served; it stays published.",
+            {"menu_id": menu.id},
+        )
+
+    for field in ("seats", "order_cutoff", "delivery_capacity", "status"):
+        if field in data:
+            setattr(menu, field, data[field])
+    if "order_cutoff" in data and data["order_cutoff"] > now:
+        # Ordering is open again: the kitchen's counts are not final until the new cutoff.
+        menu.ordering_closed_at = None
+    if "options" in data:
+        _replace_options(menu, current, data["options"])
+    db.session.flush()
+    return menu
+
+
+def _replace_options(menu: Menu, current: dict[int, MenuOption], given: list[dict]) -> None:
+    options = []
+    for position, data in enumerate(given):
+        option = current.get(data.get("id")) or MenuOption()
+        option.position = position
+        for field, default in (
+            ("name", None),
+            ("price_fen", None),
+            ("delivery_fee_fen", 0),
+            ("dishes", []),
+            ("tags", []),
+        ):
+            if field in data:
+                setattr(option, field, data[field])
+            elif option.id is None:
+                setattr(option, field, default)
+        options.append(option)
+    menu.options = options
+
+
+def publish_menu(menu: Menu, *, now: datetime | None = None) -> Menu:
+    _ensure_not_past(menu, now)
+    menu.status = MenuStatus.PUBLISHED
+    db.session.flush()
+    return menu
+
+
+def publish_week(canteen: Canteen, monday: date, *, now: datetime | None = None) -> list[Menu]:
+    """Publish the week's drafts from today on; past days stay as they were."""
+    today = _local_today(canteen, now)
+    published = []
+    for (day, _slot), menu in sorted(week_menus(canteen, monday).items()):
+        if menu.status == MenuStatus.DRAFT and day >= today:
+            menu.status = MenuStatus.PUBLISHED
+            published.append(menu)
+    db.session.flush()
+    return published
+
+
+def copy_week(
+    canteen: Canteen, from_week: date, to_week: date, *, now: datetime | None = None
+) -> tuple[list[Menu], list[dict]]:
+    """Make `to_week`'s missing menus from `from_week`'s, as drafts, each cutoff moved by
+    as many days as the menu. An existing menu is never overwritten, and past days are
+    left alone. Returns the menus made and what was skipped, with why."""
+    errors = {}
+    for field, day in (("from_week", from_week), ("to_week", to_week)):
+        if day.weekday() != 0:
+            errors[field] = ["Give the Monday of the week."]
+    if not errors and from_week == to_week:
+        errors["to_week"] = ["Copy to another week."]
+    if errors:
+        raise ValidationFailed(errors)
+    today = _local_today(canteen, now)
+    if to_week + timedelta(days=6) < today:
+        raise Conflict(
+            "menu_in_past",
+            f"The week of {to_week:%Y-%m-%d} is over; its menus cannot change.",
+            {"to_week": to_week.isoformat()},
+        )
+    shift = to_week - from_week
+    zone = ZoneInfo(canteen.district.effective_timezone)
+    existing = week_menus(canteen, to_week)
+    windows = set(planned_slots(canteen))
+    delivers = Function.DELIVERY in canteen.functions
+    created, skipped = [], []
+    for (day, slot), source in sorted(week_menus(canteen, from_week).items()):
+        target = day + shift
+        reason = (
+            "exists"
+            if (target, slot) in existing
+            else "past"
+            if target < today
+            else "no_window"
+            if slot not in windows
+            else None
+        )
+        if reason is None:
+            # Moved in local wall time, so a cutoff stays "9:00 the same day" across DST.
+            cutoff = (source.order_cutoff.astimezone(zone) + shift).astimezone(UTC)
+            data = {
+                "date": target,
+                "slot": slot,
+                # The canteen may have shrunk or stopped delivering since.
+                "seats": min(source.seats, canteen.seats_per_meal),
+                "order_cutoff": cutoff,
+                "delivery_capacity": source.delivery_capacity if delivers else None,
+                "status": MenuStatus.DRAFT,
+                "options": [
+                    {
+                        "name": option.name,
+                        "price_fen": option.price_fen,
+                        "delivery_fee_fen": option.delivery_fee_fen,
+                        "dishes": list(option.dishes),
+                        "tags": list(option.tags),
+                    }
+                    for option in source.options
+                ],
+            }
+            try:
+                created.append(create_menu(canteen, data))
+            except Conflict as conflict:
+                if conflict.code != "menu_exists":
+                    raise
+                reason = "exists"  # made at the same moment by someone else
+        if reason is not None:
+            skipped.append({"date": target, "slot": slot, "reason": reason})
+    return created, skipped
+
+
+# Kitchen counts
+
+# What the kitchen cooks for: orders still to be served and those already served.
+COOKED_ORDER_STATUSES = (
+    OrderStatus.CONFIRMED,
+    OrderStatus.DISPATCHED,
+    OrderStatus.CONSUMED,
+    OrderStatus.DELIVERED,
+)
+
+
+def kitchen_counts(canteen: Canteen, day: date, slot: str) -> dict:
+    """How many of each option to cook for one meal, dine-in and delivery apart, from the
+    orders, with the walk-ins served so far (meals that came from no order) apart, the
+    portions of each kitchen tag, and the seats still free for walk-ins."""
+    menu = db.session.scalar(
+        select(Menu).where(Menu.canteen_id == canteen.id, Menu.date == day, Menu.slot == slot)
+    )
+    if menu is None:
+        raise Conflict(
+            "no_menu",
+            f"There is no {slot} menu for {day:%Y-%m-%d}.",
+            {"date": day.isoformat(), "slot": slot},
+        )
+    rows: dict[int | None, dict] = {}
+
+    def row_for(option_id: int | None) -> dict:
+        if option_id not in rows:
+            rows[option_id] = {
+                "option_id": option_id,
+                "name": None,
+                "tags": [],
+                "dine_in": 0,
+                "delivery": 0,
+                "walk_in": 0,
+            }
+        return rows[option_id]
+
+    for option in menu.options:
+        row = row_for(option.id)
+        row["name"], row["tags"] = option.name, list(option.tags)
+    ordered = select(Order.option_id, Order.channel, func.count()).where(
+        Order.menu_id == menu.id,
+        Order.status.in_([str(status) for status in COOKED_ORDER_STATUSES]),
+    )
+    for option_id, channel, n in db.session.execute(
+        ordered.group_by(Order.option_id, Order.channel)
+    ):
+        row_for(option_id)["delivery" if channel == "delivery" else "dine_in"] += n
+    walk_ins = select(Meal.option_id, func.count()).where(
+        Meal.canteen_id == canteen.id,
+        Meal.date == day,
+        Meal.slot == slot,
+        Meal.channel == "dine_in",
+        Meal.order_id.is_(None),
+        Meal.voided_at.is_(None),
+    )
+    for option_id, n in db.session.execute(walk_ins.group_by(Meal.option_id)):
+        row_for(option_id)["walk_in"] += n
+
+    options = []
+    for row in rows.values():
+        row["ordered"] = row["dine_in"] + row["delivery"]
+        row["total"] = row["ordered"] + row["walk_in"]
+        if row["option_id"] is not None or row["total"]:
+            options.append(row)
+    channels = ("dine_in", "delivery", "walk_in", "ordered", "total")
+    totals = {key: sum(row[key] for row in options) for key in channels}
+    tags = {
+        tag: {key: sum(row[key] for row in options if tag in row["tags"]) for key in channels}
+        for tag in KITCHEN_TAGS
+    }
+    return {
+        "canteen_id": canteen.id,
+        "date": day,
+        "slot": slot,
+        "menu_id": menu.id,
+        "status": menu.status,
+        "order_cutoff": menu.order_cutoff,
+        "ordering_closed_at": menu.ordering_closed_at,
+        "options": options,
+        "totals": totals,
+        "tags": tags,
+        "seats": menu.seats,
+        "seats_used": menu.seats_used,
+        "seats_free_for_walk_ins": max(menu.seats - menu.seats_used, 0),
+        "delivery_capacity": menu.delivery_capacity,
+        "delivery_used": menu.delivery_used,
+    }

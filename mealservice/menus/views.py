@@ -7,13 +7,20 @@ from flask.views import MethodView
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user, sees_public_view
 from mealservice.core.db import utcnow
+from mealservice.core.errors import NotFound
 from mealservice.core.schemas import page_of_list, page_of_query
 from mealservice.menus import services
+from mealservice.menus.models import MenuStatus
 from mealservice.menus.schemas import (
     CanteenMenuQuery,
+    CopyWeekIn,
+    CopyWeekOut,
+    KitchenCountsOut,
+    KitchenCountsQuery,
     MenuIn,
     MenuList,
     MenuOut,
+    MenuPatchIn,
     OpenMenuQuery,
     menu_out,
 )
@@ -64,3 +71,58 @@ class OpenMenus(MethodView):
                 body["distance_m"] = distance
             items.append(body)
         return jsonify(page_of_list(items, query["page"], query["per_page"]))
+
+
+@blp.route("/menus/<id:menu_id>")
+class MenuItem(MethodView):
+    @blp.requires("menus.read", scope=services.get_menu)
+    @blp.response(200, MenuOut)
+    def get(self, menu_id):
+        user = current_user()
+        menu = services.get_menu(user, menu_id)
+        if sees_public_view(user) and menu.status != MenuStatus.PUBLISHED:
+            raise NotFound("menu")
+        return menu
+
+    @blp.requires("menus.write", 409, scope=services.get_menu)
+    @blp.arguments(MenuPatchIn)
+    @blp.response(200, MenuOut)
+    def patch(self, data, menu_id):
+        """Change a menu in ways that keep its orders valid: seats never below those
+        booked or used, no option removed that was ordered or served, delivery capacity
+        never below what was ordered, nothing of a past date."""
+        return services.update_menu(services.get_menu(current_user(), menu_id), data)
+
+
+@blp.route("/menus/<id:menu_id>/publish")
+class PublishMenu(MethodView):
+    @blp.requires("menus.write", 409, scope=services.get_menu)
+    @blp.response(200, MenuOut)
+    def post(self, menu_id):
+        return services.publish_menu(services.get_menu(current_user(), menu_id))
+
+
+@blp.route("/canteens/<id:canteen_id>/menus/copy-week")
+class CopyWeek(MethodView):
+    @blp.requires("menus.write", 409, scope=get_canteen)
+    @blp.arguments(CopyWeekIn)
+    @blp.response(201, CopyWeekOut)
+    def post(self, data, canteen_id):
+        """Make the missing menus of `to_week` from those of `from_week`, as drafts; an
+        existing menu is never overwritten and past days are left alone."""
+        canteen = get_canteen(current_user(), canteen_id)
+        created, skipped = services.copy_week(canteen, data["from_week"], data["to_week"])
+        return {"items": created, "skipped": skipped}
+
+
+@blp.route("/canteens/<id:canteen_id>/kitchen-counts")
+class KitchenCounts(MethodView):
+    @blp.requires("kitchen_counts.read", 409, scope=get_canteen)
+    @blp.arguments(KitchenCountsQuery, location="query")
+    @blp.response(200, KitchenCountsOut)
+    def get(self, query, canteen_id):
+        """How many of each option to cook, dine-in and delivery apart, with the walk-ins
+        served so far, the soft / low-salt / low-sugar portions and the seats still free."""
+        canteen = get_canteen(current_user(), canteen_id)
+        day = query.get("date") or canteen.district.local_today()
+        return services.kitchen_counts(canteen, day, query["slot"])

@@ -1,6 +1,6 @@
 """The "Who may do what" table of API.md, walked for every role on every guarded operation."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -72,6 +72,29 @@ TABLE = [
     ("POST", "/api/v1/orders/{order}/cancel", {"admin", "manager", "family", "elder"}),
     ("POST", "/api/v1/meals/{meal}/rating", {"family", "elder"}),
     ("GET", "/api/v1/canteens/{canteen}/ratings", STAFF_READ),
+    ("GET", "/api/v1/menus/{menu}", EVERYONE_WHO_READS_CANTEENS),
+    ("PATCH", "/api/v1/menus/{menu}", {"admin", "manager"}),
+    ("POST", "/api/v1/menus/{menu}/publish", {"admin", "manager"}),
+    ("POST", "/api/v1/canteens/{canteen}/menus/copy-week", {"admin", "manager"}),
+    (
+        "GET",
+        "/api/v1/canteens/{canteen}/kitchen-counts?date={today}&slot=lunch",
+        {"admin", "official", "manager", "cashier"},
+    ),
+    ("POST", "/api/v1/standing-orders", {"admin", "manager", "family", "elder"}),
+    ("GET", "/api/v1/standing-orders", ELDER_READERS),
+    ("GET", "/api/v1/standing-orders/{standing}", ELDER_READERS),
+    ("POST", "/api/v1/standing-orders/{standing}/stop", {"admin", "manager", "family", "elder"}),
+    (
+        "POST",
+        "/api/v1/standing-orders/{standing}/holds",
+        {"admin", "manager", "family", "elder"},
+    ),
+    (
+        "DELETE",
+        "/api/v1/standing-orders/{standing}/holds/{hold}",
+        {"admin", "manager", "family", "elder"},
+    ),
 ]
 
 
@@ -80,7 +103,12 @@ def route_to(path: str, district, canteen, user, elder) -> str:
     meal = factories.create_meal(canteen, elder) if "{meal}" in path or "{today}" in path else None
     terminal = factories.create_terminal(canteen) if "{terminal}" in path else None
     order = factories.create_order(canteen, elder) if "{order}" in path else None
+    menu = factories.create_menu(canteen, district.local_today() + timedelta(days=1), "dinner") if "{menu}" in path else None  # fmt: skip
+    standing = factories.create_standing_order(canteen, elder) if "{standing}" in path else None
     return path.format(
+        standing=standing.id if standing else None,
+        hold=standing.holds[0].id if standing else None,
+        menu=menu.id if menu else None,
         order=order.id if order else None,
         terminal=terminal.id if terminal else None,
         meal=meal.id if meal else None,
@@ -139,6 +167,9 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
         meal=1,
         terminal=1,
         order=1,
+        menu=1,
+        standing=1,
+        hold=1,
         today="2026-10-01",
     )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
@@ -158,7 +189,10 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{card_id}", "{card}")
             .replace("{meal_id}", "{meal}")
             .replace("{terminal_id}", "{terminal}")
-            .replace("{order_id}", "{order}"),
+            .replace("{order_id}", "{order}")
+            .replace("{menu_id}", "{menu}")
+            .replace("{standing_order_id}", "{standing}")
+            .replace("{hold_id}", "{hold}"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()
