@@ -1,4 +1,4 @@
-# make demo: set up and start the service with the demo district on SQLite.
+# make demo: set up and start the service and its scheduler with the demo district on SQLite.
 # make test: run the whole suite (on PostgreSQL too when TEST_DATABASE_URL is set).
 VENV ?= .venv
 PYTHON ?= python3
@@ -23,10 +23,14 @@ messages: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o mealservice/translations/messages.pot .
 	$(BIN)/pybabel update -i mealservice/translations/messages.pot -d mealservice/translations --width 100
 
+# The scheduler (standing orders, closing ordering, no-shows) runs beside the server, in
+# one shell whose trap stops it however the server ends.
 demo: $(BIN)/.installed translations vendor
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo "Serving the demo district on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(FLASK) scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # The browser libraries the pages serve themselves, pinned in package-lock.json: jsQR

@@ -1,4 +1,5 @@
-"""Command-line verbs: `flask --app wsgi seed-demo`, `create-user`, `cards print`."""
+"""Command-line verbs: `flask --app wsgi seed-demo`, `create-user`, `cards print`,
+`scheduler`."""
 
 import sys
 
@@ -15,6 +16,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user_command)
     app.cli.add_command(cards_group)
+    app.cli.add_command(scheduler_command)
 
 
 @click.command("seed-demo")
@@ -102,3 +104,38 @@ def print_cards_command(code, output):
         raise click.ClickException(f"Cannot write {output}: {error.strerror or error}.") from None
     pages = -(-drawn // printing.CARDS_PER_PAGE)
     click.echo(f"Wrote {drawn} cards on {pages} page{'s' * (pages != 1)} to {output}.")
+
+
+@click.command("scheduler")
+@click.option(
+    "--every",
+    type=click.IntRange(1, 59),
+    default=None,
+    metavar="SECONDS",
+    help="fire every job at every N-th second of the clock instead of its own schedule "
+    "(tests, trying things out)",
+)
+@click.option(
+    "--run-for",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="stop after this long [default: run until stopped]",
+)
+def scheduler_command(every, run_for):
+    """Run the timed work (the JOBS table of mealservice/core/scheduler.py) until stopped.
+
+    One process per deployment, never inside the web workers. A second copy started by
+    mistake does no harm: each run is claimed in the job_runs table, and a copy that
+    finds a run claimed skips it."""
+    import logging
+
+    from mealservice.core import scheduler
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        # Each run's outcome is logged once, by the scheduler module; not again per job.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    scheduler.run(current_app._get_current_object(), every=every, run_for=run_for)
