@@ -95,7 +95,10 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.elders import pages as elder_pages
     from mealservice.elders import views as elder_views
     from mealservice.extensions import api
+    from mealservice.meals import pages as meal_pages
+    from mealservice.meals import standing_views
     from mealservice.meals import views as meal_views
+    from mealservice.menus import pages as menu_pages
     from mealservice.menus import views as menu_views
     from mealservice.places import pages as place_pages
     from mealservice.places import views as place_views
@@ -108,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
         policy_views.blp,
         menu_views.blp,
         meal_views.blp,
+        standing_views.blp,
         balance_views.blp,
         counter_views.blp,
     ):
@@ -124,6 +128,8 @@ def register_blueprints(app: Flask) -> None:
         elder_pages.bp,
         counter_pages.bp,
         balance_pages.bp,
+        meal_pages.bp,
+        menu_pages.bp,
     ):
         app.register_blueprint(blueprint)
 

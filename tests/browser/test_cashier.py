@@ -18,7 +18,7 @@ from mealservice.demo import LOGINS
 from mealservice.elders.cards import issue_card, payload_of, revoke_card
 from mealservice.elders.models import Elder
 from mealservice.elders.services import is_active_on
-from mealservice.meals.models import Meal
+from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order
 from mealservice.places.models import Canteen, District
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
 
@@ -55,7 +55,13 @@ def hungry_elders(db, how_many: int, with_diet_notes: bool = False) -> list[Simp
     """Demo elders who have not eaten lunch today, anywhere, as plain facts."""
     today = canteen_of(db).district.local_today()
     eaten = select(Meal.elder_id).where(Meal.date == today, Meal.slot == "lunch")
-    candidates = db.session.scalars(select(Elder).where(Elder.id.not_in(eaten)).order_by(Elder.id))
+    # An order for today's lunch (a delivery, a booking elsewhere) fills the slot too.
+    ordered = select(Order.elder_id).where(
+        Order.date == today, Order.slot == "lunch", Order.status.in_(LIVE_ORDER_STATUSES)
+    )
+    candidates = db.session.scalars(
+        select(Elder).where(Elder.id.not_in(eaten), Elder.id.not_in(ordered)).order_by(Elder.id)
+    )
     found = [
         SimpleNamespace(
             id=elder.id, name=elder.name, diet_notes=elder.diet_notes, phone4=elder.phone_last4

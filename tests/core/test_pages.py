@@ -127,6 +127,24 @@ def test_the_manager_edits_the_canteen_details_on_the_page(client, manager, cant
     assert "已保存" in html and "新地址8号" in html and "0571-2222" in html
 
 
+def test_the_canteen_page_leads_the_manager_to_menus_kitchen_counts_and_ratings(
+    client, manager, canteen, district
+):
+    factories.create_menu(canteen, district.local_today(), "lunch")
+    log_in(client, "page-manager", "green-tea-42")
+    html = client.get(f"/canteens/{canteen.id}").get_data(as_text=True)
+    links = re.findall(r'<a class="button" href="([^"]+)"', html)
+    assert len(links) == 3
+    for link in links:
+        assert client.get(link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_family_see_no_staff_links_on_the_canteen_page(client, canteen, db, elder):
+    factories.create_user("family", elders=[elder], username="page-family", password="tea-42-x")
+    log_in(client, "page-family", "tea-42-x")
+    assert 'class="button"' not in client.get(f"/canteens/{canteen.id}").get_data(as_text=True)
+
+
 def test_an_empty_required_field_is_named_on_the_page(client, manager, canteen):
     log_in(client, "page-manager", "green-tea-42")
     path = f"/canteens/{canteen.id}"

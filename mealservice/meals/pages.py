@@ -1,0 +1,435 @@
+"""Ordering pages for elders and their relatives: nearby menus by walking distance, a
+confirmation with the subsidy and what to pay, the order's status, the history with
+cancel and rating, and the manager's view of the ratings.
+
+Plain forms, few taps, large type: many readers are elders on a phone. Every refusal of
+the services is shown as a plain sentence on the page, never as an error page."""
+
+from datetime import timedelta
+from math import ceil
+
+from babel.dates import format_skeleton
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from mealservice.balances.services import balance_of
+from mealservice.core.auth import LINKED_ELDER_ROLES, may, require_permission
+from mealservice.core.db import utcnow
+from mealservice.core.errors import ApiError, NotFound
+from mealservice.elders.models import Elder
+from mealservice.elders.services import get_elder
+from mealservice.extensions import db
+from mealservice.meals import orders
+from mealservice.meals.models import Meal, Order, OrderPayment, OrderStatus, Rating
+from mealservice.meals.services import quote
+from mealservice.menus.models import Menu, MenuOption, MenuStatus
+from mealservice.menus.services import open_menus
+from mealservice.places.models import Function
+from mealservice.places.services import get_canteen
+
+bp = Blueprint("meals_pages", __name__)
+
+# The places listed first: a short page on a phone. The nearest that delivers is added.
+NEAREST_PLACES = 5
+
+# An elder's walking pace: about 80 metres a minute, so 1 km is the "15-minute circle".
+WALKING_M_PER_MIN = 80
+
+# A refusal of the services in plain words, per code; others show the service's sentence.
+REFUSALS = {
+    "cutoff_passed": _l(
+        "Ordering for this meal has closed, so it can no longer be ordered or cancelled."
+    ),
+    "capacity_full": _l("This meal is full. Please choose another place or another meal."),
+    "already_ordered": _l("This elder already has this meal ordered."),
+    "no_delivery": _l(
+        "This place does not deliver this meal. Please book a seat or choose another place."
+    ),
+    "insufficient_balance": _l(
+        "The meal balance is too low. Please top it up, or pay on delivery or at the counter."
+    ),
+    "no_menu": _l("There is no menu for this meal yet."),
+    "elder_inactive": _l(
+        "This elder can no longer order meals here. Please ask the community office."
+    ),
+    "order_closed": _l("This order is already cancelled or finished and cannot be changed."),
+    "already_dispatched": _l("The meal is already on its way and can no longer be cancelled."),
+    "already_rated": _l("This meal has already been rated."),
+    "validation_error": _l("Something in the form is not right. Please check and try again."),
+}
+
+STATUS_WORDS = {
+    OrderStatus.CONFIRMED: _l("Confirmed"),
+    OrderStatus.CANCELLED: _l("Cancelled"),
+    OrderStatus.CONSUMED: _l("Eaten"),
+    OrderStatus.NO_SHOW: _l("Did not come"),
+    OrderStatus.DISPATCHED: _l("On the way"),
+    OrderStatus.DELIVERED: _l("Delivered"),
+    OrderStatus.FAILED: _l("Delivery failed"),
+}
+
+PAYMENT_WORDS = {
+    OrderPayment.BALANCE: _l("From the meal balance"),
+    OrderPayment.ON_DELIVERY: _l("Pay on delivery"),
+    OrderPayment.AT_COUNTER: _l("Pay at the counter"),
+}
+
+TAG_WORDS = {
+    "soft": _l("Soft"),
+    "low_salt": _l("Low salt"),
+    "low_sugar": _l("Low sugar"),
+    "low_fat": _l("Low fat"),
+    "vegetarian": _l("Vegetarian"),
+    "halal": _l("Halal"),
+}
+
+SLOT_ORDER = ("breakfast", "lunch", "dinner")
+SLOT_WORDS = {"breakfast": _l("Breakfast"), "lunch": _l("Lunch"), "dinner": _l("Dinner")}
+
+SCORE_WORDS = {
+    1: _l("Very poor"),
+    2: _l("Poor"),
+    3: _l("All right"),
+    4: _l("Good"),
+    5: _l("Very good"),
+}
+
+
+@bp.app_template_filter("day_words")
+def day_words(day) -> str:
+    """A date as people say it: 11月25日周三, Wed, Nov 25."""
+    return format_skeleton("MMMEd", day, locale=str(get_locale()))
+
+
+def refusal_text(error: ApiError) -> str:
+    return str(REFUSALS.get(error.code, error.message))
+
+
+@bp.app_context_processor
+def ordering_words():
+    return {
+        "status_words": STATUS_WORDS,
+        "payment_words": PAYMENT_WORDS,
+        "tag_words": TAG_WORDS,
+        "slot_words": SLOT_WORDS,
+        "score_words": SCORE_WORDS,
+    }
+
+
+# Whose meals: a family account orders for its elders, an elder for themself; staff who
+# may order name the elder with `?elder=`.
+
+
+def _elders_of(user) -> list[Elder]:
+    if user.role in LINKED_ELDER_ROLES:
+        return orders.ordering_elders(user)
+    elder_id = _int_arg("elder")
+    return [get_elder(user, elder_id)] if elder_id is not None else []
+
+
+def _chosen_elder(user, elders: list[Elder], elder_id: int | None) -> Elder | None:
+    """The elder named by the request, among those the user orders for (404 if not one of
+    them); the only one when there is just one; None when the user must still choose."""
+    if elder_id is not None:
+        for elder in elders:
+            if elder.id == elder_id:
+                return elder
+        raise NotFound("elder")
+    return elders[0] if len(elders) == 1 else None
+
+
+def _int_arg(name: str, source=None) -> int | None:
+    value = (source or request.args).get(name, "")
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _home_of(elder: Elder) -> tuple[float, float] | None:
+    if elder.lat is not None:
+        return elder.lat, elder.lng
+    community = elder.community
+    return (community.lat, community.lng) if community.lat is not None else None
+
+
+def walking_minutes(metres: int) -> int:
+    return max(1, ceil(metres / WALKING_M_PER_MIN))
+
+
+def _deliverable(menu: Menu) -> bool:
+    return Function.DELIVERY in menu.canteen.functions and (
+        menu.delivery_capacity is None or menu.delivery_used < menu.delivery_capacity
+    )
+
+
+def _may_dine_in(menu: Menu) -> bool:
+    return Function.DINE_IN in menu.canteen.functions and menu.seats_left > 0
+
+
+def _places(day, home: tuple[float, float] | None, everything: bool) -> tuple[list[dict], bool]:
+    """The day's open menus grouped by place, nearest place first, its meals in slot order:
+    the nearest few and the nearest that delivers, or every place; and whether some were
+    left out."""
+    places: dict[int, dict] = {}
+    for menu, distance in open_menus(day, near=home):
+        place = places.setdefault(
+            menu.canteen_id,
+            {
+                "canteen": menu.canteen,
+                "distance_m": distance,
+                "minutes": walking_minutes(distance) if distance is not None else None,
+                "timezone": menu.canteen.district.effective_timezone,
+                "meals": [],
+            },
+        )
+        place["meals"].append(
+            {"menu": menu, "delivers": _deliverable(menu), "dine_in": _may_dine_in(menu)}
+        )
+    for place in places.values():
+        place["meals"].sort(key=lambda meal: SLOT_ORDER.index(meal["menu"].slot))
+    found = list(places.values())
+    if everything or len(found) <= NEAREST_PLACES:
+        return found, False
+    shown = found[:NEAREST_PLACES]
+    delivering = (place for place in found if any(meal["delivers"] for meal in place["meals"]))
+    nearest_delivering = next(delivering, None)
+    if nearest_delivering is not None and nearest_delivering not in shown:
+        shown.append(nearest_delivering)
+    return shown, True
+
+
+# Ordering
+
+
+@bp.get("/order")
+def order():
+    """Step 1 (only with several elders): whose meal. Step 2: the open menus of today
+    and tomorrow, nearest first, each option with one button per way to eat it."""
+    user = require_permission("orders.place")
+    elders = _elders_of(user)
+    elder = _chosen_elder(user, elders, _int_arg("elder"))
+    if elder is None:
+        return render_template("ordering/pick_elder.html", elders=elders)
+    district = elder.community.district
+    today = district.local_today()
+    home = _home_of(elder)
+    everything = request.args.get("all") == "1"
+    days = []
+    for day, word in ((today, _("Today")), (today + timedelta(days=1), _("Tomorrow"))):
+        places, more = _places(day, home, everything)
+        days.append({"date": day, "word": word, "places": places, "more": more})
+    return render_template("ordering/menus.html", elder=elder, days=days, several=len(elders) > 1)
+
+
+def _choice_from(source) -> tuple[Elder, Menu, MenuOption, str]:
+    """The elder, menu, option and channel a link or form names, all checked."""
+    user = require_permission("orders.place")
+    elder = _chosen_elder(user, _elders_of(user), _int_arg("elder", source))
+    option = db.session.get(MenuOption, _int_arg("option", source) or 0)
+    channel = source.get("channel")
+    if elder is None or option is None or channel not in ("delivery", "dine_in"):
+        raise NotFound("meal")
+    menu = db.session.get(Menu, option.menu_id)
+    if menu.status != MenuStatus.PUBLISHED:
+        raise NotFound("meal")
+    return elder, menu, option, channel
+
+
+@bp.get("/order/confirm")
+def confirm():
+    """What the meal costs, the subsidy and what is left to pay, how to pay, one big
+    button. Nothing is taken until it is pressed."""
+    elder, menu, option, channel = _choice_from(request.args)
+    return _confirmation(elder, menu, option, channel)
+
+
+def _payments(channel: str) -> tuple[OrderPayment, OrderPayment]:
+    """The ways to pay for a meal: the balance now, or cash at the door or the counter."""
+    later = OrderPayment.ON_DELIVERY if channel == "delivery" else OrderPayment.AT_COUNTER
+    return OrderPayment.BALANCE, later
+
+
+def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, status=200):
+    try:
+        price = quote(
+            elder,
+            menu.canteen,
+            {"date": menu.date, "slot": menu.slot, "channel": channel, "option_id": option.id},
+        )
+    except ApiError as error:
+        db.session.rollback()
+        price, refusal = None, refusal or refusal_text(error)
+    if refusal is None and utcnow() >= menu.order_cutoff:
+        refusal = str(REFUSALS["cutoff_passed"])
+    if refusal is None and price is not None and price.refusal == "slot_limit":
+        refusal = str(REFUSALS["already_ordered"])
+    balance = balance_of(elder.id)
+    if payment not in _payments(channel):
+        # The balance is what relatives top up so the elder need not handle cash.
+        enough = price is not None and 0 < price.elder_pays_fen <= balance
+        payment = OrderPayment.BALANCE if enough else _payments(channel)[1]
+    html = render_template(
+        "ordering/confirm.html",
+        elder=elder,
+        menu=menu,
+        option=option,
+        channel=channel,
+        price=price,
+        balance_fen=balance,
+        payments=_payments(channel),
+        payment=payment,
+        refusal=refusal,
+        timezone=menu.canteen.district.effective_timezone,
+    )
+    return html, status
+
+
+@bp.post("/order")
+def place():
+    user = require_permission("orders.place")
+    elder, menu, option, channel = _choice_from(request.form)
+    payment = request.form.get("payment")
+    data = {"elder_id": elder.id, "menu_id": menu.id, "option_id": option.id, "channel": channel}
+    if payment in _payments(channel):
+        data["payment"] = {"method": payment}
+    address = (request.form.get("address") or "").strip()
+    if channel == "delivery" and address:
+        data["address"] = address
+    try:
+        placed = orders.place_order(user, data)
+    except ApiError as error:
+        db.session.rollback()
+        return _confirmation(
+            elder,
+            menu,
+            option,
+            channel,
+            refusal=refusal_text(error),
+            payment=payment,
+            status=error.status,
+        )
+    flash(_("Ordered. Your order number is %(id)s.", id=placed.id), "success")
+    return redirect(url_for("meals_pages.order_detail", order_id=placed.id))
+
+
+# One order, the history
+
+
+def _cancellable(order_: Order, menu: Menu | None, now) -> bool:
+    return order_.status == OrderStatus.CONFIRMED and menu is not None and now < menu.order_cutoff
+
+
+@bp.get("/orders/<id:order_id>")
+def order_detail(order_id: int):
+    user = require_permission("orders.read")
+    found = orders.get_order(user, order_id)
+    menu = db.session.get(Menu, found.menu_id)
+    return render_template(
+        "ordering/order.html",
+        order=found,
+        menu=menu,
+        cancellable=_cancellable(found, menu, utcnow()) and may(user, "orders.place"),
+        timezone=found.canteen.district.effective_timezone,
+    )
+
+
+@bp.post("/orders/<id:order_id>/cancel")
+def cancel(order_id: int):
+    user = require_permission("orders.place")
+    found = orders.get_order(user, order_id)
+    elder_id = found.elder_id
+    try:
+        orders.cancel_order(user, found)
+    except ApiError as error:
+        db.session.rollback()
+        flash(refusal_text(error), "error")
+    else:
+        flash(_("The order is cancelled."), "success")
+    if request.form.get("back") == "order":
+        return redirect(url_for("meals_pages.order_detail", order_id=order_id))
+    return redirect(url_for("meals_pages.history", elder=elder_id))
+
+
+@bp.get("/orders")
+def history():
+    """An elder's orders with their status in words, cancel buttons where it is still
+    possible, the meal balance, and the meals eaten with a rating form for those not
+    rated yet."""
+    user = require_permission("orders.read")
+    elders = _elders_of(user)
+    elder_id = _int_arg("elder")
+    elder = _chosen_elder(user, elders, elder_id) if elder_id is not None else None
+    if elder is None and elders:
+        elder = elders[0]
+    if elder is None:
+        return render_template("ordering/history.html", elder=None, elders=elders)
+    placed = orders.elder_orders(elder.id)
+    menus = {
+        menu.id: menu
+        for menu in db.session.scalars(select(Menu).where(Menu.id.in_({o.menu_id for o in placed})))
+    }
+    now = utcnow()
+    meals = orders.elder_meals(elder.id)
+    ratings = {
+        rating.meal_id: rating
+        for rating in db.session.scalars(
+            select(Rating).where(Rating.meal_id.in_([meal.id for meal in meals]))
+        )
+    }
+    return render_template(
+        "ordering/history.html",
+        elder=elder,
+        elders=elders,
+        orders=[
+            {"order": o, "cancellable": _cancellable(o, menus.get(o.menu_id), now)} for o in placed
+        ],
+        may_cancel=may(user, "orders.place"),
+        may_rate=may(user, "ratings.write"),
+        meals=[{"meal": meal, "rating": ratings.get(meal.id)} for meal in meals],
+        balance_fen=balance_of(elder.id),
+    )
+
+
+@bp.post("/meals/<id:meal_id>/rating")
+def rate(meal_id: int):
+    user = require_permission("ratings.write")
+    meal = db.session.get(Meal, meal_id)
+    if meal is None or meal.elder_id not in {elder.id for elder in _elders_of(user)}:
+        raise NotFound("meal")
+    score = _int_arg("score", request.form)
+    comment = (request.form.get("comment") or "").strip()[:300] or None
+    if score is None or not 1 <= score <= 5:
+        flash(_("Please choose from 1 to 5 stars."), "error")
+    else:
+        try:
+            orders.rate_meal(user, meal, score, comment)
+        except ApiError as error:
+            db.session.rollback()
+            flash(refusal_text(error), "error")
+        else:
+            flash(_("Thank you for rating the meal."), "success")
+    return redirect(url_for("meals_pages.history", elder=meal.elder_id, _anchor="meals"))
+
+
+# The manager's view
+
+
+@bp.get("/canteens/<id:canteen_id>/ratings")
+def canteen_ratings(canteen_id: int):
+    user = require_permission("ratings.read", scope=get_canteen, canteen_id=canteen_id)
+    canteen = get_canteen(user, canteen_id)
+    count, average = db.session.execute(
+        select(func.count(Rating.id), func.avg(Rating.score)).where(Rating.canteen_id == canteen.id)
+    ).one()
+    return render_template(
+        "ordering/ratings.html",
+        canteen=canteen,
+        ratings=orders.canteen_ratings(canteen),
+        count=count,
+        average=average,
+        timezone=canteen.district.effective_timezone,
+    )
