@@ -11,6 +11,7 @@ from mealservice.balances.models import Balance, BalanceMovement, MovementKind
 from mealservice.core.db import UTCDateTime, utcnow
 from mealservice.core.errors import Conflict
 from mealservice.extensions import db
+from mealservice.meals.models import Order
 
 # Plain SQL both databases speak, as the meal limits use: the first top-up makes the row.
 ADD = text(
@@ -84,63 +85,32 @@ def insufficient_balance(elder_id: int, needed_fen: int) -> Conflict:
     )
 
 
-def record_order_payment(by: str, order, balance_after_fen: int) -> BalanceMovement:
-    movement = BalanceMovement(
-        elder_id=order.elder_id,
-        kind=MovementKind.MEAL,
-        amount_fen=-order.paid_fen,
-        balance_after_fen=balance_after_fen,
-        order_id=order.id,
-        canteen_id=order.canteen_id,
-        recorded_by=by,
-    )
-    db.session.add(movement)
-    return movement
+def record_payment(by: str, paid_for, amount_fen: int, balance_after_fen: int) -> BalanceMovement:
+    """The movement of a meal or an order paid from the balance (`take_for_meal` took it)."""
+    return _movement(by, paid_for, MovementKind.MEAL, -amount_fen, balance_after_fen)
 
 
-def refund_order(by: str, order) -> BalanceMovement:
-    """An order that came to nothing (cancelled, a no-show) gives back what it took."""
-    movement = BalanceMovement(
-        elder_id=order.elder_id,
-        kind=MovementKind.REFUND,
-        amount_fen=order.paid_fen,
-        balance_after_fen=_add(order.elder_id, order.paid_fen),
-        order_id=order.id,
-        canteen_id=order.canteen_id,
-        recorded_by=by,
-    )
-    db.session.add(movement)
+def refund(by: str, paid_for, amount_fen: int) -> BalanceMovement:
+    """A voided meal, or an order that came to nothing (cancelled, a no-show), gives back
+    what it took from the balance."""
+    after = _add(paid_for.elder_id, amount_fen)
+    movement = _movement(by, paid_for, MovementKind.REFUND, amount_fen, after)
     db.session.flush()
     return movement
 
 
-def record_meal_payment(actor, meal, balance_after_fen: int) -> BalanceMovement:
+def _movement(by: str, paid_for, kind: MovementKind, amount_fen: int, after: int):
+    named = {"order_id": paid_for.id} if isinstance(paid_for, Order) else {"meal_id": paid_for.id}
     movement = BalanceMovement(
-        elder_id=meal.elder_id,
-        kind=MovementKind.MEAL,
-        amount_fen=-meal.to_collect_fen,
-        balance_after_fen=balance_after_fen,
-        meal_id=meal.id,
-        canteen_id=meal.canteen_id,
-        recorded_by=actor.username,
+        elder_id=paid_for.elder_id,
+        kind=kind,
+        amount_fen=amount_fen,
+        balance_after_fen=after,
+        canteen_id=paid_for.canteen_id,
+        recorded_by=by,
+        **named,
     )
     db.session.add(movement)
-    return movement
-
-
-def refund_meal(actor, meal) -> BalanceMovement:
-    """A voided meal that was paid from the balance gives its money back."""
-    movement = BalanceMovement(
-        elder_id=meal.elder_id,
-        kind=MovementKind.REFUND,
-        amount_fen=meal.to_collect_fen,
-        balance_after_fen=_add(meal.elder_id, meal.to_collect_fen),
-        meal_id=meal.id,
-        canteen_id=meal.canteen_id,
-        recorded_by=actor.username,
-    )
-    db.session.add(movement)
-    db.session.flush()
     return movement
 
 

@@ -48,6 +48,23 @@ class OrderPayment(StrEnum):
     AT_COUNTER = "at_counter"
 
 
+def priced_snapshot_checks() -> list[CheckConstraint]:
+    """What every priced snapshot (a meal's, an order's) must satisfy: no negative money,
+    no subsidy above what it subsidizes, and what the elder pays adds up."""
+    return [
+        CheckConstraint(
+            "price_fen >= 0 AND delivery_fee_fen >= 0 AND subsidy_fen >= 0"
+            " AND delivery_subsidy_fen >= 0 AND subsidy_fen <= price_fen"
+            " AND delivery_subsidy_fen <= delivery_fee_fen",
+            name="money_in_range",
+        ),
+        CheckConstraint(
+            "elder_pays_fen = price_fen + delivery_fee_fen - subsidy_fen - delivery_subsidy_fen",
+            name="elder_pays_adds_up",
+        ),
+    ]
+
+
 class Meal(db.Model):
     """One meal an elder had, priced once and never repriced.
 
@@ -65,16 +82,7 @@ class Meal(db.Model):
             f"payment_method IS NULL OR {sql_in('payment_method', PaymentMethod)}",
             name="payment_method",
         ),
-        CheckConstraint(
-            "price_fen >= 0 AND delivery_fee_fen >= 0 AND subsidy_fen >= 0"
-            " AND delivery_subsidy_fen >= 0 AND subsidy_fen <= price_fen"
-            " AND delivery_subsidy_fen <= delivery_fee_fen",
-            name="money_in_range",
-        ),
-        CheckConstraint(
-            "elder_pays_fen = price_fen + delivery_fee_fen - subsidy_fen - delivery_subsidy_fen",
-            name="elder_pays_adds_up",
-        ),
+        *priced_snapshot_checks(),
         CheckConstraint("to_collect_fen >= 0 AND to_collect_fen <= elder_pays_fen", name="collect"),
         # A meal the counter could not judge at the time is never paid for by the district.
         CheckConstraint(
@@ -148,16 +156,7 @@ class Order(db.Model):
         CheckConstraint(sql_in("channel", CHANNELS), name="channel"),
         CheckConstraint(sql_in("status", OrderStatus), name="status"),
         CheckConstraint(sql_in("payment_method", OrderPayment), name="payment_method"),
-        CheckConstraint(
-            "price_fen >= 0 AND delivery_fee_fen >= 0 AND subsidy_fen >= 0"
-            " AND delivery_subsidy_fen >= 0 AND subsidy_fen <= price_fen"
-            " AND delivery_subsidy_fen <= delivery_fee_fen",
-            name="money_in_range",
-        ),
-        CheckConstraint(
-            "elder_pays_fen = price_fen + delivery_fee_fen - subsidy_fen - delivery_subsidy_fen",
-            name="elder_pays_adds_up",
-        ),
+        *priced_snapshot_checks(),
         CheckConstraint("paid_fen >= 0 AND paid_fen <= elder_pays_fen", name="paid_in_range"),
         CheckConstraint("channel <> 'delivery' OR address IS NOT NULL", name="delivery_address"),
         CheckConstraint("channel = 'delivery' OR NOT holds_delivery", name="delivery_hold"),

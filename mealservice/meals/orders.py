@@ -141,7 +141,7 @@ def place_order(actor, data: dict, *, now: datetime | None = None, standing_orde
         if balance_after is None:
             raise balances.insufficient_balance(elder.id, order.elder_pays_fen)
         order.paid_fen = order.elder_pays_fen
-        balances.record_order_payment(order.placed_by, order, balance_after)
+        balances.record_payment(order.placed_by, order, order.paid_fen, balance_after)
     db.session.flush()
     return order
 
@@ -221,7 +221,7 @@ def _close(order: Order, status: OrderStatus, now: datetime, **values) -> bool:
     if held_subsidy:
         limits.release_subsidized(order.elder_id, order.date)
     if order.paid_fen:
-        balances.refund_order(values.get("cancelled_by") or SCHEDULER, order)
+        balances.refund(values.get("cancelled_by") or SCHEDULER, order, order.paid_fen)
     return True
 
 

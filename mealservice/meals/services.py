@@ -140,19 +140,14 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
             raise _refusal("capacity_full", elder)
         problem = "capacity_full"
 
-    meal = Meal(
-        canteen=canteen,
-        elder=elder,
+    meal = _counter_meal(
+        actor,
+        canteen,
+        card,
+        elder,
+        moment,
         menu_id=menu.id if menu else None,
         option=option,
-        card_id=card.id if card else None,
-        date=moment.day,
-        slot=moment.slot,
-        channel="dine_in",
-        source=MealSource.CARD if card else MealSource.LOOKUP,
-        served_at=moment.at,
-        recorded_by=actor.username,
-        offline=moment.offline,
         holds_seat=holds_seat,
         holds_slot=before is not None,
     )
@@ -175,11 +170,28 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     return _record(actor, canteen, meal, balance_after, data)
 
 
+def _counter_meal(actor, canteen: Canteen, card, elder: Elder, moment: Moment, **fields) -> Meal:
+    """A dine-in meal served at this counter now (or at an offline scan's moment)."""
+    return Meal(
+        canteen=canteen,
+        elder=elder,
+        card_id=card.id if card else None,
+        date=moment.day,
+        slot=moment.slot,
+        channel="dine_in",
+        source=MealSource.CARD if card else MealSource.LOOKUP,
+        served_at=moment.at,
+        recorded_by=actor.username,
+        offline=moment.offline,
+        **fields,
+    )
+
+
 def _record(actor, canteen: Canteen, meal: Meal, balance_after: int | None, data: dict) -> Meal:
     db.session.add(meal)
     db.session.flush()
     if balance_after is not None:
-        balances.record_meal_payment(actor, meal, balance_after)
+        balances.record_payment(actor.username, meal, meal.to_collect_fen, balance_after)
     # Read by the answer only: the balance is not part of the meal.
     meal.balance_after_fen = balance_after
     if meal.card_id is None:
@@ -203,18 +215,7 @@ def _serve_booking(actor, canteen: Canteen, card, booking: Order, moment: Moment
     """The elder booked this meal: the booking's option, seat and price win, and only what
     is still owed is collected. None when the booking was closed meanwhile."""
     start_writing()
-    meal = Meal(
-        canteen=canteen,
-        elder=booking.elder,
-        card_id=card.id if card else None,
-        date=moment.day,
-        slot=moment.slot,
-        channel="dine_in",
-        source=MealSource.CARD if card else MealSource.LOOKUP,
-        served_at=moment.at,
-        recorded_by=actor.username,
-        offline=moment.offline,
-    )
+    meal = _counter_meal(actor, canteen, card, booking.elder, moment)
     if not consume_booking(booking, meal, moment.at):
         return None
     balance_after = None
@@ -526,7 +527,7 @@ def void_meal(actor, meal: Meal, reason: str) -> Meal:
     if held_subsidy:
         limits.release_subsidized(meal.elder_id, meal.date)
     if meal.payment_method == PaymentMethod.BALANCE and meal.to_collect_fen:
-        balances.refund_meal(actor, meal)
+        balances.refund(actor.username, meal, meal.to_collect_fen)
     log.info("meal %s voided by %s", meal.id, actor.username)
     return meal
 
