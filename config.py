@@ -42,6 +42,27 @@ class Config:
     CARD_KEY_ID = int(os.environ.get("CARD_KEY_ID", "1"))
     CARD_RETIRED_KEYS = os.environ.get("CARD_RETIRED_KEYS", "")
     CARD_VALID_YEARS = int(os.environ.get("CARD_VALID_YEARS", "5"))
+    # Delivery platforms, one block each: {"name": {"adapter": "http" | "simulator" |
+    # "volunteer", "base_url": ..., "api_key": ..., "webhook_secret": ...}}. The default is
+    # the canteens' own volunteers and the local simulator `make demo` starts.
+    DELIVERY_PLATFORMS = os.environ.get(
+        "DELIVERY_PLATFORMS",
+        json.dumps(
+            {
+                "volunteer": {"adapter": "volunteer"},
+                "simulator": {
+                    "adapter": "simulator",
+                    "base_url": "http://127.0.0.1:5055",
+                    "api_key": "simulator-key",
+                    "webhook_secret": "simulator-secret",
+                },
+            }
+        ),
+    )
+    # Where platforms call back: this service's address as they reach it.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # At most this many orders in one delivery run; more are split by community.
+    DELIVERY_RUN_SIZE = int(os.environ.get("DELIVERY_RUN_SIZE", "20"))
     # bench/scan.py's reference endpoints; off unless the benchmark starts the server.
     BENCHMARK_FLOORS = os.environ.get("BENCHMARK_FLOORS") == "1"
 

@@ -92,6 +92,8 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.core.api import register_docs_assets
     from mealservice.counter import pages as counter_pages
     from mealservice.counter import views as counter_views
+    from mealservice.delivery import pages as delivery_pages
+    from mealservice.delivery import views as delivery_views
     from mealservice.elders import pages as elder_pages
     from mealservice.elders import views as elder_views
     from mealservice.extensions import api
@@ -114,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
         standing_views.blp,
         balance_views.blp,
         counter_views.blp,
+        delivery_views.blp,
     ):
         api.register_blueprint(blueprint)
     register_docs_assets(app)
@@ -130,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
         balance_pages.bp,
         meal_pages.bp,
         menu_pages.bp,
+        delivery_pages.bp,
     ):
         app.register_blueprint(blueprint)
 

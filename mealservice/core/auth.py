@@ -69,6 +69,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "standing_orders.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
     "ratings.write": frozenset({FAMILY, ELDER}),
     "ratings.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "delivery_runs.write": frozenset({ADMIN, MANAGER}),
+    "delivery_runs.read": frozenset({ADMIN, OFFICIAL, MANAGER, VOLUNTEER}),
+    "deliveries.confirm": frozenset({ADMIN, MANAGER, VOLUNTEER}),
+    "alerts.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "alerts.follow_up": frozenset({ADMIN, OFFICIAL, MANAGER}),
 }
 
 # Roles that reach elders through the accounts' links, not through a district.

@@ -197,6 +197,13 @@ class Order(db.Model):
     holds_subsidy: Mapped[bool] = mapped_column(default=False)
 
     standing_order_id: Mapped[int | None] = mapped_column(ForeignKey("standing_orders.id"))
+    # Delivery: the run it went out in, how far it got, and what the door said.
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_runs.id"), index=True)
+    delivery_stage: Mapped[str | None] = mapped_column(String(12))  # accepted, picked_up
+    delivery_code: Mapped[str | None] = mapped_column(String(6))  # the elder gives it at the door
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    proof: Mapped[str | None] = mapped_column(String(200))
     placed_by: Mapped[str] = mapped_column(String(64))
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
