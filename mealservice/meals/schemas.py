@@ -189,6 +189,12 @@ class OrderOut(PriceOut):
     payment_method = ma.fields.String()
     paid_fen = ma.fields.Integer(metadata={"description": "taken from the meal balance"})
     standing_order_id = ma.fields.Integer(allow_none=True)
+    run_id = ma.fields.Integer(allow_none=True, metadata={"description": "the delivery run"})
+    delivery_stage = ma.fields.String(
+        allow_none=True, metadata={"description": "accepted or picked_up, as the platform said"}
+    )
+    delivered_at = UtcDateTime(allow_none=True)
+    failure_reason = ma.fields.String(allow_none=True)
     placed_by = ma.fields.String()
     placed_at = UtcDateTime()
     status_changed_at = UtcDateTime()
