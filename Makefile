@@ -1,4 +1,5 @@
-# make demo: set up and start the service and its scheduler with the demo district on SQLite.
+# make demo: set up and start the service, its scheduler and the delivery platform simulator
+# with the demo district on SQLite.
 # make test: run the whole suite (on PostgreSQL too when TEST_DATABASE_URL is set).
 VENV ?= .venv
 PYTHON ?= python3
@@ -29,8 +30,10 @@ demo: $(BIN)/.installed translations vendor
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo "Serving the demo district on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	export PUBLIC_BASE_URL=http://$(HOST):$(PORT); \
 	$(FLASK) scheduler & scheduler=$$!; \
-	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -m mealservice.delivery.simulator --port 5055 & simulator=$$!; \
+	trap 'kill $$scheduler $$simulator 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # The browser libraries the pages serve themselves, pinned in package-lock.json: jsQR

@@ -18,6 +18,8 @@ from mealservice.core.db import utcnow
 from mealservice.core.errors import ApiError
 from mealservice.counter.models import Terminal
 from mealservice.counter.services import register_terminal
+from mealservice.delivery.models import DeliveryRun
+from mealservice.delivery.services import make_runs, report_no_answer, run_orders
 from mealservice.elders.cards import issue_card, payload_of
 from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.models import AbilityLevel, Card, Category, Elder, account_elders
@@ -200,6 +202,12 @@ LOGINS = [
     # `elders` are indexes into demo_elders(): the couple of 保俶塔社区 that comes first.
     {"username": "family", "password": "demo-family-2026", "role": "family", "elders": (0, 1)},
     {"username": "elder", "password": "demo-elder-2026", "role": "elder", "elders": (0,)},
+    {
+        "username": "volunteer",
+        "password": "demo-volunteer-2026",
+        "role": "volunteer",
+        "canteen": "北山街道老年食堂",
+    },
     # A daughter ordering for her mother, who lives alone a few streets away.
     {"username": "daughter", "password": "demo-daughter-2026", "role": "family", "elders": (2,)},
 ]
@@ -351,6 +359,8 @@ def seed() -> list[dict]:
             | ({"elder_ids": linked} if "elders" in login else {})
         )
     db.session.flush()
+    # After the logins: the volunteer's run needs the volunteer.
+    seed_deliveries(canteens["北山街道老年食堂"], elder_ids, utcnow())
     return printed
 
 
@@ -794,3 +804,46 @@ def seed_ratings() -> None:
                     rated_at=meal.served_at + timedelta(hours=2),
                 )
             )
+
+
+def seed_deliveries(canteen: Canteen, elder_ids: list[int], now: datetime) -> None:
+    """Today's lunch deliveries from the first canteen, ordered this morning: most in a run
+    handed to the simulator (its outbox jobs go out when `make demo` has started the
+    simulator and the scheduler, and the orders then move on the manager's page), a few in
+    a volunteer's run, one of whose elders did not answer the door: a welfare alert."""
+    today = canteen.district.local_today()
+    menu = db.session.scalar(
+        select(Menu).where(Menu.canteen_id == canteen.id, Menu.date == today, Menu.slot == "lunch")
+    )
+    if menu is None or db.session.scalar(select(DeliveryRun.id).limit(1)) is not None:
+        return
+    morning = min(datetime.combine(today, time(7, 30), ZONE), now)
+    ordered = set(
+        db.session.scalars(select(Order.elder_id).where(Order.date == today, Order.slot == "lunch"))
+    )
+    eaten = set(db.session.scalars(select(Meal.elder_id).where(Meal.date == today)))
+    rng = random.Random("deliveries")
+    chosen = [e for e in rng.sample(elder_ids, 60) if e not in ordered | eaten][:12]
+    volunteer = db.session.scalar(select(User).where(User.username == "volunteer"))
+    manager = SimpleNamespace(username="seed-demo", role="manager", canteen_id=canteen.id)
+    for n, elder_id in enumerate(chosen):
+        try:
+            with db.session.begin_nested():
+                place_order(
+                    None,
+                    {
+                        "elder_id": elder_id,
+                        "menu_id": menu.id,
+                        "option_id": menu.options[n % 2].id,
+                        "channel": "delivery",
+                    },
+                    now=morning - timedelta(minutes=n),
+                )
+                if n == 8:
+                    # The last four go with the volunteer; the rest to the simulator.
+                    make_runs(manager, canteen, today, "lunch", "simulator", now=morning)
+        except ApiError:
+            pass
+    runs = make_runs(manager, canteen, today, "lunch", "volunteer", volunteer.id, now=morning)
+    first = run_orders(runs[0])[0]
+    report_no_answer(volunteer, first, now=morning + timedelta(hours=4))

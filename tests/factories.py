@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
+from mealservice.accounts.models import User
 from mealservice.accounts.services import create_user as create_user_service
 from mealservice.accounts.services import issue_token
 from mealservice.elders.cards import issue_card
@@ -237,3 +238,28 @@ def create_standing_order(canteen, elder, **data):
     monday = canteen.district.local_today() + timedelta(days=7)
     add_hold(None, standing, monday, monday + timedelta(days=2), "住院")
     return _committed(standing)
+
+
+def create_volunteer_run(canteen, elder):
+    """A volunteer's run of one delivery order (tomorrow's lunch) for the elder."""
+    from mealservice.delivery.services import make_runs
+
+    order = create_order(canteen, elder)
+    volunteer = create_user("volunteer", canteen=canteen)
+    manager = SimpleNamespace(username="factory-manager", role="manager", canteen_id=canteen.id)
+    [run] = make_runs(manager, canteen, order.date, "lunch", "volunteer", volunteer.id)
+    return _committed(run)
+
+
+def create_alert(canteen, elder):
+    """A welfare alert: the volunteer found nobody at the elder's door."""
+    from mealservice.delivery.services import report_no_answer, run_orders
+    from mealservice.oversight.models import WelfareAlert
+
+    run = create_volunteer_run(canteen, elder)
+    volunteer = db.session.get(User, run.volunteer_id)
+    order = run_orders(run)[0]
+    report_no_answer(volunteer, order)
+    return _committed(
+        db.session.scalar(select(WelfareAlert).where(WelfareAlert.order_id == order.id))
+    )

@@ -358,3 +358,25 @@ def test_the_demo_standing_orders_place_next_weeks_lunches_around_the_hold(runne
         if standing.holds:  # in hospital Tuesday to Thursday
             expected -= {monday + timedelta(days=n) for n in (1, 2, 3)}
         assert dates == expected, (standing.id, sorted(dates))
+
+
+def test_the_demo_has_deliveries_in_motion_and_a_welfare_alert(runner, db):
+    from mealservice.delivery.models import DeliveryJob, DeliveryRun
+    from mealservice.meals.models import Order
+    from mealservice.oversight.models import WelfareAlert
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    before = [count(db, model) for model in (DeliveryRun, DeliveryJob, WelfareAlert)]
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert [count(db, model) for model in (DeliveryRun, DeliveryJob, WelfareAlert)] == before
+    platforms = sorted(db.session.scalars(select(DeliveryRun.platform)))
+    assert platforms == ["simulator", "volunteer"]
+    # The simulator's run waits in the outbox for the scheduler to send it.
+    simulator_run = db.session.scalar(
+        select(DeliveryRun).where(DeliveryRun.platform == "simulator")
+    )
+    jobs = count(db, DeliveryJob, DeliveryJob.run_id == simulator_run.id)
+    assert jobs == count(db, Order, Order.run_id == simulator_run.id) > 0
+    [alert] = db.session.scalars(select(WelfareAlert)).all()
+    assert alert.kind == "no_answer" and alert.followed_up_at is None
+    assert db.session.get(Order, alert.order_id).status == "failed"

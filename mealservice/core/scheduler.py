@@ -98,6 +98,14 @@ JOBS: tuple[ScheduledJob, ...] = (
         {"minute": "*/15"},
         "placed",
     ),
+    # The delivery outbox: jobs written with their runs go to the platforms, retried
+    # with backoff while one is down.
+    ScheduledJob(
+        "dispatch_deliveries",
+        "mealservice.delivery.services.dispatch_pending",
+        {"minute": "*"},
+        "sent",
+    ),
     ScheduledJob(
         "purge_idempotent_requests", purge_idempotent_requests, {"hour": 3, "minute": 30}, "purged"
     ),

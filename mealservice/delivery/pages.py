@@ -1,5 +1,399 @@
-"""Delivery pages: the manager's runs, the volunteer's drops, route sheets and labels."""
+"""Delivery pages: the manager's runs, the volunteer's drops, route sheets and labels, and
+the welfare alerts a delivery nobody answered raises.
 
-from flask import Blueprint
+Plain forms; every refusal of the services is a sentence on the page, never an error
+page. The courier's papers carry the phone masked and never the ID number or the code the
+elder gives at the door."""
+
+from datetime import date
+from urllib.parse import urlencode
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from mealservice.accounts.models import User
+from mealservice.core.auth import VOLUNTEER, may, require_permission
+from mealservice.core.errors import ApiError, NotFound, ValidationFailed
+from mealservice.delivery import services
+from mealservice.delivery.models import DeliveryRun
+from mealservice.delivery.platforms.base import configured_platforms
+from mealservice.elders.models import Elder
+from mealservice.extensions import db
+from mealservice.meals.models import Order, OrderStatus
+from mealservice.places.models import Canteen, Community, Slot
+from mealservice.places.services import get_canteen
 
 bp = Blueprint("delivery_pages", __name__)
+
+SLOTS = tuple(Slot)
+
+# How far a delivery got, in words: the order's status, and while it is on its way the
+# stage the platform last reported.
+STAGE_WORDS = {
+    "confirmed": _l("Waiting to dispatch"),
+    "dispatched": _l("Dispatched"),
+    "accepted": _l("Accepted"),
+    "picked_up": _l("Picked up"),
+    "delivered": _l("Delivered"),
+    "failed": _l("Delivery failed"),
+}
+
+PLATFORM_WORDS = {"volunteer": _l("Volunteer"), "simulator": _l("Simulator")}
+
+FAILURE_WORDS = {"no_answer": _l("Nobody answered the door")}
+
+ALERT_KIND_WORDS = {"no_answer": _l("Nobody answered the door at a meal delivery")}
+
+REFUSALS = {
+    "no_orders": _l("There are no confirmed delivery orders left to put in a run for this meal."),
+    "wrong_code": _l("That code is not right. Please ask the elder for the code again."),
+    "order_closed": _l("This delivery is already finished."),
+    "not_a_volunteer_run": _l("This meal is carried by a delivery platform, not by volunteers."),
+    "order_not_failed": _l("Only a failed delivery can be sent out again."),
+    "already_served": _l("The elder has had this meal meanwhile, so it is not sent again."),
+    "already_followed_up": _l("Someone already followed this alert up."),
+    "validation_error": _l("Something in the form is not right. Please check and try again."),
+}
+
+
+def stage_of(order: Order) -> str:
+    """The key into STAGE_WORDS for an order (the JavaScript computes the same)."""
+    if order.status == OrderStatus.DISPATCHED and order.delivery_stage:
+        return order.delivery_stage
+    return order.status
+
+
+def masked_phone(phone: str | None) -> str:
+    """The phone as a courier may see it: the first three and last four digits."""
+    return services.mask_phone(phone) or "****"
+
+
+def refusal_text(error: ApiError) -> str:
+    return str(REFUSALS.get(error.code, error.message))
+
+
+@bp.app_context_processor
+def delivery_words():
+    return {
+        "stage_words": STAGE_WORDS,
+        "stage_of": stage_of,
+        "failure_words": FAILURE_WORDS,
+        "alert_kind_words": ALERT_KIND_WORDS,
+        "masked_phone": masked_phone,
+    }
+
+
+def _date_arg(source, default: date) -> date:
+    try:
+        return date.fromisoformat(source.get("date", ""))
+    except ValueError:
+        return default
+
+
+def _slot_arg(source) -> str | None:
+    slot = source.get("slot") or None
+    return slot if slot in SLOTS else None
+
+
+def _platform_words(name: str) -> str:
+    return str(PLATFORM_WORDS.get(name, name))
+
+
+# The manager's page
+
+
+def _volunteers(canteen: Canteen) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == VOLUNTEER, User.canteen_id == canteen.id, User.active)
+            .order_by(User.username)
+        )
+    )
+
+
+def _deliveries_page(user, canteen: Canteen, day: date, slot: str | None, *, error=None, form=None):
+    found = services.canteen_delivery_orders(canteen, day, slot)
+    runs: dict[int, DeliveryRun] = {}
+    for run_id in sorted({o.run_id for o in found if o.run_id is not None}):
+        runs[run_id] = db.session.get(DeliveryRun, run_id)
+    volunteers = _volunteers(canteen)
+    html = render_template(
+        "delivery/deliveries.html",
+        canteen=canteen,
+        day=day,
+        slot=slot,
+        slots=SLOTS,
+        waiting=[o for o in found if o.run_id is None],
+        runs=[
+            {"run": run, "orders": [o for o in found if o.run_id == run.id]}
+            for run in runs.values()
+        ],
+        platforms=[(name, _platform_words(name)) for name in configured_platforms()],
+        platform_words=_platform_words,
+        volunteers=volunteers,
+        volunteer_names={v.id: v.username for v in volunteers},
+        may_write=may(user, "delivery_runs.write"),
+        error=error,
+        error_text=refusal_text(error) if error is not None else None,
+        form=form or {},
+        timezone=canteen.district.effective_timezone,
+        # The JSON delivery.js polls; built here so the page needs no inline script.
+        refresh_url=f"/api/v1/canteens/{canteen.id}/deliveries?"
+        + urlencode({"date": day.isoformat(), **({"slot": slot} if slot else {})}),
+        stage_word_texts={key: str(words) for key, words in STAGE_WORDS.items()},
+        failure_word_texts={key: str(words) for key, words in FAILURE_WORDS.items()},
+    )
+    return html, 200 if error is None else error.status
+
+
+@bp.get("/canteens/<id:canteen_id>/deliveries")
+def deliveries(canteen_id: int):
+    """A slot's delivery orders (or the day's), the runs they went out in with their status
+    kept fresh by delivery.js, the form that makes runs, and re-dispatch for failures."""
+    user = require_permission("delivery_runs.write", scope=get_canteen, canteen_id=canteen_id)
+    canteen = get_canteen(user, canteen_id)
+    day = _date_arg(request.args, canteen.district.local_today())
+    return _deliveries_page(user, canteen, day, _slot_arg(request.args))
+
+
+@bp.post("/canteens/<id:canteen_id>/deliveries/runs")
+def make_runs(canteen_id: int):
+    user = require_permission("delivery_runs.write", scope=get_canteen, canteen_id=canteen_id)
+    canteen = get_canteen(user, canteen_id)
+    day = _date_arg(request.form, canteen.district.local_today())
+    slot = _slot_arg(request.form)
+    platform = request.form.get("platform", "")
+    try:
+        volunteer_id = int(request.form.get("volunteer_id") or 0) or None
+    except ValueError:
+        volunteer_id = None
+    try:
+        if slot is None:
+            raise ValidationFailed({"slot": ["Choose a meal."]})
+        made = services.make_runs(user, canteen, day, slot, platform, volunteer_id=volunteer_id)
+    except ApiError as error:
+        db.session.rollback()
+        return _deliveries_page(user, canteen, day, slot, error=error, form=request.form)
+    db.session.commit()
+    flash(_("%(count)s runs made.", count=len(made)), "success")
+    return redirect(
+        url_for("delivery_pages.deliveries", canteen_id=canteen.id, date=day.isoformat(), slot=slot)
+    )
+
+
+@bp.post("/orders/<id:order_id>/redispatch")
+def redispatch(order_id: int):
+    user = require_permission("delivery_runs.write")
+    from mealservice.meals.orders import get_order
+
+    order = get_order(user, order_id)
+    back = url_for(
+        "delivery_pages.deliveries",
+        canteen_id=order.canteen_id,
+        date=order.date.isoformat(),
+        slot=order.slot,
+    )
+    try:
+        services.redispatch(user, order, request.form.get("platform") or None)
+    except ApiError as error:
+        db.session.rollback()
+        flash(refusal_text(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Order %(id)s is on its way again.", id=order_id), "success")
+    return redirect(back)
+
+
+# The courier's papers
+
+
+def _stops(run: DeliveryRun) -> list[Order]:
+    """The run's orders in the order a courier walks them: by community, then address."""
+    found = services.run_orders(run)
+    return sorted(found, key=lambda o: (o.elder.community.name, o.address or "", o.id))
+
+
+def _run_for_papers(run_id: int) -> tuple[DeliveryRun, list[Order]]:
+    user = require_permission("delivery_runs.read")
+    run = services.get_run(user, run_id)
+    return run, _stops(run)
+
+
+@bp.get("/delivery-runs/<id:run_id>/sheet")
+def route_sheet(run_id: int):
+    run, stops = _run_for_papers(run_id)
+    return render_template(
+        "delivery/sheet.html", run=run, stops=stops, platform_words=_platform_words
+    )
+
+
+@bp.get("/delivery-runs/<id:run_id>/labels")
+def labels(run_id: int):
+    run, stops = _run_for_papers(run_id)
+    return render_template("delivery/labels.html", run=run, stops=stops)
+
+
+# The volunteer's drops
+
+
+def _my_runs(user, run_id: str) -> list[DeliveryRun]:
+    if run_id.isdigit():
+        return [services.get_run(user, int(run_id))]
+    if user.role != VOLUNTEER:
+        return []
+    canteen = db.session.get(Canteen, user.canteen_id)
+    today = canteen.district.local_today()
+    return list(
+        db.session.scalars(
+            select(DeliveryRun)
+            .where(DeliveryRun.volunteer_id == user.id, DeliveryRun.date == today)
+            .order_by(DeliveryRun.slot, DeliveryRun.id)
+        )
+    )
+
+
+def _drops_page(user, run_id: str, *, errors=None, status=200):
+    runs = [{"run": run, "stops": _stops(run)} for run in _my_runs(user, run_id)]
+    html = render_template(
+        "delivery/my_drops.html",
+        runs=runs,
+        errors=errors or {},
+        chosen=run_id,
+    )
+    return html, status
+
+
+@bp.get("/my-drops")
+def my_drops():
+    """For a volunteer, the runs given to them today; with `?run=` one run's drops (a
+    manager standing in). Each stop: the address, the masked phone, the door code."""
+    user = require_permission("deliveries.confirm")
+    return _drops_page(user, request.args.get("run", ""))
+
+
+def _drop(user, run_id: int, order_id: int) -> tuple[DeliveryRun, Order]:
+    run = services.get_run(user, run_id)
+    for order in services.run_orders(run):
+        if order.id == order_id:
+            return run, order
+    raise NotFound("order")
+
+
+def _back_to_drops(run: DeliveryRun, user):
+    if user.role == VOLUNTEER:
+        return redirect(url_for("delivery_pages.my_drops"))
+    return redirect(url_for("delivery_pages.my_drops", run=run.id))
+
+
+@bp.post("/delivery-runs/<id:run_id>/drops/<id:order_id>/delivered")
+def confirm_drop(run_id: int, order_id: int):
+    user = require_permission("deliveries.confirm")
+    run, order = _drop(user, run_id, order_id)
+    code = (request.form.get("code") or "").strip()
+    try:
+        services.confirm_drop(user, order, code)
+    except ApiError as error:
+        db.session.rollback()
+        chosen = "" if user.role == VOLUNTEER else str(run_id)
+        return _drops_page(
+            user, chosen, errors={order_id: refusal_text(error)}, status=error.status
+        )
+    db.session.commit()
+    flash(_("Delivered to %(name)s.", name=order.elder.name), "success")
+    return _back_to_drops(run, user)
+
+
+@bp.post("/delivery-runs/<id:run_id>/drops/<id:order_id>/no-answer")
+def no_answer(run_id: int, order_id: int):
+    user = require_permission("deliveries.confirm")
+    run, order = _drop(user, run_id, order_id)
+    try:
+        services.report_no_answer(user, order)
+    except ApiError as error:
+        db.session.rollback()
+        flash(refusal_text(error), "error")
+    else:
+        db.session.commit()
+        flash(
+            _("Recorded: nobody answered. The community has been alerted to check on the elder."),
+            "success",
+        )
+    return _back_to_drops(run, user)
+
+
+# Welfare alerts
+
+
+def _alerts_page(user, *, errors=None, notes=None, status=200):
+    alerts = services.open_alerts(user)
+    elders = {
+        e.id: e
+        for e in db.session.scalars(select(Elder).where(Elder.id.in_({a.elder_id for a in alerts})))
+    }
+    communities = {
+        c.code: c
+        for c in db.session.scalars(
+            select(Community).where(Community.code.in_({a.community_code for a in alerts}))
+        )
+    }
+    canteens = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Canteen).where(Canteen.id.in_({a.canteen_id for a in alerts if a.canteen_id}))
+        )
+    }
+    rows = [
+        {
+            "alert": alert,
+            "elder": elders.get(alert.elder_id),
+            "community": communities.get(alert.community_code),
+            "canteen": canteens.get(alert.canteen_id),
+            "timezone": (
+                canteens[alert.canteen_id].district.effective_timezone
+                if alert.canteen_id in canteens
+                else None
+            ),
+        }
+        for alert in alerts
+    ]
+    html = render_template(
+        "delivery/alerts.html",
+        rows=rows,
+        errors=errors or {},
+        notes=notes or {},
+        may_follow_up=may(user, "alerts.follow_up"),
+    )
+    return html, status
+
+
+@bp.get("/alerts")
+def alerts():
+    user = require_permission("alerts.read")
+    return _alerts_page(user)
+
+
+@bp.post("/alerts/<id:alert_id>/follow-up")
+def follow_up(alert_id: int):
+    user = require_permission("alerts.follow_up")
+    note = (request.form.get("note") or "").strip()
+    if not note:
+        message = _("Please write what was done to check on the elder.")
+        return _alerts_page(user, errors={alert_id: message}, status=422)
+    try:
+        services.follow_up_alert(user, alert_id, note)
+    except ApiError as error:
+        db.session.rollback()
+        if error.status == 404:
+            raise
+        return _alerts_page(
+            user,
+            errors={alert_id: refusal_text(error)},
+            notes={alert_id: note},
+            status=error.status,
+        )
+    db.session.commit()
+    flash(_("The follow-up is recorded and the alert is closed."), "success")
+    return redirect(url_for("delivery_pages.alerts"))

@@ -1,5 +1,6 @@
 import marshmallow as ma
 
+from mealservice.core.auth import current_user, sees_public_view
 from mealservice.core.schemas import (
     MAX_ID,
     Id,
@@ -195,7 +196,17 @@ class OrderOut(PriceOut):
     )
     delivered_at = UtcDateTime(allow_none=True)
     failure_reason = ma.fields.String(allow_none=True)
+    delivery_code = ma.fields.Method(
+        "dump_delivery_code",
+        allow_none=True,
+        metadata={"description": "to the elder and their family only: said at the door"},
+    )
     placed_by = ma.fields.String()
+
+    def dump_delivery_code(self, order):
+        # The code proves the meal reached the elder, so only the elder's side sees it.
+        return order.delivery_code if sees_public_view(current_user()) else None
+
     placed_at = UtcDateTime()
     status_changed_at = UtcDateTime()
 

@@ -81,6 +81,14 @@ TABLE = [
         "/api/v1/canteens/{canteen}/kitchen-counts?date={today}&slot=lunch",
         {"admin", "official", "manager", "cashier"},
     ),
+    ("POST", "/api/v1/canteens/{canteen}/delivery-runs", {"admin", "manager"}),
+    # Volunteers reach only the runs given to them: the delivery tests walk that.
+    ("GET", "/api/v1/delivery-runs/{run}", STAFF_READ),
+    ("GET", "/api/v1/canteens/{canteen}/deliveries", STAFF_READ | {"volunteer"}),
+    ("POST", "/api/v1/orders/{failed}/redispatch", {"admin", "manager"}),
+    ("POST", "/api/v1/orders/{order}/drop", {"admin", "manager"}),
+    ("GET", "/api/v1/alerts", STAFF_READ),
+    ("POST", "/api/v1/alerts/{alert}/follow-up", STAFF_READ),
     ("POST", "/api/v1/standing-orders", {"admin", "manager", "family", "elder"}),
     ("GET", "/api/v1/standing-orders", ELDER_READERS),
     ("GET", "/api/v1/standing-orders/{standing}", ELDER_READERS),
@@ -98,6 +106,16 @@ TABLE = [
 ]
 
 
+# Objects a role never reaches, whatever its permission: not found rather than forbidden
+# (a volunteer's runs are the runs given to them; delivery drops and welfare alerts are
+# the canteen's and the district's business, not the family's).
+OUT_OF_REACH = {
+    ("GET", "/api/v1/delivery-runs/{run}"): {"volunteer"},
+    ("POST", "/api/v1/orders/{order}/drop"): {"volunteer", "family", "elder"},
+    ("POST", "/api/v1/alerts/{alert}/follow-up"): {"family", "elder"},
+}
+
+
 def route_to(path: str, district, canteen, user, elder) -> str:
     card = factories.create_card(elder)
     meal = factories.create_meal(canteen, elder) if "{meal}" in path or "{today}" in path else None
@@ -105,7 +123,14 @@ def route_to(path: str, district, canteen, user, elder) -> str:
     order = factories.create_order(canteen, elder) if "{order}" in path else None
     menu = factories.create_menu(canteen, district.local_today() + timedelta(days=1), "dinner") if "{menu}" in path else None  # fmt: skip
     standing = factories.create_standing_order(canteen, elder) if "{standing}" in path else None
+    run = factories.create_volunteer_run(canteen, elder) if "{run}" in path else None
+    alert = (
+        factories.create_alert(canteen, elder) if "{alert}" in path or "{failed}" in path else None
+    )
     return path.format(
+        run=run.id if run else None,
+        alert=alert.id if alert else None,
+        failed=alert.order_id if alert else None,
         standing=standing.id if standing else None,
         hold=standing.holds[0].id if standing else None,
         menu=menu.id if menu else None,
@@ -143,7 +168,9 @@ def test_each_role_gets_exactly_what_the_table_grants(
     factories.create_holiday(date(2026, 10, 1), "国庆节")
     url = route_to(path, district, canteen, staff, elder)
     response = call(login_as(role), method, url)
-    if role in allowed:
+    if role in OUT_OF_REACH.get((method, path), ()):
+        assert_error(response, 404, "not_found")
+    elif role in allowed:
         # Reads succeed; writes with an empty body succeed or name the missing fields.
         expected = {200} if method == "GET" else {200, 201, 422}
         assert response.status_code in expected, (role, method, url, response.get_json())
@@ -170,6 +197,9 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
         menu=1,
         standing=1,
         hold=1,
+        run=1,
+        alert=1,
+        failed=1,
         today="2026-10-01",
     )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
@@ -192,7 +222,10 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{order_id}", "{order}")
             .replace("{menu_id}", "{menu}")
             .replace("{standing_order_id}", "{standing}")
-            .replace("{hold_id}", "{hold}"),
+            .replace("{hold_id}", "{hold}")
+            .replace("{run_id}", "{run}")
+            .replace("{alert_id}", "{alert}")
+            .replace("/orders/{order}/redispatch", "/orders/{failed}/redispatch"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()
