@@ -8,23 +8,21 @@ from types import SimpleNamespace
 
 import pytest
 import qrcode
-from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mealservice.core.i18n import yuan
-from mealservice.demo import LOGINS
 from mealservice.elders.cards import issue_card, payload_of, revoke_card
 from mealservice.elders.models import Elder
 from mealservice.elders.services import is_active_on
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order
 from mealservice.places.models import Canteen, District
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.browser.helpers import log_in, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-PASSWORDS = {login["username"]: login["password"] for login in LOGINS}
 CANTEEN = "北山街道老年食堂"
 JSQR = Path(__file__).resolve().parents[2] / "mealservice/static/vendor/jsQR.js"
 
@@ -101,14 +99,6 @@ def lunches_of(db, elder) -> list[SimpleNamespace]:
     return meals
 
 
-def log_in(page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORDS[username])
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/canteens$"))
-
-
 def open_cashier(page) -> None:
     page.goto("/cashier")
     expect(page.get_by_test_id("cashier-canteen")).to_have_text(CANTEEN)
@@ -119,15 +109,6 @@ def scan_like_a_scanner(page, payload: str) -> None:
     # The scanner is a keyboard: it types into whatever has the focus, then presses Enter.
     page.keyboard.type(payload)
     page.keyboard.press("Enter")
-
-
-def serious_violations(page) -> list:
-    result = Axe().run(page)
-    return [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
-        for v in result.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def largest_font_px(page) -> float:

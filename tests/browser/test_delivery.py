@@ -2,47 +2,27 @@
 drop with the code the elder gives at the door (after a wrong one), and the manager's
 and the volunteer's pages pass axe."""
 
-import re
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mealservice.accounts.services import create_user
 from mealservice.delivery import services
-from mealservice.demo import LOGINS
 from mealservice.elders.models import Elder
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Order, OrderStatus
 from mealservice.meals.orders import place_order
 from mealservice.menus.models import Menu
 from mealservice.places.models import Canteen
+from tests.browser.helpers import log_in, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-PASSWORDS = {login["username"]: login["password"] for login in LOGINS}
 CANTEEN = "北山街道老年食堂"
 VOLUNTEER = "volunteer-li"
 VOLUNTEER_PASSWORD = "bamboo-basket-42"
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/canteens$"))
-
-
-def serious_violations(page) -> list:
-    result = Axe().run(page)
-    return [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
-        for v in result.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.fixture
@@ -128,7 +108,7 @@ def test_a_volunteer_on_a_phone_confirms_a_drop_with_the_elders_code(phone, drop
 
 
 def test_the_managers_delivery_page_passes_axe_and_refreshes_itself(desk, drop, committed):
-    log_in(desk, "manager", PASSWORDS["manager"])
+    log_in(desk, "manager")
     desk.get_by_test_id("nav-deliveries").click()
     desk.goto(f"/canteens/{drop.canteen_id}/deliveries?date={drop.tomorrow.isoformat()}")
     row = desk.get_by_test_id(f"order-{drop.order_id}")

@@ -7,7 +7,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -22,10 +21,10 @@ from mealservice.menus.models import Menu
 from mealservice.menus.services import create_menu
 from mealservice.places.geo import distance_m
 from mealservice.places.models import Canteen, Function
+from tests.browser.helpers import log_in, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-PASSWORDS = {login["username"]: login["password"] for login in demo.LOGINS}
 # Long enough for the test to finish before ordering for the chosen meal closes.
 MARGIN = timedelta(minutes=20)
 
@@ -124,23 +123,6 @@ def orders_of(db, elder_id: int) -> list[SimpleNamespace]:
     ]
     db.session.rollback()
     return found
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORDS[username])
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/canteens$"))
-
-
-def serious_violations(page) -> list:
-    result = Axe().run(page)
-    return [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
-        for v in result.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def base_font_px(page) -> float:
