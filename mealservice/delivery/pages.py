@@ -22,6 +22,7 @@ from mealservice.delivery.platforms.base import configured_platforms
 from mealservice.elders.models import Elder
 from mealservice.extensions import db
 from mealservice.meals.models import Order, OrderStatus
+from mealservice.meals.orders import get_order
 from mealservice.places.models import Canteen, Community, Slot
 from mealservice.places.services import get_canteen
 
@@ -177,7 +178,6 @@ def make_runs(canteen_id: int):
     except ApiError as error:
         db.session.rollback()
         return _deliveries_page(user, canteen, day, slot, error=error, form=request.form)
-    db.session.commit()
     flash(_("%(count)s runs made.", count=len(made)), "success")
     return redirect(
         url_for("delivery_pages.deliveries", canteen_id=canteen.id, date=day.isoformat(), slot=slot)
@@ -187,8 +187,6 @@ def make_runs(canteen_id: int):
 @bp.post("/orders/<id:order_id>/redispatch")
 def redispatch(order_id: int):
     user = require_permission("delivery_runs.write")
-    from mealservice.meals.orders import get_order
-
     order = get_order(user, order_id)
     back = url_for(
         "delivery_pages.deliveries",
@@ -202,7 +200,6 @@ def redispatch(order_id: int):
         db.session.rollback()
         flash(refusal_text(error), "error")
     else:
-        db.session.commit()
         flash(_("Order %(id)s is on its way again.", id=order_id), "success")
     return redirect(back)
 
@@ -301,7 +298,6 @@ def confirm_drop(run_id: int, order_id: int):
         return _drops_page(
             user, chosen, errors={order_id: refusal_text(error)}, status=error.status
         )
-    db.session.commit()
     flash(_("Delivered to %(name)s.", name=order.elder.name), "success")
     return _back_to_drops(run, user)
 
@@ -316,7 +312,6 @@ def no_answer(run_id: int, order_id: int):
         db.session.rollback()
         flash(refusal_text(error), "error")
     else:
-        db.session.commit()
         flash(
             _("Recorded: nobody answered. The community has been alerted to check on the elder."),
             "success",
@@ -394,6 +389,5 @@ def follow_up(alert_id: int):
             notes={alert_id: note},
             status=error.status,
         )
-    db.session.commit()
     flash(_("The follow-up is recorded and the alert is closed."), "success")
     return redirect(url_for("delivery_pages.alerts"))
