@@ -63,6 +63,8 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # At most this many orders in one delivery run; more are split by community.
     DELIVERY_RUN_SIZE = int(os.environ.get("DELIVERY_RUN_SIZE", "20"))
+    # Days after a month's end before its claim is made: longer than an offline scan waits.
+    CLAIM_GRACE_DAYS = int(os.environ.get("CLAIM_GRACE_DAYS", "2"))
     # bench/scan.py's reference endpoints; off unless the benchmark starts the server.
     BENCHMARK_FLOORS = os.environ.get("BENCHMARK_FLOORS") == "1"
 

@@ -52,10 +52,12 @@ def register_extensions(app: Flask) -> None:
     from mealservice.core.db import configure_engine, render_migration_item
     from mealservice.core.i18n import select_locale
     from mealservice.extensions import api, babel, csrf, db, migrate
+    from mealservice.oversight import audit
 
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_S"])
+        audit.configure(db.engine)
     migrate.init_app(
         app,
         db,
@@ -88,6 +90,9 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.accounts import views as account_views
     from mealservice.balances import pages as balance_pages
     from mealservice.balances import views as balance_views
+    from mealservice.claims import capacity_pages, capacity_views, export_pages
+    from mealservice.claims import pages as claim_pages
+    from mealservice.claims import views as claim_views
     from mealservice.core import pages as core_pages
     from mealservice.core.api import register_docs_assets
     from mealservice.counter import pages as counter_pages
@@ -117,6 +122,8 @@ def register_blueprints(app: Flask) -> None:
         balance_views.blp,
         counter_views.blp,
         delivery_views.blp,
+        capacity_views.blp,
+        claim_views.blp,
     ):
         api.register_blueprint(blueprint)
     register_docs_assets(app)
@@ -134,6 +141,9 @@ def register_blueprints(app: Flask) -> None:
         meal_pages.bp,
         menu_pages.bp,
         delivery_pages.bp,
+        capacity_pages.bp,
+        claim_pages.bp,
+        export_pages.bp,
     ):
         app.register_blueprint(blueprint)
 

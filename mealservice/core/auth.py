@@ -74,6 +74,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "deliveries.confirm": frozenset({ADMIN, MANAGER, VOLUNTEER}),
     "alerts.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "alerts.follow_up": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "capacity.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "claims.make": frozenset({ADMIN, MANAGER}),
+    "claims.preview": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "claims.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "claims.review": frozenset({ADMIN, OFFICIAL}),
+    "claims.summary": frozenset({ADMIN, OFFICIAL}),
 }
 
 # Roles that reach elders through the accounts' links, not through a district.
@@ -109,6 +115,7 @@ def load_current_user() -> None:
     by browsers on their own, so those calls need no CSRF token."""
     from mealservice.accounts.services import user_for_session, user_for_token
     from mealservice.extensions import csrf
+    from mealservice.oversight.audit import name_actor_now
 
     g.user = None
     g.bad_token = False
@@ -116,11 +123,15 @@ def load_current_user() -> None:
     if header.startswith("Bearer "):
         g.user = user_for_token(header.removeprefix("Bearer ").strip())
         g.bad_token = g.user is None
+        if g.user is not None:
+            name_actor_now()
         return
     if "user_id" in session:
         g.user = user_for_session(session["user_id"])
         if g.user is None:
             session.clear()
+    if g.user is not None:
+        name_actor_now()
     if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and (
         g.user is not None or not request.path.startswith("/api/")
     ):

@@ -30,6 +30,7 @@ from werkzeug.utils import import_string
 
 from mealservice.core.db import UTCDateTime, utcnow
 from mealservice.extensions import db
+from mealservice.oversight.audit import acting
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,10 @@ JOBS: tuple[ScheduledJob, ...] = (
         {"minute": "*"},
         "sent",
     ),
+    # Last month's subsidy claim for every canteen, once its grace period has passed.
+    ScheduledJob(
+        "make_claims", "mealservice.claims.services.make_due_claims", {"hour": 1, "minute": 10}, "made"
+    ),
     ScheduledJob(
         "purge_idempotent_requests", purge_idempotent_requests, {"hour": 3, "minute": 30}, "purged"
     ),
@@ -153,7 +158,7 @@ def run_leased(app: Flask, job: ScheduledJob, fire_time: datetime | None = None)
     given itself when a job is added, hence the default)."""
     if fire_time is None:
         raise TypeError("run_leased needs the run's fire time; schedule it with LeasingExecutor")
-    with app.app_context():
+    with app.app_context(), acting(f"scheduler:{job.id}"):
         if not claim_run(job.id, fire_time, HOLDER):
             log.info("%s at %s: another scheduler has this run; skipped", job.id, fire_time)
             return None

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 
 from mealservice.balances import services as balances
+from mealservice.claims.services import ensure_month_open
 from mealservice.core.auth import LINKED_ELDER_ROLES, canteen_scope, district_scope
 from mealservice.core.db import utcnow
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
@@ -60,6 +61,7 @@ def place_order(actor, data: dict, *, now: datetime | None = None, standing_orde
     elder = _elder_for(actor, data["elder_id"])
     menu, option = _menu_and_option(actor, data["menu_id"], data["option_id"])
     canteen, channel = menu.canteen, data["channel"]
+    ensure_month_open(canteen.id, menu.date)
     address = None
     if channel == "delivery":
         if Function.DELIVERY not in canteen.functions:

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from mealservice.balances import services as balances
+from mealservice.claims.services import ensure_month_open
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.db import UTCDateTime, start_writing, utcnow
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -96,6 +97,7 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
 
     `now` is the clock's reading; only the demo loader, replaying a week, sets it."""
     moment = _moment_of(canteen, data, now or utcnow())
+    ensure_month_open(canteen.id, moment.day)
     card, elder, problem = _card_and_elder(canteen, data, moment)
     if problem is None and is_active_on(elder, moment.day):
         booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
@@ -490,6 +492,7 @@ def void_meal(actor, meal: Meal, reason: str) -> Meal:
     the slot limit, its seat) passes to another live meal that lacked it, as an offline
     conflict meal or one served beyond the limit does; else it is given back. Its
     subsidized place of the day is given back."""
+    ensure_month_open(meal.canteen_id, meal.date)
     if meal.voided_at is None and meal.date != meal.canteen.district.local_today():
         raise Conflict(
             "void_window_passed",

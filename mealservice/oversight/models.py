@@ -1,10 +1,11 @@
 """Oversight records. The personal-data access log: who reached which elder's personal
-data, when, where and why, for the district's officials to review."""
+data, when, where and why, for the district's officials to review. The audit log: every
+change to a money-bearing record, written by the database itself (oversight.audit)."""
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mealservice.core.db import UTCDateTime, sql_in, utcnow
@@ -67,3 +68,26 @@ class WelfareAlert(db.Model):
     followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     followed_up_by: Mapped[str | None] = mapped_column(String(64))
     follow_up: Mapped[str | None] = mapped_column(String(300))
+
+
+class AuditEntry(db.Model):
+    """One change to a money-bearing row (meals, cards, balances, policies, claims and
+    their review): who, when, and the row before and after, as JSON.
+
+    Written by triggers, so no path that writes those tables can skip it, and protected by
+    triggers that refuse UPDATE and DELETE (oversight.audit)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        CheckConstraint("action IN ('insert', 'update', 'delete')", name="action"),
+        Index("ix_audit_log_table_row", "table_name", "row_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_key: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(6))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("claim_exports_pages", __name__)

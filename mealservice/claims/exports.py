@@ -1,0 +1,1 @@
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

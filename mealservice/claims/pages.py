@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("claims_pages", __name__)

@@ -1,0 +1,472 @@
+"""Monthly claims: made from the stored meals, checked, closed to change, reviewed.
+
+Totals are SQL sums of the meals' priced snapshots, never recomputed prices; the canteen's
+operating (or, for a meal point, management) subsidy is its own line. Once a claim exists
+its month is closed to new scans, voids and orders, so what the claim says stays true."""
+
+import logging
+from calendar import monthrange
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import case, delete, exists, func, or_, select, update
+
+from mealservice.claims.anomalies import claimed_meals, find_anomalies
+from mealservice.claims.models import (
+    Claim,
+    ClaimAnomaly,
+    ClaimReview,
+    ClaimStatus,
+    Decision,
+    RejectedLine,
+)
+from mealservice.core.auth import district_scope, ensure_canteen_in_scope
+from mealservice.core.db import add_unique, utcnow
+from mealservice.core.errors import Conflict, NotFound, ValidationFailed
+from mealservice.elders.models import Elder
+from mealservice.extensions import db
+from mealservice.meals.models import Meal
+from mealservice.places.models import Canteen
+
+log = logging.getLogger(__name__)
+
+
+# Months.
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """"2026-10" → (2026-10-01, 2026-10-31)."""
+    year, number = (int(part) for part in month.split("-"))
+    return date(year, number, 1), date(year, number, monthrange(year, number)[1])
+
+
+def month_of(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+def previous_month(day: date) -> str:
+    return month_of(day.replace(day=1) - timedelta(days=1))
+
+
+def grace_days() -> int:
+    return current_app.config["CLAIM_GRACE_DAYS"]
+
+
+def month_has_ended(canteen: Canteen, month: str, today: date | None = None) -> bool:
+    """The month is over and so is its grace period, longer than an offline scan waits."""
+    _, last = month_bounds(month)
+    today = today or canteen.district.local_today()
+    return today > last + timedelta(days=grace_days())
+
+
+def ensure_month_open(canteen_id: int, day: date) -> None:
+    """Refuse a scan, void or order dated in a month that has a claim."""
+    month = month_of(day)
+    closed = db.session.scalar(
+        select(exists().where(Claim.canteen_id == canteen_id, Claim.month == month))
+    )
+    if closed:
+        raise Conflict(
+            "month_closed",
+            f"{month} is closed: its subsidy claim has been made.",
+            {"month": month},
+        )
+
+
+# Totals and the claim's body.
+
+
+def totals_by_canteen(first: date, last: date, canteen_ids: list[int] | None) -> dict[int, dict]:
+    """One GROUP BY over the month's stored meals: count, subsidized, and the two sums."""
+    subsidized = or_(Meal.subsidy_fen > 0, Meal.delivery_subsidy_fen > 0)
+    rows = db.session.execute(
+        select(
+            Meal.canteen_id,
+            func.count(),
+            func.coalesce(func.sum(case((subsidized, 1), else_=0)), 0),
+            func.coalesce(func.sum(Meal.subsidy_fen), 0),
+            func.coalesce(func.sum(Meal.delivery_subsidy_fen), 0),
+        )
+        .where(*claimed_meals(first, last, canteen_ids))
+        .group_by(Meal.canteen_id)
+    )
+    return {
+        canteen_id: {
+            "meals": meals,
+            "subsidized_meals": int(subsidized_meals),
+            "meal_subsidy_fen": int(meal_subsidy),
+            "delivery_subsidy_fen": int(delivery_subsidy),
+        }
+        for canteen_id, meals, subsidized_meals, meal_subsidy, delivery_subsidy in rows
+    }
+
+
+def _with_operating(totals: dict | None, canteen: Canteen) -> dict:
+    totals = dict(
+        totals or {"meals": 0, "subsidized_meals": 0, "meal_subsidy_fen": 0,
+                   "delivery_subsidy_fen": 0}
+    )  # fmt: skip
+    totals["operating_subsidy_fen"] = canteen.monthly_operating_subsidy_fen
+    totals["total_fen"] = (
+        totals["meal_subsidy_fen"] + totals["delivery_subsidy_fen"] + totals["operating_subsidy_fen"]
+    )
+    return totals
+
+
+def preview(canteen: Canteen, month: str) -> dict:
+    """The body a claim made now would have, for any month, saving nothing."""
+    first, last = month_bounds(month)
+    totals = totals_by_canteen(first, last, [canteen.id]).get(canteen.id)
+    anomalies = find_anomalies(first, last, [canteen.id]).get(canteen.id, [])
+    return {
+        "id": None,
+        "canteen_id": canteen.id,
+        "month": month,
+        "revision": None,
+        "status": "preview",
+        "totals": _with_operating(totals, canteen),
+        "anomalies": [anomaly.as_dict() for anomaly in anomalies],
+    }
+
+
+# Making claims.
+
+
+def make_claim(actor, canteen: Canteen, month: str, today: date | None = None) -> Claim:
+    """A manager's claim for a month that has ended; one per canteen and month."""
+    if not month_has_ended(canteen, month, today):
+        _, last = month_bounds(month)
+        raise Conflict(
+            "month_not_ended",
+            f"A claim for {month} can be made after its grace period, from "
+            f"{last + timedelta(days=grace_days() + 1):%Y-%m-%d}.",
+            {"month": month, "grace_days": grace_days()},
+        )
+    if db.session.scalar(
+        select(exists().where(Claim.canteen_id == canteen.id, Claim.month == month))
+    ):
+        raise _claim_exists(canteen, month)
+    return _make(actor.username, [canteen], month, revision=1)[0]
+
+
+def _claim_exists(canteen: Canteen, month: str) -> Conflict:
+    return Conflict(
+        "claim_exists",
+        f"{canteen.name} already has a claim for {month}.",
+        {"canteen_id": canteen.id, "month": month},
+    )
+
+
+def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[Claim]:
+    """Claims for several canteens of one month in one set of passes over the meals."""
+    first, last = month_bounds(month)
+    ids = [canteen.id for canteen in canteens]
+    totals = totals_by_canteen(first, last, ids)
+    anomalies = find_anomalies(first, last, ids)
+    claims = []
+    for canteen in canteens:
+        claim = Claim(
+            canteen_id=canteen.id,
+            district_code=canteen.district_code,
+            month=month,
+            revision=revision,
+            made_by=by,
+            **_with_operating(totals.get(canteen.id), canteen),
+        )
+        add_unique(claim, "claim_exists", f"{canteen.name} already has a claim for {month}.")
+        _store_anomalies(claim, anomalies.get(canteen.id, []))
+        claims.append(claim)
+        log.info("claim %s made for canteen %s, %s (revision %s)", claim.id, canteen.id, month,
+                 revision)  # fmt: skip
+    return claims
+
+
+def _store_anomalies(claim: Claim, anomalies) -> None:
+    db.session.add_all(
+        ClaimAnomaly(
+            claim_id=claim.id,
+            code=anomaly.code,
+            elder_id=anomaly.elder_id,
+            meal_ids=sorted(anomaly.meal_ids),
+            detail=anomaly.detail,
+        )
+        for anomaly in anomalies
+    )
+    db.session.flush()
+
+
+def make_due_claims(now: datetime | None = None) -> int:
+    """The scheduler's job: last month's claim for every canteen whose district's grace
+    period has passed and that has none yet. Idempotent: a canteen with a claim is skipped."""
+    now = now or utcnow()
+    made = 0
+    canteens = db.session.scalars(select(Canteen).order_by(Canteen.id)).all()
+    by_month: dict[str, list[Canteen]] = {}
+    for canteen in canteens:
+        month = previous_month(canteen.district.local(now).date())
+        if month_has_ended(canteen, month, canteen.district.local(now).date()):
+            by_month.setdefault(month, []).append(canteen)
+    for month, due in by_month.items():
+        have = set(
+            db.session.scalars(
+                select(Claim.canteen_id).where(
+                    Claim.month == month, Claim.canteen_id.in_([c.id for c in due])
+                )
+            )
+        )
+        missing = [canteen for canteen in due if canteen.id not in have]
+        if missing:
+            made += len(_make("scheduler", missing, month, revision=1))
+    return made
+
+
+def resubmit(actor, claim: Claim) -> Claim:
+    """A rejected claim made again as the next revision, from the same stored meals."""
+    if claim.status != ClaimStatus.REJECTED:
+        raise Conflict(
+            "claim_not_rejected",
+            "Only a rejected claim can be made again.",
+            {"status": claim.status},
+        )
+    latest = db.session.scalar(
+        select(func.max(Claim.revision)).where(
+            Claim.canteen_id == claim.canteen_id, Claim.month == claim.month
+        )
+    )
+    if latest != claim.revision:
+        raise _claim_exists(claim.canteen, claim.month)
+    return _make(actor.username, [claim.canteen], claim.month, revision=claim.revision + 1)[0]
+
+
+# Checking again when today's facts change.
+
+
+def recheck(claim: Claim) -> None:
+    """Run the checks of an undecided claim again (an elder's status or the holiday
+    calendar changed after it was made); its totals stand, the meals being unchanged."""
+    first, last = month_bounds(claim.month)
+    anomalies = find_anomalies(first, last, [claim.canteen_id]).get(claim.canteen_id, [])
+    db.session.execute(delete(ClaimAnomaly).where(ClaimAnomaly.claim_id == claim.id))
+    db.session.expire(claim, ["anomalies"])
+    claim.checked_at = utcnow()
+    _store_anomalies(claim, anomalies)
+
+
+def recheck_undecided(since: date | None = None, on: date | None = None) -> int:
+    """Recheck the undecided claims of months from `since` on, or of the month of `on`."""
+    query = select(Claim).where(Claim.status == ClaimStatus.SUBMITTED)
+    if since is not None:
+        query = query.where(Claim.month >= month_of(since))
+    if on is not None:
+        query = query.where(Claim.month == month_of(on))
+    claims = db.session.scalars(query).all()
+    for claim in claims:
+        recheck(claim)
+    return len(claims)
+
+
+# Reading claims.
+
+
+def get_claim(actor, claim_id: int) -> Claim:
+    claim = db.session.get(Claim, claim_id)
+    if claim is None:
+        raise NotFound("claim")
+    ensure_canteen_in_scope(actor, claim.canteen, "claim")
+    return claim
+
+
+def claims_query(actor, district: str | None, month: str | None, status: str | None):
+    query = select(Claim).order_by(Claim.month.desc(), Claim.canteen_id, Claim.revision.desc())
+    scope = district_scope(actor)
+    if scope is not None:
+        query = query.where(Claim.district_code == scope)
+    if actor.canteen_id is not None:
+        query = query.where(Claim.canteen_id == actor.canteen_id)
+    if district:
+        query = query.where(Claim.district_code == district)
+    if month:
+        query = query.where(Claim.month == month)
+    if status:
+        query = query.where(Claim.status == status)
+    return query
+
+
+def claim_body(claim: Claim) -> dict:
+    return {
+        "id": claim.id,
+        "canteen_id": claim.canteen_id,
+        "canteen_name": claim.canteen.name,
+        "month": claim.month,
+        "revision": claim.revision,
+        "status": claim.status,
+        "totals": {
+            "meals": claim.meals,
+            "subsidized_meals": claim.subsidized_meals,
+            "meal_subsidy_fen": claim.meal_subsidy_fen,
+            "delivery_subsidy_fen": claim.delivery_subsidy_fen,
+            "operating_subsidy_fen": claim.operating_subsidy_fen,
+            "total_fen": claim.total_fen,
+        },
+        "approved_fen": claim.approved_fen,
+        "made_by": claim.made_by,
+        "made_at": claim.made_at,
+        "checked_at": claim.checked_at,
+        "anomalies": [
+            {"code": a.code, "meal_ids": a.meal_ids, "elder_id": a.elder_id, "detail": a.detail}
+            for a in claim.anomalies
+        ],
+        "reviews": claim.reviews,
+    }
+
+
+def mask_name(name: str) -> str:
+    """王秀英 → 王*英, 李明 → 李*: enough for an official to tell lines apart."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def lines_query(claim: Claim):
+    """One line per meal of the claim, with the elder and any rejection."""
+    first, last = month_bounds(claim.month)
+    return (
+        select(Meal, Elder.name, RejectedLine.reason)
+        .join(Elder, Elder.id == Meal.elder_id)
+        .outerjoin(
+            RejectedLine,
+            (RejectedLine.meal_id == Meal.id) & (RejectedLine.claim_id == claim.id),
+        )
+        .where(*claimed_meals(first, last, [claim.canteen_id]))
+        .order_by(Meal.date, Meal.served_at, Meal.id)
+    )
+
+
+def lines(claim: Claim, page: int = 1, per_page: int | None = None) -> tuple[list[dict], bool]:
+    """A page of the claim's lines (all of them without `per_page`), and whether more follow."""
+    query = lines_query(claim)
+    if per_page is not None:
+        query = query.limit(per_page + 1).offset((page - 1) * per_page)
+    flagged: dict[int, list[str]] = {}
+    for anomaly in claim.anomalies:
+        for meal_id in anomaly.meal_ids:
+            flagged.setdefault(meal_id, []).append(anomaly.code)
+    rows = db.session.execute(query).all()
+    more = per_page is not None and len(rows) > per_page
+    return [line_of(meal, name, reason, flagged) for meal, name, reason in rows[:per_page]], more
+
+
+def line_of(meal: Meal, elder_name: str, rejected_reason: str | None, flagged: dict) -> dict:
+    return {
+        "meal_id": meal.id,
+        "date": meal.date,
+        "slot": meal.slot,
+        "channel": meal.channel,
+        "source": meal.source,
+        "served_at": meal.served_at,
+        "elder_id": meal.elder_id,
+        "elder": mask_name(elder_name),
+        "tier": meal.tier,
+        "reason": meal.reason,
+        "price_fen": meal.price_fen,
+        "delivery_fee_fen": meal.delivery_fee_fen,
+        "subsidy_fen": meal.subsidy_fen,
+        "delivery_subsidy_fen": meal.delivery_subsidy_fen,
+        "elder_pays_fen": meal.elder_pays_fen,
+        "conflict": meal.conflict,
+        "anomalies": flagged.get(meal.id, []),
+        "rejected": rejected_reason is not None,
+        "rejected_reason": rejected_reason,
+    }
+
+
+# Review.
+
+
+def review(
+    actor,
+    claim: Claim,
+    decision: str,
+    reason: str,
+    rejected_meal_ids: list[int] | None = None,
+    line_reasons: dict[int, str] | None = None,
+) -> Claim:
+    """An official's decision, final once made: approve (all lines, or all but the ones
+    rejected, each with its reason) or reject the whole claim."""
+    if claim.decided:
+        raise _decided(claim)
+    rejected = sorted(set(rejected_meal_ids or []))
+    if decision == Decision.REJECT and rejected:
+        raise ValidationFailed(
+            {"rejected_meal_ids": ["Rejecting the claim rejects every line; name none."]}
+        )
+    line_reasons = line_reasons or {}
+    unknown_reasons = sorted(set(line_reasons) - set(rejected))
+    if unknown_reasons:
+        raise ValidationFailed(
+            {"line_reasons": [f"Meals {_ids(unknown_reasons)} are not among the rejected lines."]}
+        )
+    rejected_fen = 0
+    if rejected:
+        first, last = month_bounds(claim.month)
+        found = db.session.execute(
+            select(Meal.id, Meal.subsidy_fen + Meal.delivery_subsidy_fen).where(
+                *claimed_meals(first, last, [claim.canteen_id]), Meal.id.in_(rejected)
+            )
+        ).all()
+        strangers = sorted(set(rejected) - {meal_id for meal_id, _ in found})
+        if strangers:
+            raise ValidationFailed(
+                {"rejected_meal_ids": [f"Meals {_ids(strangers)} are not lines of this claim."]}
+            )
+        rejected_fen = sum(amount for _, amount in found)
+
+    if decision == Decision.REJECT:
+        status, approved_fen = ClaimStatus.REJECTED, 0
+    elif rejected:
+        status, approved_fen = ClaimStatus.PARTIALLY_APPROVED, claim.total_fen - rejected_fen
+    else:
+        status, approved_fen = ClaimStatus.APPROVED, claim.total_fen
+    # The condition makes two officials deciding at once decide once.
+    decided = db.session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == ClaimStatus.SUBMITTED)
+        .values(status=status, approved_fen=approved_fen)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(claim)
+    if not decided:
+        raise _decided(claim)
+    db.session.add(
+        ClaimReview(
+            claim_id=claim.id,
+            decision=decision,
+            status=status,
+            reason=reason,
+            approved_fen=approved_fen,
+            rejected_meals=len(rejected),
+            decided_by=actor.username,
+        )
+    )
+    db.session.add_all(
+        RejectedLine(claim_id=claim.id, meal_id=meal_id, reason=line_reasons.get(meal_id, reason))
+        for meal_id in rejected
+    )
+    db.session.flush()
+    db.session.expire(claim, ["reviews"])
+    log.info("claim %s %s by %s", claim.id, status, actor.username)
+    return claim
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def _decided(claim: Claim) -> Conflict:
+    return Conflict(
+        "claim_decided",
+        f"The claim is already decided ({claim.status}); a decision is final.",
+        {"status": claim.status},
+    )

@@ -1,0 +1,274 @@
+"""The audit trail, kept by the database itself.
+
+Every INSERT, UPDATE and DELETE on a money-bearing table writes an `audit_log` row from a
+trigger, so no path (an ORM flush, a conditional UPDATE, raw SQL) can change money without
+leaving its trace. Who did it comes from the application: on PostgreSQL a transaction-local
+setting (`mealservice.actor`) written when each transaction begins, on SQLite a function
+the connection provides (`audit_actor()`).
+
+Other triggers refuse UPDATE and DELETE on the audit log, on the records of decisions, and
+on a claim once it is decided. Only the database's owner can lift them (tests emptying
+their tables, a benchmark loading millions of meals): `protection_lifted`.
+
+The migration that installs all this (0010) calls the functions here with the columns it
+reads from the database, so the triggers always match the tables as they stand."""
+
+import contextlib
+import contextvars
+
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+# The money-bearing tables and the column that names a row of each.
+AUDITED = {
+    "meals": "id",
+    "cards": "id",
+    "balances": "elder_id",
+    "subsidy_policies": "id",
+    "policy_tiers": "id",
+    "claims": "id",
+    "claim_reviews": "id",
+    "claim_rejected_lines": "claim_id",
+}
+
+# Records of decisions: never changed, never deleted.
+APPEND_ONLY = ("audit_log", "claim_reviews", "claim_rejected_lines")
+
+# Work done outside a request (the scheduler, the command line) names itself here.
+acting_as: contextvars.ContextVar[str] = contextvars.ContextVar("acting_as", default="system")
+
+
+@contextlib.contextmanager
+def acting(name: str):
+    """Name the work done outside a request (a scheduled job, a command) in the audit log."""
+    token = acting_as.set(name)
+    try:
+        yield
+    finally:
+        acting_as.reset(token)
+
+
+def current_actor() -> str:
+    from flask import g, has_request_context, request
+
+    if has_request_context():
+        user = g.get("user")
+        if user is not None:
+            return user.username
+        return f"request:{request.endpoint}"
+    return acting_as.get()
+
+
+# Installing the triggers.
+
+
+def install(bind: Connection) -> None:
+    for table, key in AUDITED.items():
+        install_audit_trigger(bind, table, key)
+    install_protection(bind)
+
+
+def install_audit_trigger(bind: Connection, table: str, key: str) -> None:
+    """(Re)create the trigger that writes `table`'s changes to the audit log."""
+    if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql(PG_AUDIT_FUNCTION)
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table} ON {table}")
+        bind.exec_driver_sql(
+            f"CREATE TRIGGER audit_{table} AFTER INSERT OR UPDATE OR DELETE ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION audit_change('{key}')"
+        )
+        return
+    columns = [column["name"] for column in inspect(bind).get_columns(table)]
+
+    def row(alias: str) -> str:
+        return "json_object(" + ", ".join(f"'{c}', {alias}.{c}" for c in columns) + ")"
+
+    for action, before, after, named in (
+        ("insert", "NULL", row("NEW"), "NEW"),
+        ("update", row("OLD"), row("NEW"), "NEW"),
+        ("delete", row("OLD"), "NULL", "OLD"),
+    ):
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table}_{action}")
+        bind.exec_driver_sql(
+            f"CREATE TRIGGER audit_{table}_{action} AFTER {action.upper()} ON {table} BEGIN"
+            " INSERT INTO audit_log (at, actor, table_name, row_key, action, before, after)"
+            f" VALUES (strftime('%Y-%m-%d %H:%M:%S', 'now'), audit_actor(), '{table}',"
+            f" CAST({named}.{key} AS TEXT), '{action}', {before}, {after}); END"
+        )
+
+
+PG_AUDIT_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (at, actor, table_name, row_key, action, before, after)
+  VALUES (
+    timezone('utc', clock_timestamp()),
+    coalesce(nullif(current_setting('mealservice.actor', true), ''), 'system'),
+    TG_TABLE_NAME,
+    CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ->> TG_ARGV[0]
+         ELSE to_jsonb(NEW) ->> TG_ARGV[0] END,
+    lower(TG_OP),
+    CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_json(OLD) END,
+    CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_json(NEW) END
+  );
+  RETURN NULL;
+END $$"""
+
+PG_REFUSE_FUNCTION = """
+CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING MESSAGE = TG_ARGV[0], ERRCODE = 'insufficient_privilege';
+END $$"""
+
+PG_REFUSE_DECIDED_ANOMALY_FUNCTION = """
+CREATE OR REPLACE FUNCTION refuse_change_of_decided_claim() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT status FROM claims WHERE id = OLD.claim_id) <> 'submitted' THEN
+    RAISE EXCEPTION 'the anomalies of a decided claim are final'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$"""
+
+APPEND_ONLY_MESSAGE = "{table} is append-only: rows are never changed or deleted"
+DECIDED_MESSAGE = "a decided claim is final"
+
+
+def protection_statements(dialect: str) -> list[str]:
+    """The triggers that refuse changes to records that must never change."""
+    statements = []
+    if dialect == "postgresql":
+        statements += [PG_REFUSE_FUNCTION, PG_REFUSE_DECIDED_ANOMALY_FUNCTION]
+        for table in APPEND_ONLY:
+            message = APPEND_ONLY_MESSAGE.format(table=table)
+            statements += [
+                f"CREATE TRIGGER protect_{table} BEFORE UPDATE OR DELETE ON {table}"
+                f" FOR EACH ROW EXECUTE FUNCTION refuse_change('{message}')",
+                # TRUNCATE skips row triggers; refuse it as a statement.
+                f"CREATE TRIGGER protect_{table}_truncate BEFORE TRUNCATE ON {table}"
+                f" FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('{message}')",
+            ]
+        statements += [
+            "CREATE TRIGGER protect_decided_claims BEFORE UPDATE OR DELETE ON claims"
+            " FOR EACH ROW WHEN (OLD.status <> 'submitted')"
+            f" EXECUTE FUNCTION refuse_change('{DECIDED_MESSAGE}')",
+            "CREATE TRIGGER protect_decided_claims_truncate BEFORE TRUNCATE ON claims"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('{DECIDED_MESSAGE}')",
+            "CREATE TRIGGER protect_decided_claim_anomalies BEFORE UPDATE OR DELETE"
+            " ON claim_anomalies FOR EACH ROW EXECUTE FUNCTION refuse_change_of_decided_claim()",
+        ]
+        return statements
+    for table in APPEND_ONLY:
+        message = APPEND_ONLY_MESSAGE.format(table=table)
+        for action in ("update", "delete"):
+            statements.append(
+                f"CREATE TRIGGER protect_{table}_{action} BEFORE {action.upper()} ON {table}"
+                f" BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+    for action in ("update", "delete"):
+        statements += [
+            f"CREATE TRIGGER protect_decided_claims_{action} BEFORE {action.upper()} ON claims"
+            f" WHEN OLD.status <> 'submitted' BEGIN SELECT RAISE(ABORT, '{DECIDED_MESSAGE}'); END",
+            f"CREATE TRIGGER protect_decided_claim_anomalies_{action} BEFORE {action.upper()}"
+            " ON claim_anomalies WHEN (SELECT status FROM claims WHERE id = OLD.claim_id)"
+            " <> 'submitted' BEGIN SELECT RAISE(ABORT, 'the anomalies of a decided claim are"
+            " final'); END",
+        ]
+    return statements
+
+
+def protection_trigger_names(dialect: str) -> list[tuple[str, str]]:
+    """(trigger, table) of every protection trigger."""
+    names = []
+    for statement in protection_statements(dialect):
+        if statement.startswith("CREATE TRIGGER"):
+            words = statement.split()
+            names.append((words[2], words[words.index("ON") + 1]))
+    return names
+
+
+def install_protection(bind: Connection) -> None:
+    for statement in protection_statements(bind.dialect.name):
+        bind.exec_driver_sql(statement)
+
+
+def drop_protection(bind: Connection) -> None:
+    for trigger, table in protection_trigger_names(bind.dialect.name):
+        if bind.dialect.name == "postgresql":
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+        else:
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+    if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql("DROP FUNCTION IF EXISTS refuse_change_of_decided_claim()")
+        bind.exec_driver_sql("DROP FUNCTION IF EXISTS refuse_change()")
+
+
+def drop_audit_triggers(bind: Connection) -> None:
+    for table in AUDITED:
+        if bind.dialect.name == "postgresql":
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table} ON {table}")
+        else:
+            for action in ("insert", "update", "delete"):
+                bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table}_{action}")
+    if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql("DROP FUNCTION IF EXISTS audit_change()")
+
+
+@contextlib.contextmanager
+def protection_lifted(connection: Connection, audit: bool = True):
+    """Within one transaction of the database's owner: no refusals (and, with `audit`
+    False, no audit rows either). For emptying test tables and bulk benchmark loads only;
+    the service itself never calls it."""
+    if connection.dialect.name == "postgresql":
+        # A superuser's switch for this transaction only: no user triggers fire.
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        yield
+        connection.exec_driver_sql("SET LOCAL session_replication_role = origin")
+        return
+    drop_protection(connection)
+    if not audit:
+        drop_audit_triggers(connection)
+    try:
+        yield
+    finally:
+        install_protection(connection)
+        if not audit:
+            for table, key in AUDITED.items():
+                install_audit_trigger(connection, table, key)
+
+
+# Naming the actor on every connection and transaction.
+
+
+def configure(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def provide_actor_function(dbapi_connection, _record):
+            dbapi_connection.create_function("audit_actor", 0, current_actor)
+
+    elif not event.contains(Session, "after_begin", _name_actor_when_beginning):
+        event.listen(Session, "after_begin", _name_actor_when_beginning)
+
+
+def _name_actor_when_beginning(_session, _transaction, connection) -> None:
+    name_actor_on(connection)
+
+
+def name_actor_on(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "SELECT set_config('mealservice.actor', %(actor)s, true)", {"actor": current_actor()}
+        )
+
+
+def name_actor_now() -> None:
+    """Once the caller is known (the request's first query looks them up): name them in
+    the transaction that query began."""
+    from mealservice.extensions import db
+
+    session = db.session()
+    if session.in_transaction():
+        name_actor_on(session.connection())
