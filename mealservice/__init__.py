@@ -90,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.accounts import views as account_views
     from mealservice.balances import pages as balance_pages
     from mealservice.balances import views as balance_views
-    from mealservice.claims import capacity_pages, capacity_views, export_pages
+    from mealservice.claims import capacity_pages, capacity_views, export_pages, summary_views
     from mealservice.claims import pages as claim_pages
     from mealservice.claims import views as claim_views
     from mealservice.core import pages as core_pages
@@ -124,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
         delivery_views.blp,
         capacity_views.blp,
         claim_views.blp,
+        summary_views.blp,
     ):
         api.register_blueprint(blueprint)
     register_docs_assets(app)

@@ -10,6 +10,7 @@ from mealservice.core.auth import Role
 from mealservice.core.errors import ApiError
 from mealservice.core.scheduler import JobRun  # noqa: F401 (its table is part of the schema)
 from mealservice.extensions import db
+from mealservice.oversight.audit import acting
 
 
 def register(app: Flask) -> None:
@@ -26,8 +27,9 @@ def seed_demo():
 
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("seed-demo loads known passwords; it never runs in production.")
-    logins = demo.seed()
-    db.session.commit()
+    with acting("seed-demo"):
+        logins = demo.seed()
+        db.session.commit()
     click.echo("Demo district 杭州市西湖区 (330106) is loaded. Logins:")
     for login in logins:
         click.echo(f"  {login['role']:<9} {login['username']:<10} {login['password']}")

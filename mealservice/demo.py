@@ -7,24 +7,38 @@ from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, func, select
 from werkzeug.security import generate_password_hash
 
 from mealservice.accounts.models import User
 from mealservice.accounts.services import create_user
 from mealservice.balances.models import BalanceMovement
 from mealservice.balances.services import balance_of, top_up
+from mealservice.claims.models import Claim
+from mealservice.claims.services import grace_days, make_claim, month_bounds, previous_month
 from mealservice.core.db import utcnow
 from mealservice.core.errors import ApiError
 from mealservice.counter.models import Terminal
 from mealservice.counter.services import register_terminal
 from mealservice.delivery.models import DeliveryRun
 from mealservice.delivery.services import make_runs, report_no_answer, run_orders
-from mealservice.elders.cards import issue_card, payload_of
+from mealservice.elders.cards import issue_card, payload_of, revoke_card
 from mealservice.elders.idnumber import make_id_number
-from mealservice.elders.models import AbilityLevel, Card, Category, Elder, account_elders
+from mealservice.elders.models import (
+    AbilityLevel,
+    Card,
+    Category,
+    Elder,
+    ElderStatus,
+    account_elders,
+)
 from mealservice.elders.protection import id_number_lookup_hash
-from mealservice.elders.services import create_elder, link_elders, linked_elder_ids
+from mealservice.elders.services import (
+    create_elder,
+    link_elders,
+    linked_elder_ids,
+    update_elder,
+)
 from mealservice.extensions import db
 from mealservice.meals.models import Meal, Order, Rating, StandingOrder
 from mealservice.meals.orders import place_order
@@ -319,6 +333,7 @@ def seed() -> list[dict]:
     seed_cards(elder_ids)
     seed_policy(district)
     seed_holidays()
+    seed_last_month(list(canteens.values()), elder_ids)
     # This week and next: today's and tomorrow's menus are always there to order from.
     seed_menus(list(canteens.values()), this_week() + next_week())
     seed_balances(list(canteens.values()), elder_ids, this_week()[0])
@@ -486,17 +501,26 @@ def _menu(canteen: Canteen, day: date, slot: str) -> dict:
 MEAL_TIMES = {"lunch": (11, 0, 90), "dinner": (17, 0, 60)}  # hour, minute, spread in minutes
 
 
-def seed_meals(canteens: list[Canteen], days: list[date], now: datetime) -> None:
-    """This week's meals so far, scanned as the counters would have scanned them: about
-    a third of the elders eat lunch on a given day, a few stay for dinner at a canteen.
-    A slot already served is left alone, so loading twice changes nothing."""
+def seed_meals(
+    canteens: list[Canteen], days: list[date], now: datetime, shares: tuple[int, int] = (3, 12)
+) -> None:
+    """Meals of the days so far, scanned as the counters would have scanned them: this
+    week, about a third of the elders eat lunch on a given day (1 in shares[0]), a few stay
+    for dinner at a canteen (1 in shares[1]). A slot already served is left alone, so
+    loading twice changes nothing."""
     elders = list(db.session.scalars(select(Elder).order_by(Elder.id)))
-    cards = {card.elder_id: card for card in db.session.scalars(select(Card))}
+    # Each elder's working card: the newest generation, not revoked.
+    cards = {
+        card.elder_id: card
+        for card in db.session.scalars(
+            select(Card).where(Card.revoked_at.is_(None)).order_by(Card.generation)
+        )
+    }
     for day in days:
         for slot, (hour, minute, spread) in MEAL_TIMES.items():
             places = [c for c in canteens if slot == "lunch" or c.kind == "canteen"]
             rng = random.Random(f"{day}:{slot}")
-            eaters = rng.sample(elders, len(elders) // (3 if slot == "lunch" else 12))
+            eaters = rng.sample(elders, len(elders) // shares[0 if slot == "lunch" else 1])
             start = datetime.combine(day, time(hour, minute), ZONE)
             for n, elder in enumerate(sorted(eaters, key=lambda e: e.id)):
                 moment = start + timedelta(minutes=spread * n / len(eaters))
@@ -511,6 +535,88 @@ def seed_meals(canteens: list[Canteen], days: list[date], now: datetime) -> None
                 card = cards.get(elder.id)
                 if served is None and card is not None:
                     _serve(canteen, card, slot, moment)
+
+
+def claimable_month(district: District) -> str:
+    """The latest month whose claims can be made today: last month, or the one before it
+    in the first days of a month (the grace period)."""
+    today = district.local_today()
+    month = previous_month(today)
+    _, last = month_bounds(month)
+    if today <= last + timedelta(days=grace_days()):
+        month = previous_month(month_bounds(month)[0])
+    return month
+
+
+def seed_last_month(canteens: list[Canteen], elder_ids: list[int]) -> None:
+    """Last month's weekday meals with the mistakes a month of real counters makes, and
+    each place's claim submitted for an official to review: an elder served twice, at two
+    places, by a tablet that was offline; a card lost days before it was reported; an elder
+    who died before the family told the community. Skipped once the claims exist."""
+    district = canteens[0].district
+    month = claimable_month(district)
+    if db.session.scalar(select(exists().where(Claim.month == month))):
+        return
+    first, last = month_bounds(month)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    weekdays = [day for day in days if day.weekday() < 5 and day not in HOLIDAYS_2026]
+    seed_menus(canteens, weekdays)
+    seed_meals(canteens, weekdays, utcnow(), shares=(10, 40))
+    _plant_offline_double(canteens, weekdays[5])
+    _plant_late_lost_card(elder_ids, weekdays[8])
+    _plant_late_death(elder_ids, weekdays[-6])
+    clerk = SimpleNamespace(username="seed-demo", role="manager", canteen_id=None)
+    for canteen in canteens:
+        make_claim(clerk, canteen, month)
+
+
+def _first_lunch(day: date, elder_ids: list[int]) -> Meal:
+    return db.session.scalar(
+        select(Meal)
+        .where(Meal.date == day, Meal.slot == "lunch", Meal.elder_id.in_(elder_ids))
+        .order_by(Meal.served_at)
+        .limit(1)
+    )
+
+
+def _plant_offline_double(canteens: list[Canteen], day: date) -> None:
+    """A tablet that lost its network queued a second lunch for an elder who had eaten at
+    another place 25 minutes before: recorded as a conflict, unsubsidized, flagged."""
+    meal = _first_lunch(day, [e.id for e in db.session.scalars(select(Elder))])
+    other = next(c for c in canteens if c.id != meal.canteen_id)
+    card = db.session.scalar(select(Card).where(Card.elder_id == meal.elder_id))
+    scanned_at = meal.served_at + timedelta(minutes=25)
+    counter = SimpleNamespace(username="seed-demo", role="cashier")
+    scan(
+        counter,
+        other,
+        {"qr_payload": payload_of(card), "slot": "lunch", "scanned_at": scanned_at},
+        now=scanned_at + timedelta(hours=2),
+    )
+
+
+def _plant_late_lost_card(elder_ids: list[int], lost_on: date) -> None:
+    """A card lost on `lost_on`, reported a week later and replaced: the lunches someone
+    had on it in between are flagged."""
+    meal = _first_lunch(lost_on + timedelta(days=1), elder_ids[40:])
+    card = db.session.get(Card, meal.card_id)
+    revoke_card(card, "遗失（家属一周后报失）")
+    card.revoked_at = datetime.combine(lost_on, time(9), ZONE)
+    issue_card("seed-demo", card.elder)
+
+
+def _plant_late_death(elder_ids: list[int], died_on: date) -> None:
+    """An elder who died on `died_on`; the family told the community after the month
+    ended, so the lunches recorded on the card afterwards are flagged."""
+    later = (
+        select(Meal.elder_id)
+        .where(Meal.date > died_on, Meal.elder_id.in_(elder_ids[200:]))
+        .group_by(Meal.elder_id)
+        .order_by(func.count().desc(), Meal.elder_id)
+        .limit(1)
+    )
+    elder = db.session.get(Elder, db.session.scalar(later))
+    update_elder(elder, {"status": ElderStatus.DECEASED, "status_since": died_on})
 
 
 def _usual_place(elder: Elder, places: list[Canteen]) -> Canteen:

@@ -263,3 +263,15 @@ def create_alert(canteen, elder):
     return _committed(
         db.session.scalar(select(WelfareAlert).where(WelfareAlert.order_id == order.id))
     )
+
+
+def create_claim(canteen, rejected: bool = False):
+    """October 2026's claim of the canteen (October's grace period is long over), rejected
+    by an official if asked."""
+    from mealservice.claims.services import make_claim, review
+
+    someone = SimpleNamespace(username="factory-official", role="official", canteen_id=None)
+    claim = make_claim(someone, canteen, "2026-10")
+    if rejected:
+        review(someone, claim, "reject", "材料不全")
+    return _committed(claim)

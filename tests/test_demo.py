@@ -234,13 +234,15 @@ def test_the_demo_has_this_weeks_menus_at_every_place(runner, db):
     assert all(option.price_fen > 0 for option in lunch.options)
 
 
-def test_every_demo_elder_has_one_card(runner, db):
+def test_every_demo_elder_has_one_working_card(runner, db):
     from mealservice.elders.models import Card, Elder
 
     runner.invoke(args=["seed-demo"])
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     elders = count(db, Elder, Elder.hukou_district == "330106")
-    assert count(db, Card) == elders
+    # One elder lost a card last month and had it replaced.
+    assert count(db, Card, Card.revoked_at.is_(None)) == elders
+    assert count(db, Card) == elders + 1
 
 
 def test_the_demo_week_is_eaten_at_the_counters_and_priced_by_the_policy(runner, db):
@@ -264,7 +266,7 @@ def test_the_demo_week_is_eaten_at_the_counters_and_priced_by_the_policy(runner,
         lunches = count(db, Meal, Meal.date == day, Meal.slot == "lunch")
         assert 80 <= lunches <= 100, (day, lunches)
         assert count(db, Meal, Meal.date == day, Meal.slot == "dinner") > 0
-    meals = db.session.scalars(select(Meal)).all()
+    meals = db.session.scalars(select(Meal).where(Meal.date >= week[0])).all()
     assert {meal.policy_version for meal in meals} == {policy.id}
     assert {meal.reason for meal in meals} <= {"tier", "no_tier"}
     assert {meal.subsidy_fen for meal in meals} <= {0} | {t.amount_fen for t in policy.tiers}
@@ -380,3 +382,28 @@ def test_the_demo_has_deliveries_in_motion_and_a_welfare_alert(runner, db):
     [alert] = db.session.scalars(select(WelfareAlert)).all()
     assert alert.kind == "no_answer" and alert.followed_up_at is None
     assert db.session.get(Order, alert.order_id).status == "failed"
+
+
+def test_the_demo_has_last_months_claims_submitted_with_their_anomalies(runner, db):
+    from mealservice.claims.models import Claim, ClaimAnomaly
+    from mealservice.claims.services import month_bounds
+    from mealservice.meals.models import Meal
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    month = demo.claimable_month(db.session.get(District, "330106"))
+    claims = db.session.scalars(select(Claim).where(Claim.month == month)).all()
+    places = count(db, Canteen, Canteen.district_code == "330106")
+    assert len(claims) == places and {c.status for c in claims} == {"submitted"}
+    for claim in claims:
+        meals = count(db, Meal, Meal.canteen_id == claim.canteen_id, Meal.voided_at.is_(None),
+                      Meal.date.between(*month_bounds(month)))  # fmt: skip
+        assert claim.meals == meals > 0
+        assert claim.total_fen == (
+            claim.meal_subsidy_fen + claim.delivery_subsidy_fen + claim.operating_subsidy_fen
+        )
+    codes = set(db.session.scalars(select(ClaimAnomaly.code)))
+    assert codes == {
+        "offline_conflict", "duplicate_in_slot", "two_places", "card_not_valid", "elder_inactive"
+    }  # fmt: skip
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert count(db, Claim) == places

@@ -343,7 +343,11 @@ def _two_places(first: date, last: date, canteen_ids) -> list[Anomaly]:
                 AnomalyCode.TWO_PLACES,
                 row.canteen_id,
                 row.elder_id,
-                detail={"date": row.date.isoformat(), "other_meal_ids": [], "other_canteen_ids": []},
+                detail={
+                    "date": row.date.isoformat(),
+                    "other_meal_ids": [],
+                    "other_canteen_ids": [],
+                },
             )
         anomaly = groups[key]
         if row.id not in anomaly.meal_ids:

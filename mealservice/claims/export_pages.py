@@ -1,3 +1,65 @@
-from flask import Blueprint
+"""The claims on paper: a claim's printable page (A4, summary, anomalies, every line,
+the elders masked) and a district's month of claims, with the workbook links."""
+
+import re
+from collections import Counter
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+
+from mealservice.claims import exports, services
+from mealservice.claims.pages import ANOMALY_WORDS, SLOT_NAMES, STATUS_WORDS
+from mealservice.claims.summary import district_summary as summary_of
+from mealservice.core.auth import require_permission
+from mealservice.core.db import utcnow
+from mealservice.core.i18n import local_time
+from mealservice.places.services import get_district
 
 bp = Blueprint("claim_exports_pages", __name__)
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _names() -> dict:
+    """The claim pages' words for statuses, anomalies and slots: one wording everywhere."""
+    return {"statuses": STATUS_WORDS, "anomaly_names": ANOMALY_WORDS, "slot_names": SLOT_NAMES}
+
+
+@bp.get("/claims/<id:claim_id>/print")
+def print_claim(claim_id: int):
+    user = require_permission("claims.read", scope=services.get_claim, claim_id=claim_id)
+    claim = services.get_claim(user, claim_id)
+    timezone = claim.canteen.district.effective_timezone
+    # A printed claim is read whole: every line, as the workbook has them.
+    lines, _more = services.lines(claim)
+    return render_template(
+        "claims/print.html",
+        claim=claim,
+        lines=lines,
+        anomaly_counts=sorted(Counter(a.code for a in claim.anomalies).items()),
+        detail_text=exports.detail_text,
+        made_at=local_time(claim.made_at, timezone),
+        now_local=local_time(utcnow(), timezone),
+        **_names(),
+    )
+
+
+@bp.get("/districts/<code:code>/claims-summary")
+def district_summary(code: str):
+    user = require_permission("claims.summary", scope=get_district, code=code)
+    district = get_district(user, code)
+    default = services.previous_month(district.local_today())
+    month = request.args.get("month", "").strip() or default
+    errors = []
+    if not MONTH.match(month):
+        errors.append(_("The month must look like 2026-10."))
+        month = default
+    return render_template(
+        "claims/summary.html",
+        district=district,
+        month=month,
+        errors=errors,
+        summary=summary_of(district.code, month),
+        xlsx_url=url_for("claim_summary.claims_summary_xlsx", code=district.code, month=month),
+        **_names(),
+    )

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def month_bounds(month: str) -> tuple[date, date]:
-    """"2026-10" → (2026-10-01, 2026-10-31)."""
+    """ "2026-10" → (2026-10-01, 2026-10-31)."""
     year, number = (int(part) for part in month.split("-"))
     return date(year, number, 1), date(year, number, monthrange(year, number)[1])
 
@@ -108,7 +108,9 @@ def _with_operating(totals: dict | None, canteen: Canteen) -> dict:
     )  # fmt: skip
     totals["operating_subsidy_fen"] = canteen.monthly_operating_subsidy_fen
     totals["total_fen"] = (
-        totals["meal_subsidy_fen"] + totals["delivery_subsidy_fen"] + totals["operating_subsidy_fen"]
+        totals["meal_subsidy_fen"]
+        + totals["delivery_subsidy_fen"]
+        + totals["operating_subsidy_fen"]
     )
     return totals
 
@@ -395,6 +397,10 @@ def review(
 ) -> Claim:
     """An official's decision, final once made: approve (all lines, or all but the ones
     rejected, each with its reason) or reject the whole claim."""
+    if decision not in set(Decision):
+        raise ValidationFailed({"decision": ["Choose approve or reject."]})
+    if not reason.strip():
+        raise ValidationFailed({"reason": ["Give the reason for the decision."]})
     if claim.decided:
         raise _decided(claim)
     rejected = sorted(set(rejected_meal_ids or []))

@@ -124,14 +124,14 @@ def load_current_user() -> None:
         g.user = user_for_token(header.removeprefix("Bearer ").strip())
         g.bad_token = g.user is None
         if g.user is not None:
-            name_actor_now()
+            name_actor_now(g.user.username)
         return
     if "user_id" in session:
         g.user = user_for_session(session["user_id"])
         if g.user is None:
             session.clear()
     if g.user is not None:
-        name_actor_now()
+        name_actor_now(g.user.username)
     if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and (
         g.user is not None or not request.path.startswith("/api/")
     ):

@@ -109,7 +109,10 @@ JOBS: tuple[ScheduledJob, ...] = (
     ),
     # Last month's subsidy claim for every canteen, once its grace period has passed.
     ScheduledJob(
-        "make_claims", "mealservice.claims.services.make_due_claims", {"hour": 1, "minute": 10}, "made"
+        "make_claims",
+        "mealservice.claims.services.make_due_claims",
+        {"hour": 1, "minute": 10},
+        "made",
     ),
     ScheduledJob(
         "purge_idempotent_requests", purge_idempotent_requests, {"hour": 3, "minute": 30}, "purged"

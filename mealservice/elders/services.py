@@ -129,9 +129,16 @@ def update_elder(elder: Elder, changes: dict) -> Elder:
         changes["status_since"] = None
     elif changes.get("status_since", elder.status_since) is None:
         raise ValidationFailed({"status_since": [f"Say from which date the elder is {status}."]})
+    dates = {elder.status_since, changes.get("status_since", elder.status_since)} - {None}
+    status_changed = status != elder.status or len(dates) > 1
     for field, value in changes.items():
         setattr(elder, field, value)
     db.session.flush()
+    if status_changed and dates:
+        # Imported here: claims read elders, so elders may not import claims at the top.
+        from mealservice.claims.services import recheck_undecided
+
+        recheck_undecided(since=min(dates))
     return elder
 
 

@@ -53,10 +53,9 @@ def current_actor() -> str:
     from flask import g, has_request_context, request
 
     if has_request_context():
-        user = g.get("user")
-        if user is not None:
-            return user.username
-        return f"request:{request.endpoint}"
+        # The name, not g.user: reading an expired user would query the database from
+        # inside the hook that is beginning the session's transaction.
+        return g.get("audit_actor") or f"request:{request.endpoint}"
     return acting_as.get()
 
 
@@ -264,11 +263,14 @@ def name_actor_on(connection: Connection) -> None:
         )
 
 
-def name_actor_now() -> None:
-    """Once the caller is known (the request's first query looks them up): name them in
-    the transaction that query began."""
+def name_actor_now(username: str) -> None:
+    """Once the caller is known (the request's first query looks them up): name them for
+    the rest of the request, and in the transaction that query began."""
+    from flask import g
+
     from mealservice.extensions import db
 
+    g.audit_actor = username
     session = db.session()
     if session.in_transaction():
         name_actor_on(session.connection())

@@ -151,7 +151,16 @@ def set_holiday(day: date, name: str) -> Holiday:
     else:
         holiday.name = name
     db.session.flush()
+    _recheck_claims_of(day)
     return holiday
+
+
+def _recheck_claims_of(day: date) -> None:
+    """An undecided claim of the month is checked again: its holiday_subsidy may change."""
+    # Imported here: claims read policies, so policies may not import claims at the top.
+    from mealservice.claims.services import recheck_undecided
+
+    recheck_undecided(on=day)
 
 
 def remove_holiday(day: date) -> Holiday:
@@ -160,6 +169,7 @@ def remove_holiday(day: date) -> Holiday:
         raise NotFound("holiday")
     db.session.delete(holiday)
     db.session.flush()
+    _recheck_claims_of(day)
     return holiday
 
 

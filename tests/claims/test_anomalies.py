@@ -9,7 +9,6 @@ from mealservice.claims.anomalies import find_anomalies
 from mealservice.core.db import utcnow
 from mealservice.elders.cards import revoke_card
 from mealservice.elders.models import ElderStatus
-from mealservice.extensions import db
 from mealservice.meals.models import OrderStatus
 from mealservice.menus.models import Menu
 from tests import factories

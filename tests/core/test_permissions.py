@@ -89,6 +89,21 @@ TABLE = [
     ("POST", "/api/v1/orders/{order}/drop", {"admin", "manager"}),
     ("GET", "/api/v1/alerts", STAFF_READ),
     ("POST", "/api/v1/alerts/{alert}/follow-up", STAFF_READ),
+    ("GET", "/api/v1/canteens/{canteen}/capacity", STAFF_READ),
+    ("POST", "/api/v1/canteens/{canteen}/claims", {"admin", "manager"}),
+    ("GET", "/api/v1/canteens/{canteen}/claims/preview?month=2026-10", STAFF_READ),
+    ("GET", "/api/v1/claims", STAFF_READ),
+    ("GET", "/api/v1/claims/{claim}", STAFF_READ),
+    ("GET", "/api/v1/claims/{claim}/lines", STAFF_READ),
+    ("GET", "/api/v1/claims/{claim}.xlsx", STAFF_READ),
+    ("POST", "/api/v1/claims/{claim}/review", {"admin", "official"}),
+    ("POST", "/api/v1/claims/{rejected}/resubmit", {"admin", "manager"}),
+    ("GET", "/api/v1/districts/{district}/claims-summary?month=2026-10", {"admin", "official"}),
+    (
+        "GET",
+        "/api/v1/districts/{district}/claims-summary.xlsx?month=2026-10",
+        {"admin", "official"},
+    ),
     ("POST", "/api/v1/standing-orders", {"admin", "manager", "family", "elder"}),
     ("GET", "/api/v1/standing-orders", ELDER_READERS),
     ("GET", "/api/v1/standing-orders/{standing}", ELDER_READERS),
@@ -127,7 +142,11 @@ def route_to(path: str, district, canteen, user, elder) -> str:
     alert = (
         factories.create_alert(canteen, elder) if "{alert}" in path or "{failed}" in path else None
     )
+    claim = factories.create_claim(canteen) if "{claim}" in path else None
+    rejected = factories.create_claim(canteen, rejected=True) if "{rejected}" in path else None
     return path.format(
+        claim=claim.id if claim else None,
+        rejected=rejected.id if rejected else None,
         run=run.id if run else None,
         alert=alert.id if alert else None,
         failed=alert.order_id if alert else None,
@@ -200,6 +219,8 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
         run=1,
         alert=1,
         failed=1,
+        claim=1,
+        rejected=1,
         today="2026-10-01",
     )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
@@ -225,6 +246,8 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{hold_id}", "{hold}")
             .replace("{run_id}", "{run}")
             .replace("{alert_id}", "{alert}")
+            .replace("{claim_id}", "{claim}")
+            .replace("/claims/{claim}/resubmit", "/claims/{rejected}/resubmit")
             .replace("/orders/{order}/redispatch", "/orders/{failed}/redispatch"),
         )
         for path, item in spec["paths"].items()
