@@ -10,7 +10,7 @@ checks, spread over the canteens. Then, in one run on the same data:
   floor    one raw SQL aggregate over the month, SUM ... GROUP BY canteen: run once to
            warm the cache before the claims, three times after; the best counts;
   claims   the scheduler's make_due_claims a week into November: every canteen's claim
-           with every check (totals and the four passes of the anomaly checks), stored
+           with every check (the two passes and the look-ups of claims.anomalies), stored
            and committed with the audit triggers on, as in production; timed once.
 
 It prints the anomalies the claims found by code; all eight must be found and the claims'
@@ -288,18 +288,20 @@ def explain_passes() -> None:
     """The totals and each pass of the checks alone, timed, then their queries' plans."""
     from sqlalchemy import event, select
 
-    from mealservice.claims import anomalies, services
+    from mealservice.claims import anomalies
     from mealservice.extensions import db
     from mealservice.places.models import Canteen
 
     first, last = data.FIRST, data.LAST
     ids = db.session.scalars(select(Canteen.id).order_by(Canteen.id)).all()
     passes = {
-        "totals_by_canteen": services.totals_by_canteen,
-        "_per_meal_checks": anomalies._per_meal_checks,
-        "_duplicates_in_slot": anomalies._duplicates_in_slot,
-        "_two_places": anomalies._two_places,
-        "_over_capacity": anomalies._over_capacity,
+        "menus (totals, over_capacity)": lambda *a: anomalies._menu_pass(*a)[1],
+        "crowded days (duplicate_in_slot, two_places)": anomalies._crowded_days,
+        "conflicts": anomalies._conflicts,
+        "undelivered": anomalies._undelivered,
+        "invalid cards": anomalies._invalid_cards,
+        "inactive elders": anomalies._inactive_elders,
+        "holiday subsidies": anomalies._holiday_subsidies,
     }
     captured: list = []
 

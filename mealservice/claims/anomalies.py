@@ -1,24 +1,30 @@
 """The eight anomaly checks of a monthly claim, as set-based SQL over the stored meals.
 
-Each check compares a meal's stored snapshot with today's facts (the holiday calendar,
-the card's revocation, the elder's status, the order's delivery, the menu's seats, the
-policy's limits), whatever path wrote the meal. They run in four passes, for one canteen
-or for every canteen of a month at once (the scheduler, the benchmark):
+Each check compares a meal's stored snapshot with today's facts (the menu's seats, the
+holiday calendar, the card's revocation, the elder's status, the order's delivery, the
+policy's limits), whatever path wrote the meal. They run for one canteen or for every
+canteen of a month at once (the scheduler, the benchmark), in two passes over the month
+and a few look-ups that start from the rare side:
 
-1. one pass over the month's meals joined to today's facts finds holiday_subsidy,
-   delivery_unconfirmed, card_not_valid, elder_inactive and offline_conflict;
-2. a GROUP BY elder, date and slot finds duplicate_in_slot;
-3. a self-join on elder and date finds two_places;
-4. a GROUP BY menu finds over_capacity.
+1. one GROUP BY canteen and menu gives the claim's totals and, against the menus' seats,
+   the menus served beyond capacity (over_capacity);
+2. one GROUP BY date and elder over an index finds the elder-days with two meals in one
+   slot or meals at two places; only those days' meals are read back, and judged against
+   the policy's slot limit (duplicate_in_slot) and the 60-minute window (two_places);
+3. look-ups from the rare facts: meals with a conflict (offline_conflict), meals with a
+   delivery subsidy whose order is not delivered (delivery_unconfirmed), the meals of
+   revoked or superseded cards (card_not_valid), of elders no longer active
+   (elder_inactive), and subsidized meals on the month's holidays (holiday_subsidy), each
+   through its own index.
 
-Only the meals a pass flags come back to Python, where they are grouped into anomalies:
-one per elder and date (per menu for over_capacity)."""
+Only flagged meals come back to Python, where they are grouped into anomalies: one per
+elder and date (per elder where the cause lasts, per menu for over_capacity)."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, case, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from mealservice.claims.models import AnomalyCode
@@ -32,6 +38,10 @@ from mealservice.policy.services import pricing_policies
 
 # Two meals of one elder closer than this at two places cannot both be real.
 TWO_PLACES_WINDOW_MIN = 60
+# Up to this many canteens, pass 2 looks only at their elders' days; beyond, at every day.
+FEW_CANTEENS = 20
+# Elder-days read back per query in pass 2.
+CHUNK = 500
 
 
 @dataclass
@@ -51,18 +61,33 @@ class Anomaly:
         }
 
 
-def find_anomalies(first: date, last: date, canteen_ids: list[int] | None) -> dict[int, list]:
-    """Every anomaly among the meals from `first` to `last` (local dates) of the canteens
-    named (None: all), by canteen."""
-    found: list[Anomaly] = []
-    found += _per_meal_checks(first, last, canteen_ids)
-    found += _duplicates_in_slot(first, last, canteen_ids)
-    found += _two_places(first, last, canteen_ids)
-    found += _over_capacity(first, last, canteen_ids)
+@dataclass
+class MonthCheck:
+    """What the passes found: each canteen's totals and its anomalies."""
+
+    totals: dict[int, dict]
+    anomalies: dict[int, list[Anomaly]]
+
+
+def check_month(first: date, last: date, canteen_ids: list[int] | None) -> MonthCheck:
+    """Totals and every anomaly among the meals from `first` to `last` (local dates) of
+    the canteens named (None: all), by canteen."""
+    totals, found = _menu_pass(first, last, canteen_ids)
+    found += _crowded_days(first, last, canteen_ids)
+    found += _conflicts(first, last, canteen_ids)
+    found += _undelivered(first, last, canteen_ids)
+    found += _invalid_cards(first, last, canteen_ids)
+    found += _inactive_elders(first, last, canteen_ids)
+    found += _holiday_subsidies(first, last, canteen_ids)
     by_canteen: dict[int, list[Anomaly]] = defaultdict(list)
     for anomaly in found:
-        by_canteen[anomaly.canteen_id].append(anomaly)
-    return by_canteen
+        if canteen_ids is None or anomaly.canteen_id in canteen_ids:
+            by_canteen[anomaly.canteen_id].append(anomaly)
+    return MonthCheck(totals, by_canteen)
+
+
+def find_anomalies(first: date, last: date, canteen_ids: list[int] | None) -> dict[int, list]:
+    return check_month(first, last, canteen_ids).anomalies
 
 
 def claimed_meals(first: date, last: date, canteen_ids: list[int] | None, meal=Meal) -> list:
@@ -89,140 +114,190 @@ def _group(rows, code: str, detail_of, per_day: bool = True) -> list[Anomaly]:
     return list(groups.values())
 
 
-def _per_meal_checks(first: date, last: date, canteen_ids) -> list[Anomaly]:
-    newer = aliased(Card)
-    superseded = (
-        select(Card.id.label("card_id"), func.min(newer.issued_at).label("superseded_at"))
-        .join(newer, and_(newer.elder_id == Card.elder_id, newer.generation > Card.generation))
-        .group_by(Card.id)
-        .subquery()
-    )
+# Pass 1: totals and over_capacity.
+
+
+def _menu_pass(first: date, last: date, canteen_ids) -> tuple[dict[int, dict], list[Anomaly]]:
     subsidized = or_(Meal.subsidy_fen > 0, Meal.delivery_subsidy_fen > 0)
-    holiday_pairs = _unsubsidized_holidays(first, last)
-    on_holiday = (
-        and_(
-            subsidized,
-            or_(
-                *(
-                    and_(Elder.hukou_district == district, Meal.date == day)
-                    for district, day in holiday_pairs
-                )
-            ),
+    per_menu = db.session.execute(
+        select(
+            Meal.canteen_id,
+            Meal.menu_id,
+            func.count(),
+            func.sum(case((subsidized, 1), else_=0)),
+            func.sum(Meal.subsidy_fen),
+            func.sum(Meal.delivery_subsidy_fen),
+            func.sum(case((Meal.channel == "dine_in", 1), else_=0)),
         )
-        if holiday_pairs
-        else false()
-    )
-    unconfirmed = and_(
-        Meal.delivery_subsidy_fen > 0,
-        or_(Order.id.is_(None), Order.status != OrderStatus.DELIVERED),
-    )
-    card_invalid = and_(
-        Meal.card_id.is_not(None),
-        or_(Card.revoked_at <= Meal.served_at, superseded.c.superseded_at <= Meal.served_at),
-    )
-    inactive = and_(Elder.status != ElderStatus.ACTIVE, Meal.date >= Elder.status_since)
-    conflict = Meal.conflict.is_not(None)
-    rows = db.session.execute(
+        .where(*claimed_meals(first, last, canteen_ids))
+        .group_by(Meal.canteen_id, Meal.menu_id)
+    ).all()
+    totals: dict[int, dict] = {}
+    served: dict[int, int] = {}
+    for canteen_id, menu_id, meals, subsidized_meals, subsidy, delivery, dine_in in per_menu:
+        sums = totals.setdefault(
+            canteen_id,
+            {"meals": 0, "subsidized_meals": 0, "meal_subsidy_fen": 0, "delivery_subsidy_fen": 0},
+        )
+        sums["meals"] += meals
+        sums["subsidized_meals"] += int(subsidized_meals)
+        sums["meal_subsidy_fen"] += int(subsidy)
+        sums["delivery_subsidy_fen"] += int(delivery)
+        if menu_id is not None and dine_in:
+            served[menu_id] = int(dine_in)
+    return totals, _over_capacity(served)
+
+
+def _over_capacity(served: dict[int, int]) -> list[Anomaly]:
+    """Dine-in meals of a menu beyond its seats as they stand today; the meals served
+    after the last seat was taken are the ones listed."""
+    seats = {}
+    menu_ids = list(served)
+    for start in range(0, len(menu_ids), CHUNK):
+        chunk = menu_ids[start : start + CHUNK]
+        seats.update(
+            db.session.execute(select(Menu.id, Menu.seats).where(Menu.id.in_(chunk))).all()
+        )
+    full = {menu_id: seats[menu_id] for menu_id, count in served.items() if count > seats[menu_id]}
+    if not full:
+        return []
+    ranked = (
         select(
             Meal.id,
             Meal.canteen_id,
-            Meal.elder_id,
+            Meal.menu_id,
             Meal.date,
-            Meal.card_id,
-            Meal.conflict,
-            Meal.order_id,
-            Order.status.label("order_status"),
-            Card.revoked_at,
-            superseded.c.superseded_at,
-            Elder.status.label("elder_status"),
-            Elder.status_since,
-            on_holiday.label("on_holiday"),
-            unconfirmed.label("unconfirmed"),
-            card_invalid.label("card_invalid"),
-            inactive.label("inactive"),
+            Meal.slot,
+            func.row_number()
+            .over(partition_by=Meal.menu_id, order_by=(Meal.served_at, Meal.id))
+            .label("place"),
         )
-        .join(Elder, Elder.id == Meal.elder_id)
-        .outerjoin(Order, Order.id == Meal.order_id)
-        .outerjoin(Card, Card.id == Meal.card_id)
-        .outerjoin(superseded, superseded.c.card_id == Meal.card_id)
-        .where(
-            *claimed_meals(first, last, canteen_ids),
-            or_(on_holiday, unconfirmed, card_invalid, inactive, conflict),
-        )
-        .order_by(Meal.served_at)
-    ).all()
+        .where(Meal.menu_id.in_(list(full)), Meal.voided_at.is_(None), Meal.channel == "dine_in")
+        .subquery()
+    )
+    rows = db.session.execute(select(ranked).order_by(ranked.c.menu_id, ranked.c.place)).all()
+    found: dict[int, Anomaly] = {}
+    for row in rows:
+        if row.place <= full[row.menu_id]:
+            continue
+        anomaly = found.get(row.menu_id)
+        if anomaly is None:
+            anomaly = found[row.menu_id] = Anomaly(
+                AnomalyCode.OVER_CAPACITY,
+                row.canteen_id,
+                None,
+                detail={
+                    "date": row.date.isoformat(),
+                    "slot": row.slot,
+                    "menu_id": row.menu_id,
+                    "seats": full[row.menu_id],
+                    "served": served[row.menu_id],
+                },
+            )
+        anomaly.meal_ids.append(row.id)
+    return list(found.values())
 
-    holidays = {
-        day: name
-        for day, name in db.session.execute(
-            select(Holiday.day, Holiday.name).where(Holiday.day.between(first, last))
+
+# Pass 2: duplicate_in_slot and two_places.
+
+
+def _crowded_days(first: date, last: date, canteen_ids) -> list[Anomaly]:
+    """Elder-days with more meals than slots (two in one slot) or at more than one place;
+    a limit is never below one, so no other day can hold either anomaly."""
+    conditions = claimed_meals(first, last, None)
+    if canteen_ids is not None and len(canteen_ids) <= FEW_CANTEENS:
+        claimed_elders = select(Meal.elder_id).where(*claimed_meals(first, last, canteen_ids))
+        conditions.append(Meal.elder_id.in_(claimed_elders))
+    days = db.session.execute(
+        select(Meal.date, Meal.elder_id)
+        .where(*conditions)
+        .group_by(Meal.date, Meal.elder_id)
+        .having(
+            or_(
+                func.count() > func.count(Meal.slot.distinct()),
+                func.count(Meal.canteen_id.distinct()) > 1,
+            )
         )
-    }
-    found: list[Anomaly] = []
-    found += _group(
-        [r for r in rows if r.on_holiday],
-        AnomalyCode.HOLIDAY_SUBSIDY,
-        lambda r: {"holiday": holidays.get(r.date)},
-    )
-    found += _group(
-        [r for r in rows if r.unconfirmed],
-        AnomalyCode.DELIVERY_UNCONFIRMED,
-        lambda r: {"order_id": r.order_id, "order_status": r.order_status},
-    )
-    found += _group(
-        [r for r in rows if r.card_invalid],
-        AnomalyCode.CARD_NOT_VALID,
-        lambda r: {
-            "card_id": r.card_id,
-            "revoked_at": _iso(r.revoked_at),
-            "superseded_at": _iso(r.superseded_at),
-        },
-        per_day=False,
-    )
-    found += _group(
-        [r for r in rows if r.inactive],
-        AnomalyCode.ELDER_INACTIVE,
-        lambda r: {"status": r.elder_status, "status_since": r.status_since.isoformat()},
-        per_day=False,
-    )
-    found += _group(
-        [r for r in rows if r.conflict],
-        AnomalyCode.OFFLINE_CONFLICT,
-        lambda r: {"conflict": r.conflict},
-    )
+    ).all()
+    meals = []
+    for start in range(0, len(days), CHUNK):
+        chunk = [(elder_id, day) for day, elder_id in days[start : start + CHUNK]]
+        meals += db.session.execute(
+            select(
+                Meal.id,
+                Meal.canteen_id,
+                Meal.elder_id,
+                Meal.date,
+                Meal.slot,
+                Meal.channel,
+                Meal.served_at,
+                Elder.hukou_district,
+            )
+            .join(Elder, Elder.id == Meal.elder_id)
+            .where(Meal.voided_at.is_(None), tuple_(Meal.elder_id, Meal.date).in_(chunk))
+            .order_by(Meal.served_at, Meal.id)
+        ).all()
+    return _duplicates_in_slot(meals) + _two_places(meals)
+
+
+def _duplicates_in_slot(meals) -> list[Anomaly]:
+    """More meals in one slot than the policy allows one elder, counted at every canteen."""
+    by_slot: dict[tuple, list] = defaultdict(list)
+    for meal in meals:
+        by_slot[(meal.elder_id, meal.date, meal.slot)].append(meal)
+    limits = _slot_limits({(meal.hukou_district, meal.date) for meal in meals})
+    found = []
+    for (elder_id, day, slot), together in by_slot.items():
+        limit = limits[(together[0].hukou_district, day)]
+        if len(together) <= limit:
+            continue
+        by_canteen: dict[int, list[int]] = defaultdict(list)
+        for meal in together:
+            by_canteen[meal.canteen_id].append(meal.id)
+        detail = {"date": day.isoformat(), "slot": slot, "meals": len(together), "limit": limit}
+        found += [
+            Anomaly(AnomalyCode.DUPLICATE_IN_SLOT, canteen_id, elder_id, ids, dict(detail))
+            for canteen_id, ids in by_canteen.items()
+        ]
     return found
 
 
-def _iso(moment) -> str | None:
-    if moment is None:
-        return None
-    # SQLite hands back a subquery's timestamp as text; the ORM's columns come typed.
-    return moment if isinstance(moment, str) else moment.isoformat()
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _unsubsidized_holidays(first: date, last: date) -> list[tuple[str, date]]:
-    """(district, date) pairs where today's calendar has a holiday and the policy in force
-    for that date pays no subsidy on holidays: a handful a month, not one per meal."""
-    days = db.session.scalars(select(Holiday.day).where(Holiday.day.between(first, last))).all()
-    if not days:
-        return []
-    pairs = []
-    for district in _policy_districts():
-        policies = pricing_policies(district)
-        for day in days:
-            in_force = pricing.policy_in_force(policies, district, day)
-            if in_force is not None and in_force.no_subsidy_on_holidays:
-                pairs.append((district, day))
-    return pairs
-
-
-def _policy_districts() -> list[str]:
-    """The districts that have a policy: a subsidy can only have come from one of them."""
-    return db.session.scalars(select(SubsidyPolicy.district_code).distinct()).all()
+def _two_places(meals) -> list[Anomaly]:
+    """Dine-in meals of one elder at two places within the window (a delivered meal is
+    eaten at home, whichever canteen cooked it)."""
+    by_day: dict[tuple, list] = defaultdict(list)
+    for meal in meals:
+        if meal.channel == "dine_in":
+            by_day[(meal.elder_id, meal.date)].append(meal)
+    window = timedelta(minutes=TWO_PLACES_WINDOW_MIN)
+    found: dict[tuple, Anomaly] = {}
+    for (elder_id, day), together in by_day.items():
+        for meal in together:
+            others = [
+                other
+                for other in together
+                if other.canteen_id != meal.canteen_id
+                and abs(other.served_at - meal.served_at) < window
+            ]
+            if not others:
+                continue
+            key = (meal.canteen_id, elder_id, day)
+            anomaly = found.get(key)
+            if anomaly is None:
+                anomaly = found[key] = Anomaly(
+                    AnomalyCode.TWO_PLACES,
+                    meal.canteen_id,
+                    elder_id,
+                    detail={"date": day.isoformat(), "other_meal_ids": [],
+                            "other_canteen_ids": []},
+                )  # fmt: skip
+            anomaly.meal_ids.append(meal.id)
+            for other in others:
+                if other.id not in anomaly.detail["other_meal_ids"]:
+                    anomaly.detail["other_meal_ids"].append(other.id)
+                if other.canteen_id not in anomaly.detail["other_canteen_ids"]:
+                    anomaly.detail["other_canteen_ids"].append(other.canteen_id)
+    return list(found.values())
 
 
 def _slot_limits(pairs) -> dict[tuple[str, date], int]:
@@ -237,173 +312,178 @@ def _slot_limits(pairs) -> dict[tuple[str, date], int]:
     return limits
 
 
-def _duplicates_in_slot(first: date, last: date, canteen_ids) -> list[Anomaly]:
-    """More meals in one slot than the policy allows one elder, counted at every canteen:
-    a limit is never below one, so only slots with two or more meals are looked at."""
-    every = aliased(Meal)
-    conditions = claimed_meals(first, last, None, every)
-    if canteen_ids is not None:
-        conditions.append(
-            every.elder_id.in_(
-                select(Meal.elder_id).where(*claimed_meals(first, last, canteen_ids))
-            )
-        )
-    crowded = (
-        select(every.elder_id, every.date, every.slot, func.count().label("meals"))
-        .where(*conditions)
-        .group_by(every.elder_id, every.date, every.slot)
-        .having(func.count() > 1)
-        .subquery()
-    )
+# Pass 3: look-ups from the rare facts.
+
+
+def _conflicts(first: date, last: date, canteen_ids) -> list[Anomaly]:
     rows = db.session.execute(
-        select(
-            Meal.id,
-            Meal.canteen_id,
-            Meal.elder_id,
-            Meal.date,
-            Meal.slot,
-            crowded.c.meals,
-            Elder.hukou_district,
-        )
-        .join(
-            crowded,
-            and_(
-                crowded.c.elder_id == Meal.elder_id,
-                crowded.c.date == Meal.date,
-                crowded.c.slot == Meal.slot,
-            ),
-        )
-        .join(Elder, Elder.id == Meal.elder_id)
-        .where(*claimed_meals(first, last, canteen_ids))
+        select(Meal.id, Meal.canteen_id, Meal.elder_id, Meal.date, Meal.conflict)
+        .where(*claimed_meals(first, last, canteen_ids), Meal.conflict.is_not(None))
         .order_by(Meal.served_at)
     ).all()
-    limits = _slot_limits({(row.hukou_district, row.date) for row in rows})
-    groups: dict[tuple, Anomaly] = {}
-    for row in rows:
-        limit = limits[(row.hukou_district, row.date)]
-        if row.meals <= limit:
-            continue
-        key = (row.canteen_id, row.elder_id, row.date, row.slot)
-        if key not in groups:
-            groups[key] = Anomaly(
-                AnomalyCode.DUPLICATE_IN_SLOT,
-                row.canteen_id,
-                row.elder_id,
-                detail={
-                    "date": row.date.isoformat(),
-                    "slot": row.slot,
-                    "meals": row.meals,
-                    "limit": limit,
-                },
-            )
-        groups[key].meal_ids.append(row.id)
-    return list(groups.values())
+    return _group(rows, AnomalyCode.OFFLINE_CONFLICT, lambda r: {"conflict": r.conflict})
 
 
-def _minutes_apart(one, other):
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.abs(func.extract("epoch", one - other)) / 60
-    return func.abs(func.julianday(one) - func.julianday(other)) * 1440
-
-
-def _two_places(first: date, last: date, canteen_ids) -> list[Anomaly]:
-    other = aliased(Meal)
+def _undelivered(first: date, last: date, canteen_ids) -> list[Anomaly]:
+    """A delivery subsidy paid on a meal whose order is not (or no longer) delivered: found
+    from the month's orders that are not delivered (few), and from the subsidized meals
+    without an order at all (none, unless something went wrong)."""
+    columns = (Meal.id, Meal.canteen_id, Meal.elder_id, Meal.date, Meal.order_id)
+    subsidized = (
+        Meal.date.between(first, last),
+        Meal.voided_at.is_(None),
+        # A literal, so the planner sees the partial index ix_meals_delivery_subsidized.
+        Meal.delivery_subsidy_fen > literal_column("0"),
+    )
     rows = db.session.execute(
-        select(
-            Meal.id,
-            Meal.canteen_id,
-            Meal.elder_id,
-            Meal.date,
-            other.id.label("other_id"),
-            other.canteen_id.label("other_canteen_id"),
+        select(*columns, Order.status.label("order_status"))
+        .join(Order, Order.id == Meal.order_id)
+        .where(
+            Order.date.between(first, last),
+            Order.status != OrderStatus.DELIVERED,
+            *subsidized,
         )
-        .join(
-            other,
-            and_(
-                other.elder_id == Meal.elder_id,
-                other.date == Meal.date,
-                other.canteen_id != Meal.canteen_id,
-                other.voided_at.is_(None),
-            ),
+        .order_by(Meal.served_at)
+    ).all()
+    rows += db.session.execute(
+        select(*columns, literal_column("NULL").label("order_status"))
+        .where(Meal.order_id.is_(None), *subsidized)
+        .order_by(Meal.served_at)
+    ).all()
+    return _group(
+        _of_canteens(rows, canteen_ids),
+        AnomalyCode.DELIVERY_UNCONFIRMED,
+        lambda r: {"order_id": r.order_id, "order_status": r.order_status},
+    )
+
+
+def _of_canteens(rows, canteen_ids) -> list:
+    """The rare rows a look-up found at every canteen, kept for the canteens claimed: the
+    planner then takes the look-up's own index, not the canteens'."""
+    return rows if canteen_ids is None else [row for row in rows if row.canteen_id in canteen_ids]
+
+
+def _month_meals_of(column, keys: list, first: date, last: date, canteen_ids) -> list:
+    """The claimed meals whose `column` is one of `keys` (few), read through its index."""
+    rows = []
+    for start in range(0, len(keys), CHUNK):
+        rows += db.session.execute(
+            select(Meal.id, Meal.canteen_id, Meal.elder_id, Meal.date, Meal.card_id, Meal.served_at)
+            .where(column.in_(keys[start : start + CHUNK]), *claimed_meals(first, last, None))
+            .order_by(Meal.served_at)
+        ).all()
+    return _of_canteens(rows, canteen_ids)
+
+
+def _invalid_cards(first: date, last: date, canteen_ids) -> list[Anomaly]:
+    """Meals on a card revoked, or superseded by a newer one, before the meal: the cards
+    that stopped working are few, and their meals are found through ix_meals_card_id."""
+    newer = aliased(Card)
+    superseded = (
+        select(Card.id.label("card_id"), func.min(newer.issued_at).label("superseded_at"))
+        .join(newer, and_(newer.elder_id == Card.elder_id, newer.generation > Card.generation))
+        .group_by(Card.id)
+        .subquery()
+    )
+    stopped = {
+        card_id: (revoked_at, superseded_at)
+        for card_id, revoked_at, superseded_at in db.session.execute(
+            select(Card.id, Card.revoked_at, superseded.c.superseded_at)
+            .outerjoin(superseded, superseded.c.card_id == Card.id)
+            .where(or_(Card.revoked_at.is_not(None), superseded.c.superseded_at.is_not(None)))
         )
+    }
+    rows = [
+        meal
+        for meal in _month_meals_of(Meal.card_id, list(stopped), first, last, canteen_ids)
+        if any(
+            moment is not None and _utc(moment) <= meal.served_at
+            for moment in stopped[meal.card_id]
+        )
+    ]
+    return _group(
+        rows,
+        AnomalyCode.CARD_NOT_VALID,
+        lambda r: {
+            "card_id": r.card_id,
+            "revoked_at": _iso(stopped[r.card_id][0]),
+            "superseded_at": _iso(stopped[r.card_id][1]),
+        },
+        per_day=False,
+    )
+
+
+def _utc(moment) -> datetime:
+    # SQLite hands back a subquery's timestamp as naive text; the ORM's columns come typed.
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment) -> str | None:
+    return None if moment is None else _utc(moment).isoformat()
+
+
+def _inactive_elders(first: date, last: date, canteen_ids) -> list[Anomaly]:
+    """Meals from the date an elder died or moved away: such elders are few, and their
+    meals are found through the elder's index."""
+    inactive = {
+        elder_id: (status, since)
+        for elder_id, status, since in db.session.execute(
+            select(Elder.id, Elder.status, Elder.status_since).where(
+                Elder.status != ElderStatus.ACTIVE, Elder.status_since <= last
+            )
+        )
+    }
+    rows = [
+        meal
+        for meal in _month_meals_of(Meal.elder_id, list(inactive), first, last, canteen_ids)
+        if meal.date >= inactive[meal.elder_id][1]
+    ]
+    return _group(
+        rows,
+        AnomalyCode.ELDER_INACTIVE,
+        lambda r: {
+            "status": inactive[r.elder_id][0],
+            "status_since": inactive[r.elder_id][1].isoformat(),
+        },
+        per_day=False,
+    )
+
+
+def _holiday_subsidies(first: date, last: date, canteen_ids) -> list[Anomaly]:
+    holidays = dict(
+        db.session.execute(
+            select(Holiday.day, Holiday.name).where(Holiday.day.between(first, last))
+        ).all()
+    )
+    pairs = _unsubsidized_holidays(list(holidays))
+    if not pairs:
+        return []
+    rows = db.session.execute(
+        select(Meal.id, Meal.canteen_id, Meal.elder_id, Meal.date)
+        .join(Elder, Elder.id == Meal.elder_id)
         .where(
             *claimed_meals(first, last, canteen_ids),
-            # A delivered meal is eaten at home whatever the canteen that cooked it.
-            Meal.channel == "dine_in",
-            other.channel == "dine_in",
-            _minutes_apart(Meal.served_at, other.served_at) < TWO_PLACES_WINDOW_MIN,
+            Meal.date.in_({day for _, day in pairs}),
+            or_(Meal.subsidy_fen > 0, Meal.delivery_subsidy_fen > 0),
+            tuple_(Elder.hukou_district, Meal.date).in_(pairs),
         )
         .order_by(Meal.served_at)
     ).all()
-    groups: dict[tuple, Anomaly] = {}
-    for row in rows:
-        key = (row.canteen_id, row.elder_id, row.date)
-        if key not in groups:
-            groups[key] = Anomaly(
-                AnomalyCode.TWO_PLACES,
-                row.canteen_id,
-                row.elder_id,
-                detail={
-                    "date": row.date.isoformat(),
-                    "other_meal_ids": [],
-                    "other_canteen_ids": [],
-                },
-            )
-        anomaly = groups[key]
-        if row.id not in anomaly.meal_ids:
-            anomaly.meal_ids.append(row.id)
-        if row.other_id not in anomaly.detail["other_meal_ids"]:
-            anomaly.detail["other_meal_ids"].append(row.other_id)
-        if row.other_canteen_id not in anomaly.detail["other_canteen_ids"]:
-            anomaly.detail["other_canteen_ids"].append(row.other_canteen_id)
-    return list(groups.values())
+    return _group(rows, AnomalyCode.HOLIDAY_SUBSIDY, lambda r: {"holiday": holidays.get(r.date)})
 
 
-def _over_capacity(first: date, last: date, canteen_ids) -> list[Anomaly]:
-    """Dine-in meals of a menu beyond its seats as they stand today; the meals served
-    after the last seat was taken are the ones listed."""
-    full = (
-        select(Meal.menu_id, func.count().label("served"))
-        .join(Menu, Menu.id == Meal.menu_id)
-        .where(*claimed_meals(first, last, canteen_ids), Meal.channel == "dine_in")
-        .group_by(Meal.menu_id, Menu.seats)
-        .having(func.count() > Menu.seats)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(
-            Meal.id,
-            Meal.canteen_id,
-            Meal.menu_id,
-            Meal.date,
-            Meal.slot,
-            Menu.seats,
-            full.c.served,
-        )
-        .join(full, full.c.menu_id == Meal.menu_id)
-        .join(Menu, Menu.id == Meal.menu_id)
-        .where(*claimed_meals(first, last, canteen_ids), Meal.channel == "dine_in")
-        .order_by(Meal.menu_id, Meal.served_at, Meal.id)
-    ).all()
-    by_menu: dict[int, list] = defaultdict(list)
-    for row in rows:
-        by_menu[row.menu_id].append(row)
-    found = []
-    for menu_rows in by_menu.values():
-        head = menu_rows[0]
-        found.append(
-            Anomaly(
-                AnomalyCode.OVER_CAPACITY,
-                head.canteen_id,
-                None,
-                meal_ids=[row.id for row in menu_rows[head.seats :]],
-                detail={
-                    "date": head.date.isoformat(),
-                    "slot": head.slot,
-                    "menu_id": head.menu_id,
-                    "seats": head.seats,
-                    "served": head.served,
-                },
-            )
-        )
-    return found
+def _unsubsidized_holidays(days: list[date]) -> list[tuple[str, date]]:
+    """(district, date) pairs where today's calendar has a holiday and the policy in force
+    for that date pays no subsidy on holidays: a handful a month, not one per meal."""
+    pairs = []
+    if not days:
+        return pairs
+    for district in db.session.scalars(select(SubsidyPolicy.district_code).distinct()).all():
+        policies = pricing_policies(district)
+        for day in days:
+            in_force = pricing.policy_in_force(policies, district, day)
+            if in_force is not None and in_force.no_subsidy_on_holidays:
+                pairs.append((district, day))
+    return pairs

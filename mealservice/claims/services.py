@@ -9,9 +9,10 @@ from calendar import monthrange
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 
-from mealservice.claims.anomalies import claimed_meals, find_anomalies
+from mealservice.claims.anomalies import check_month, claimed_meals, find_anomalies
 from mealservice.claims.models import (
     Claim,
     ClaimAnomaly,
@@ -21,7 +22,7 @@ from mealservice.claims.models import (
     RejectedLine,
 )
 from mealservice.core.auth import district_scope, ensure_canteen_in_scope
-from mealservice.core.db import add_unique, utcnow
+from mealservice.core.db import utcnow
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders.models import Elder
 from mealservice.extensions import db
@@ -76,31 +77,6 @@ def ensure_month_open(canteen_id: int, day: date) -> None:
 # Totals and the claim's body.
 
 
-def totals_by_canteen(first: date, last: date, canteen_ids: list[int] | None) -> dict[int, dict]:
-    """One GROUP BY over the month's stored meals: count, subsidized, and the two sums."""
-    subsidized = or_(Meal.subsidy_fen > 0, Meal.delivery_subsidy_fen > 0)
-    rows = db.session.execute(
-        select(
-            Meal.canteen_id,
-            func.count(),
-            func.coalesce(func.sum(case((subsidized, 1), else_=0)), 0),
-            func.coalesce(func.sum(Meal.subsidy_fen), 0),
-            func.coalesce(func.sum(Meal.delivery_subsidy_fen), 0),
-        )
-        .where(*claimed_meals(first, last, canteen_ids))
-        .group_by(Meal.canteen_id)
-    )
-    return {
-        canteen_id: {
-            "meals": meals,
-            "subsidized_meals": int(subsidized_meals),
-            "meal_subsidy_fen": int(meal_subsidy),
-            "delivery_subsidy_fen": int(delivery_subsidy),
-        }
-        for canteen_id, meals, subsidized_meals, meal_subsidy, delivery_subsidy in rows
-    }
-
-
 def _with_operating(totals: dict | None, canteen: Canteen) -> dict:
     totals = dict(
         totals or {"meals": 0, "subsidized_meals": 0, "meal_subsidy_fen": 0,
@@ -118,8 +94,9 @@ def _with_operating(totals: dict | None, canteen: Canteen) -> dict:
 def preview(canteen: Canteen, month: str) -> dict:
     """The body a claim made now would have, for any month, saving nothing."""
     first, last = month_bounds(month)
-    totals = totals_by_canteen(first, last, [canteen.id]).get(canteen.id)
-    anomalies = find_anomalies(first, last, [canteen.id]).get(canteen.id, [])
+    checked = check_month(first, last, [canteen.id])
+    totals = checked.totals.get(canteen.id)
+    anomalies = checked.anomalies.get(canteen.id, [])
     return {
         "id": None,
         "canteen_id": canteen.id,
@@ -160,30 +137,38 @@ def _claim_exists(canteen: Canteen, month: str) -> Conflict:
 
 
 def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[Claim]:
-    """Claims for several canteens of one month in one set of passes over the meals."""
+    """Claims for several canteens of one month in one set of passes over the meals,
+    written in one flush. A claim made meanwhile for one of them fails them all (409
+    `claim_exists`): the scheduler's next run makes the rest."""
     first, last = month_bounds(month)
-    ids = [canteen.id for canteen in canteens]
-    totals = totals_by_canteen(first, last, ids)
-    anomalies = find_anomalies(first, last, ids)
-    claims = []
-    for canteen in canteens:
-        claim = Claim(
+    checked = check_month(first, last, [canteen.id for canteen in canteens])
+    claims = [
+        Claim(
             canteen_id=canteen.id,
             district_code=canteen.district_code,
             month=month,
             revision=revision,
             made_by=by,
-            **_with_operating(totals.get(canteen.id), canteen),
+            **_with_operating(checked.totals.get(canteen.id), canteen),
         )
-        add_unique(claim, "claim_exists", f"{canteen.name} already has a claim for {month}.")
-        _store_anomalies(claim, anomalies.get(canteen.id, []))
-        claims.append(claim)
-        log.info("claim %s made for canteen %s, %s (revision %s)", claim.id, canteen.id, month,
-                 revision)  # fmt: skip
+        for canteen in canteens
+    ]
+    names = ", ".join(canteen.name for canteen in canteens)
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(claims)
+    except IntegrityError as exc:
+        raise Conflict(
+            "claim_exists", f"A claim for {month} exists already ({names}).", {"month": month}
+        ) from exc
+    for claim in claims:
+        _add_anomalies(claim, checked.anomalies.get(claim.canteen_id, []))
+    db.session.flush()
+    log.info("%s claims made for %s (revision %s) by %s", len(claims), month, revision, by)
     return claims
 
 
-def _store_anomalies(claim: Claim, anomalies) -> None:
+def _add_anomalies(claim: Claim, anomalies) -> None:
     db.session.add_all(
         ClaimAnomaly(
             claim_id=claim.id,
@@ -194,7 +179,6 @@ def _store_anomalies(claim: Claim, anomalies) -> None:
         )
         for anomaly in anomalies
     )
-    db.session.flush()
 
 
 def make_due_claims(now: datetime | None = None) -> int:
@@ -251,7 +235,8 @@ def recheck(claim: Claim) -> None:
     db.session.execute(delete(ClaimAnomaly).where(ClaimAnomaly.claim_id == claim.id))
     db.session.expire(claim, ["anomalies"])
     claim.checked_at = utcnow()
-    _store_anomalies(claim, anomalies)
+    _add_anomalies(claim, anomalies)
+    db.session.flush()
 
 
 def recheck_undecided(since: date | None = None, on: date | None = None) -> int:

@@ -5,7 +5,7 @@ import datetime as dt
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.db import UTCDateTime, sql_in, utcnow
@@ -92,6 +92,31 @@ class Meal(db.Model):
         CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),
         Index("ix_meals_elder_date_slot", "elder_id", "date", "slot"),
         Index("ix_meals_canteen_date", "canteen_id", "date"),
+        # For the claim checks (claims.anomalies): the month's elder-days read from the
+        # index alone, and the rare meals (a conflict, a delivery subsidy, a given card)
+        # found without reading the month.
+        Index(
+            "ix_meals_day_elder",
+            "date",
+            "elder_id",
+            "slot",
+            "canteen_id",
+            sqlite_where=text("voided_at IS NULL"),
+            postgresql_where=text("voided_at IS NULL"),
+        ),
+        Index(
+            "ix_meals_conflict",
+            "conflict",
+            sqlite_where=text("conflict IS NOT NULL"),
+            postgresql_where=text("conflict IS NOT NULL"),
+        ),
+        Index(
+            "ix_meals_delivery_subsidized",
+            "order_id",
+            sqlite_where=text("delivery_subsidy_fen > 0"),
+            postgresql_where=text("delivery_subsidy_fen > 0"),
+        ),
+        Index("ix_meals_card_date", "card_id", "date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,6 +190,8 @@ class Order(db.Model):
         UniqueConstraint("standing_order_id", "date", name="one_per_standing_order_and_date"),
         Index("ix_orders_elder_date_slot", "elder_id", "date", "slot"),
         Index("ix_orders_menu_status", "menu_id", "status"),
+        # The month's orders, for the claim check delivery_unconfirmed.
+        Index("ix_orders_date_status", "date", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
