@@ -193,3 +193,16 @@ def test_every_canteen_at_once_finds_what_each_finds_alone(db, policy, district,
         canteen.id: ["duplicate_in_slot"],
         other.id: ["offline_conflict"],
     }
+
+
+def test_lunch_and_dinner_are_no_duplicate_but_a_second_lunch_among_three_meals_is(
+    db, policy, canteen, elder
+):
+    day = date(2026, 10, 22)
+    plant(canteen, elder, day, slot="lunch")
+    plant(canteen, elder, day, slot="dinner")
+    assert found(canteen) == []
+    second = plant(canteen, elder, day, slot="lunch", minute=45)
+    (anomaly,) = found(canteen)
+    assert anomaly["code"] == "duplicate_in_slot" and second.id in anomaly["meal_ids"]
+    assert anomaly["detail"]["meals"] == 2
