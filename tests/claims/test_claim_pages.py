@@ -14,28 +14,9 @@ from mealservice.extensions import db
 from tests import factories
 from tests.claims.helpers import AFTER_GRACE, MONTH, a_clean_month, plant_meal
 from tests.core.test_pages import log_in, page_token
+from tests.pages import PASSWORD, browser_as, html_of, post_form
 
-PASSWORD = "rice-porridge-42"
 ID_NUMBER = re.compile(r"\d{17}[\dXx]")
-
-
-def browser_as(app, role, **placement):
-    """A test client logged in with a new user of that role, reading the pages in English
-    (the Chinese translations of the new words are merged later)."""
-    user = factories.create_user(role, password=PASSWORD, **placement)
-    client = app.test_client()
-    log_in(client, user.username, PASSWORD)
-    client.get("/lang/en")
-    client.user = user
-    return client
-
-
-def html_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def post_form(client, path: str, data: dict, page: str):
-    return client.post(path, data={"csrf_token": page_token(client, page), **data})
 
 
 @pytest.fixture
