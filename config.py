@@ -65,6 +65,13 @@ class Config:
     DELIVERY_RUN_SIZE = int(os.environ.get("DELIVERY_RUN_SIZE", "20"))
     # Days after a month's end before its claim is made: longer than an offline scan waits.
     CLAIM_GRACE_DAYS = int(os.environ.get("CLAIM_GRACE_DAYS", "2"))
+    # Early warnings: a regular diner (REGULAR_MEALS_PER_WEEK meals in each of the last
+    # REGULAR_WEEKS weeks) not seen for ABSENCE_DAYS days raises a welfare alert; a place
+    # whose utilisation stays under FAILING_UTILISATION for a month is flagged as failing.
+    REGULAR_MEALS_PER_WEEK = int(os.environ.get("REGULAR_MEALS_PER_WEEK", "3"))
+    REGULAR_WEEKS = int(os.environ.get("REGULAR_WEEKS", "2"))
+    ABSENCE_DAYS = int(os.environ.get("ABSENCE_DAYS", "3"))
+    FAILING_UTILISATION = float(os.environ.get("FAILING_UTILISATION", "0.3"))
     # bench/scan.py's reference endpoints; off unless the benchmark starts the server.
     BENCHMARK_FLOORS = os.environ.get("BENCHMARK_FLOORS") == "1"
 

@@ -46,6 +46,10 @@ from mealservice.meals.services import scan
 from mealservice.meals.standing import add_hold, create_standing_order, place_standing_orders
 from mealservice.menus.models import Menu
 from mealservice.menus.services import create_menu
+from mealservice.oversight.inspections import draw_inspections, record_result
+from mealservice.oversight.models import CHECKLIST, Inspection
+from mealservice.oversight.registry import set_filing, set_grade
+from mealservice.oversight.warnings import raise_absence_alerts
 from mealservice.places.models import Canteen, Community, District
 from mealservice.places.services import create_canteen, create_community, create_district
 from mealservice.policy.models import SubsidyPolicy
@@ -214,6 +218,12 @@ LOGINS = [
         "canteen": "北山街道老年食堂",
     },
     # `elders` are indexes into demo_elders(): the couple of 保俶塔社区 that comes first.
+    {
+        "username": "inspector",
+        "password": "demo-inspector-2026",
+        "role": "inspector",
+        "district": "330106",
+    },
     {"username": "family", "password": "demo-family-2026", "role": "family", "elders": (0, 1)},
     {"username": "elder", "password": "demo-elder-2026", "role": "elder", "elders": (0,)},
     {
@@ -374,8 +384,9 @@ def seed() -> list[dict]:
             | ({"elder_ids": linked} if "elders" in login else {})
         )
     db.session.flush()
-    # After the logins: the volunteer's run needs the volunteer.
+    # After the logins: the volunteer's run needs the volunteer, an inspection the inspector.
     seed_deliveries(canteens["北山街道老年食堂"], elder_ids, utcnow())
+    seed_oversight(district, list(canteens.values()), elder_ids)
     return printed
 
 
@@ -953,3 +964,46 @@ def seed_deliveries(canteen: Canteen, elder_ids: list[int], now: datetime) -> No
     runs = make_runs(manager, canteen, today, "lunch", "volunteer", volunteer.id, now=morning)
     first = run_orders(runs[0])[0]
     report_no_answer(volunteer, first, now=morning + timedelta(hours=4))
+
+
+def seed_oversight(district: District, canteens: list[Canteen], elder_ids: list[int]) -> None:
+    """What officials oversee: every place filed (备案) and the canteens graded, a regular
+    diner who stopped coming (a welfare alert), and a random inspection, one of whose
+    results the inspector has recorded. Skipped once the inspections exist."""
+    if db.session.scalar(select(Inspection.id).limit(1)) is not None:
+        return
+    official = SimpleNamespace(username="seed-demo", role="official", canteen_id=None)
+    for number, canteen in enumerate(canteens, start=1):
+        filed_on = date(2025, 3, 1) + timedelta(days=17 * number)
+        set_filing(official, canteen, "filed", f"西民养备〔2025〕{number:03d}号", filed_on)
+        if canteen.kind == "canteen":
+            set_grade(official, canteen, 4 if number % 2 else 3, date(2026, 6, 30))
+    _plant_absent_regular(canteens, elder_ids)
+    raise_absence_alerts(utcnow())
+    drawn = draw_inspections(official, district, 2, seed="demo")
+    inspector = db.session.scalar(select(User).where(User.username == "inspector"))
+    checklist = dict.fromkeys(CHECKLIST, True) | {"food_samples_kept": False}
+    record_result(inspector, drawn[0], "rectify", checklist, "留样记录缺两天，限一周内整改。")
+
+
+def _plant_absent_regular(canteens: list[Canteen], elder_ids: list[int]) -> None:
+    """An elder who ate lunch most weekdays of the last two weeks and has not come for
+    three days: the scheduler's early warning raises an alert for the community."""
+    today = canteens[0].district.local_today()
+    seen_lately = set(
+        db.session.scalars(select(Meal.elder_id).where(Meal.date >= today - timedelta(days=3)))
+    )
+    elder = db.session.scalar(
+        select(Elder)
+        .where(Elder.id.in_(elder_ids[60:]), Elder.id.not_in(seen_lately))
+        .order_by(Elder.id)
+        .limit(1)
+    )
+    place = _usual_place(elder, canteens)
+    days = [today - timedelta(days=n) for n in (14, 13, 12, 11, 7, 6, 5)]
+    seed_menus([place], days)
+    card = db.session.scalar(
+        select(Card).where(Card.elder_id == elder.id, Card.revoked_at.is_(None))
+    )
+    for day in days:
+        _serve(place, card, "lunch", datetime.combine(day, time(11, 20), ZONE))

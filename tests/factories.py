@@ -275,3 +275,30 @@ def create_claim(canteen, rejected: bool = False):
     if rejected:
         review(someone, claim, "reject", "材料不全")
     return _committed(claim)
+
+
+def create_sample(canteen, elder):
+    """A pending random check (随机抽查) of a line of October's claim of the canteen."""
+    from mealservice.claims.models import SampleCheck
+
+    check = SampleCheck(
+        claim_id=create_claim(canteen).id,
+        meal_id=create_meal(canteen, elder).id,
+        drawn_by="factory-official",
+    )
+    db.session.add(check)
+    return _committed(check)
+
+
+def create_blacklist_entry(canteen):
+    from mealservice.oversight.registry import add_to_blacklist
+
+    return _committed(add_to_blacklist(None, canteen, "拒不整改", date(2026, 1, 1)))
+
+
+def create_inspection(district):
+    """A random inspection of a place of the district, drawn for a new inspector."""
+    from mealservice.oversight.inspections import draw_inspections
+
+    create_user("inspector", district=district)
+    return _committed(draw_inspections(None, district, 1)[0])

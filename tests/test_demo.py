@@ -379,8 +379,8 @@ def test_the_demo_has_deliveries_in_motion_and_a_welfare_alert(runner, db):
     )
     jobs = count(db, DeliveryJob, DeliveryJob.run_id == simulator_run.id)
     assert jobs == count(db, Order, Order.run_id == simulator_run.id) > 0
-    [alert] = db.session.scalars(select(WelfareAlert)).all()
-    assert alert.kind == "no_answer" and alert.followed_up_at is None
+    [alert] = db.session.scalars(select(WelfareAlert).where(WelfareAlert.kind == "no_answer"))
+    assert alert.followed_up_at is None
     assert db.session.get(Order, alert.order_id).status == "failed"
 
 
@@ -407,3 +407,27 @@ def test_the_demo_has_last_months_claims_submitted_with_their_anomalies(runner, 
     }  # fmt: skip
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert count(db, Claim) == places
+
+
+def test_the_demo_has_oversight_to_show_an_official(runner, db, app):
+    from mealservice.oversight.models import Inspection, WelfareAlert
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    places = db.session.scalars(select(Canteen).where(Canteen.district_code == "330106")).all()
+    assert {place.filing_status for place in places} == {"filed"}
+    assert all(place.grade for place in places if place.kind == "canteen")
+    [absent] = db.session.scalars(select(WelfareAlert).where(WelfareAlert.kind == "absent"))
+    assert absent.followed_up_at is None and "天未就餐" in absent.detail
+    inspections = db.session.scalars(select(Inspection)).all()
+    assert len(inspections) == 2 and sorted(str(i.result) for i in inspections) == [
+        "None", "rectify"
+    ]  # fmt: skip
+    official = ApiClient(app.test_client())
+    token = official.post(
+        "/api/v1/auth/token", json={"username": "official", "password": "demo-official-2026"}
+    ).get_json()["token"]
+    official.token = token
+    dashboard = official.get("/api/v1/districts/330106/dashboard").get_json()
+    assert dashboard["alerts"] >= 2 and dashboard["anomalies"] > 0
+    assert 0 < dashboard["coverage_rate"] <= 1 and dashboard["meals"] > 0

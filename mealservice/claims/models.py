@@ -35,6 +35,12 @@ class AnomalyCode(StrEnum):
     CARD_NOT_VALID = "card_not_valid"
     ELDER_INACTIVE = "elder_inactive"
     OFFLINE_CONFLICT = "offline_conflict"
+    # Not a check on the meals: an official's phone call found the line untrue (随机抽查).
+    SAMPLE_FAILED = "sample_failed"
+
+
+# The codes the checks of claims.anomalies find again whenever they run.
+CHECKED_CODES = tuple(code for code in AnomalyCode if code != AnomalyCode.SAMPLE_FAILED)
 
 
 class Decision(StrEnum):
@@ -132,6 +138,37 @@ class ClaimReview(db.Model):
     rejected_meals: Mapped[int] = mapped_column(default=0)
     decided_by: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SampleOutcome(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"  # the elder confirmed the meal on the phone
+    FAILED = "failed"  # the meal did not happen as claimed
+    UNREACHABLE = "unreachable"
+
+
+class SampleCheck(db.Model):
+    """One line of a claim drawn at random for phone verification (随机抽查), and what the
+    call found. A failed check becomes a `sample_failed` anomaly on the claim."""
+
+    __tablename__ = "claim_sample_checks"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "meal_id", name="uq_claim_sample_checks_claim_meal"),
+        CheckConstraint(sql_in("outcome", SampleOutcome), name="outcome"),
+        CheckConstraint(
+            "(outcome = 'pending') = (checked_at IS NULL)", name="checked_when_not_pending"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    meal_id: Mapped[int] = mapped_column(ForeignKey("meals.id"))
+    drawn_by: Mapped[str] = mapped_column(String(64))
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(12), default=SampleOutcome.PENDING)
+    note: Mapped[str | None] = mapped_column(String(300))
+    checked_by: Mapped[str | None] = mapped_column(String(64))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RejectedLine(db.Model):

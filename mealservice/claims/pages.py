@@ -48,6 +48,7 @@ ANOMALY_WORDS = {
     AnomalyCode.CARD_NOT_VALID: _l("Card reported lost or replaced"),
     AnomalyCode.ELDER_INACTIVE: _l("Elder has died or moved away"),
     AnomalyCode.OFFLINE_CONFLICT: _l("Offline scan conflict"),
+    AnomalyCode.SAMPLE_FAILED: _l("Denied on a random phone check"),
 }
 
 SLOT_NAMES = {"breakfast": _l("Breakfast"), "lunch": _l("Lunch"), "dinner": _l("Dinner")}

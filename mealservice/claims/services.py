@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mealservice.claims.anomalies import check_month, claimed_meals, find_anomalies
 from mealservice.claims.models import (
+    CHECKED_CODES,
     Claim,
     ClaimAnomaly,
     ClaimReview,
@@ -27,6 +28,7 @@ from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders.models import Elder
 from mealservice.extensions import db
 from mealservice.meals.models import Meal
+from mealservice.oversight.registry import blacklisted_on
 from mealservice.places.models import Canteen
 
 log = logging.getLogger(__name__)
@@ -125,7 +127,22 @@ def make_claim(actor, canteen: Canteen, month: str, today: date | None = None) -
         select(exists().where(Claim.canteen_id == canteen.id, Claim.month == month))
     ):
         raise _claim_exists(canteen, month)
+    ensure_not_blacklisted(canteen, today)
     return _make(actor.username, [canteen], month, revision=1)[0]
+
+
+def ensure_not_blacklisted(canteen: Canteen, today: date | None = None) -> None:
+    """A canteen on the blacklist (失信黑名单) claims nothing while the entry is in force."""
+    entry = blacklisted_on(canteen.id, today or canteen.district.local_today())
+    if entry is not None:
+        raise Conflict(
+            "canteen_blacklisted",
+            f"{canteen.name} is on the blacklist: {entry.reason}",
+            {
+                "starts_on": entry.starts_on.isoformat(),
+                "ends_on": entry.ends_on.isoformat() if entry.ends_on else None,
+            },
+        )
 
 
 def _claim_exists(canteen: Canteen, month: str) -> Conflict:
@@ -200,7 +217,12 @@ def make_due_claims(now: datetime | None = None) -> int:
                 )
             )
         )
-        missing = [canteen for canteen in due if canteen.id not in have]
+        missing = [
+            canteen
+            for canteen in due
+            if canteen.id not in have
+            and blacklisted_on(canteen.id, canteen.district.local(now).date()) is None
+        ]
         if missing:
             made += len(_make("scheduler", missing, month, revision=1))
     return made
@@ -221,6 +243,7 @@ def resubmit(actor, claim: Claim) -> Claim:
     )
     if latest != claim.revision:
         raise _claim_exists(claim.canteen, claim.month)
+    ensure_not_blacklisted(claim.canteen)
     return _make(actor.username, [claim.canteen], claim.month, revision=claim.revision + 1)[0]
 
 
@@ -232,7 +255,12 @@ def recheck(claim: Claim) -> None:
     calendar changed after it was made); its totals stand, the meals being unchanged."""
     first, last = month_bounds(claim.month)
     anomalies = find_anomalies(first, last, [claim.canteen_id]).get(claim.canteen_id, [])
-    db.session.execute(delete(ClaimAnomaly).where(ClaimAnomaly.claim_id == claim.id))
+    # A failed phone check is no check on the meals: it stays.
+    db.session.execute(
+        delete(ClaimAnomaly).where(
+            ClaimAnomaly.claim_id == claim.id, ClaimAnomaly.code.in_(CHECKED_CODES)
+        )
+    )
     db.session.expire(claim, ["anomalies"])
     claim.checked_at = utcnow()
     _add_anomalies(claim, anomalies)

@@ -80,6 +80,18 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "claims.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "claims.review": frozenset({ADMIN, OFFICIAL}),
     "claims.summary": frozenset({ADMIN, OFFICIAL}),
+    "dashboard.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "access_log.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "risk.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "samples.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "samples.write": frozenset({ADMIN, OFFICIAL}),
+    "oversight.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "filing.write": frozenset({ADMIN, OFFICIAL}),
+    "grading.write": frozenset({ADMIN, OFFICIAL}),
+    "blacklist.write": frozenset({ADMIN, OFFICIAL}),
+    "inspections.draw": frozenset({ADMIN, OFFICIAL}),
+    "inspections.read": frozenset({ADMIN, OFFICIAL, INSPECTOR}),
+    "inspections.record": frozenset({ADMIN, INSPECTOR}),
 }
 
 # Roles that reach elders through the accounts' links, not through a district.

@@ -114,6 +114,13 @@ JOBS: tuple[ScheduledJob, ...] = (
         {"hour": 1, "minute": 10},
         "made",
     ),
+    # Regular diners not seen for days: a welfare alert for their community.
+    ScheduledJob(
+        "raise_absence_alerts",
+        "mealservice.oversight.warnings.raise_absence_alerts",
+        {"hour": 8, "minute": 0},
+        "raised",
+    ),
     ScheduledJob(
         "purge_idempotent_requests", purge_idempotent_requests, {"hour": 3, "minute": 30}, "purged"
     ),

@@ -45,7 +45,10 @@ PLATFORM_WORDS = {"volunteer": _l("Volunteer"), "simulator": _l("Simulator")}
 
 FAILURE_WORDS = {"no_answer": _l("Nobody answered the door")}
 
-ALERT_KIND_WORDS = {"no_answer": _l("Nobody answered the door at a meal delivery")}
+ALERT_KIND_WORDS = {
+    "no_answer": _l("Nobody answered the door at a meal delivery"),
+    "absent": _l("A regular diner has not come for days"),
+}
 
 REFUSALS = {
     "no_orders": _l("There are no confirmed delivery orders left to put in a run for this meal."),

@@ -20,6 +20,7 @@ from mealservice.elders.schemas import (
     elder_out,
     elder_staff_out,
 )
+from mealservice.oversight.services import record_reads
 
 blp = Blueprint("elders", __name__, url_prefix="/api/v1", description="The elder registry")
 
@@ -41,6 +42,7 @@ class Elders(MethodView):
             query["page"],
             query["per_page"],
         )
+        record_reads(user, page["items"], "elder list (API)")
         return jsonify({"items": dump_elders(user, page["items"]), "next": page["next"]})
 
     @blp.requires("elders.write", 409)
@@ -98,7 +100,9 @@ class ElderItem(MethodView):
     @blp.response(200, ElderOut)
     def get(self, elder_id):
         user = current_user()
-        return jsonify(dump_elders(user, [services.get_elder(user, elder_id)])[0])
+        elder = services.get_elder(user, elder_id)
+        record_reads(user, [elder], "elder record (API)")
+        return jsonify(dump_elders(user, [elder])[0])
 
     @blp.requires("elders.write", scope=services.get_elder)
     @blp.arguments(ElderPatch)

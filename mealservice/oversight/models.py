@@ -2,7 +2,7 @@
 data, when, where and why, for the district's officials to review. The audit log: every
 change to a money-bearing record, written by the database itself (oversight.audit)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
@@ -15,6 +15,9 @@ from mealservice.extensions import db
 class Access(StrEnum):
     COUNTER_LOOKUP = "counter_lookup"  # name and phone digits searched at a counter
     CARDLESS_SCAN = "cardless_scan"  # a meal served by elder id, without the card
+    # An elder's sensitive fields (ID, diet and health notes, phone) read by staff from
+    # outside the elder's own district.
+    RECORD_READ = "record_read"
 
 
 class AccessLogEntry(db.Model):
@@ -39,6 +42,7 @@ class AccessLogEntry(db.Model):
 
 class AlertKind(StrEnum):
     NO_ANSWER = "no_answer"  # a delivery found nobody at the door
+    ABSENT = "absent"  # a regular diner has not eaten for days
 
 
 class WelfareAlert(db.Model):
@@ -91,3 +95,67 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(6))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+
+
+class InspectionResult(StrEnum):
+    PASSED = "passed"
+    RECTIFY = "rectify"  # passed on condition of fixing what the checklist found
+    FAILED = "failed"
+
+
+# The checklist an inspector fills in (双随机、一公开 spot checks of a meal place).
+CHECKLIST = (
+    "food_safety_licence",  # 食品经营许可证在有效期
+    "kitchen_hygiene",  # 后厨卫生
+    "food_samples_kept",  # 留样48小时
+    "prices_displayed",  # 价格公示
+    "subsidy_notice_displayed",  # 补贴政策公示
+    "fire_safety",  # 消防安全
+    "accessible_seating",  # 适老化座位与通道
+    "meal_records_match",  # 就餐记录与现场一致
+)
+
+
+class Inspection(db.Model):
+    """A random inspection: a canteen and an inspector drawn by the system, and the
+    checklist the inspector recorded. Results are published without personal data."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (
+        CheckConstraint(f"result IS NULL OR {sql_in('result', InspectionResult)}", name="result"),
+        CheckConstraint("(result IS NULL) = (recorded_at IS NULL)", name="recorded_result"),
+        Index("ix_inspections_district_drawn", "district_code", "drawn_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    draw_id: Mapped[str] = mapped_column(String(32))  # the draw that chose it
+    drawn_by: Mapped[str] = mapped_column(String(64))
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    result: Mapped[str | None] = mapped_column(String(10))
+    checklist: Mapped[dict | None] = mapped_column(JSON)  # item → true (fine) / false
+    findings: Mapped[str | None] = mapped_column(String(1000))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BlacklistEntry(db.Model):
+    """A canteen on the blacklist (失信黑名单) from `starts_on` to `ends_on` (open-ended when
+    None) or until lifted: its claims are refused meanwhile."""
+
+    __tablename__ = "blacklist_entries"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_in_order"),
+        CheckConstraint("(lifted_at IS NULL) = (lifted_by IS NULL)", name="lifted_by_someone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(64))

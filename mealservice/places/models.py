@@ -39,6 +39,14 @@ class Function(StrEnum):
     DELIVERY = "delivery"
 
 
+class FilingStatus(StrEnum):
+    """备案 with civil affairs."""
+
+    NOT_FILED = "not_filed"
+    FILED = "filed"
+    WITHDRAWN = "withdrawn"
+
+
 class Slot(StrEnum):
     BREAKFAST = "breakfast"
     LUNCH = "lunch"
@@ -185,6 +193,16 @@ class Canteen(db.Model):
     lng: Mapped[float]
     monthly_operating_subsidy_fen: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Oversight: filing (备案) with civil affairs, and the grade (等级评定, 1 to 5 stars).
+    # Checked by the oversight services, not by CHECKs: adding one would make SQLite
+    # rebuild this table, which every other table refers to.
+    filing_status: Mapped[str] = mapped_column(
+        String(12), default=FilingStatus.NOT_FILED, server_default=FilingStatus.NOT_FILED
+    )
+    filing_number: Mapped[str | None] = mapped_column(String(40))
+    filed_on: Mapped[date | None]
+    grade: Mapped[int | None]
+    graded_on: Mapped[date | None]
 
     # Nearly every use of a canteen needs its district's zone and meal windows.
     district: Mapped[District] = relationship(lazy="joined")

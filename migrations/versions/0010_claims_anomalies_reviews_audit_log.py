@@ -73,7 +73,7 @@ def upgrade():
     sa.Column('elder_id', sa.Integer(), nullable=True),
     sa.Column('meal_ids', sa.JSON(), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.CheckConstraint("code IN ('duplicate_in_slot', 'two_places', 'over_capacity', 'holiday_subsidy', 'delivery_unconfirmed', 'card_not_valid', 'elder_inactive', 'offline_conflict')", name=op.f('ck_claim_anomalies_code')),
+    sa.CheckConstraint("code IN ('duplicate_in_slot', 'two_places', 'over_capacity', 'holiday_subsidy', 'delivery_unconfirmed', 'card_not_valid', 'elder_inactive', 'offline_conflict', 'sample_failed')", name=op.f('ck_claim_anomalies_code')),
     sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_claim_anomalies_claim_id_claims'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_claim_anomalies_elder_id_elders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_claim_anomalies'))

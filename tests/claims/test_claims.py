@@ -2,7 +2,7 @@
 meals to the fen, closing the month, reviewed once and for good, made again after a
 rejection; the scheduler makes the missing ones."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -303,3 +303,21 @@ def test_claims_of_inactive_elders_keep_their_lines(db, login_as, canteen, elder
         select(func.count()).where(Meal.elder_id == elder.id, Meal.date < date(2026, 11, 1))
     )
     assert len(inactive[0]["meal_ids"]) == meals_of_elder
+
+
+def test_a_blacklisted_canteen_claims_nothing_while_the_entry_is_in_force(
+    db, login_as, canteen, month_of_meals
+):
+    from mealservice.oversight.registry import add_to_blacklist, lift
+
+    today = canteen.district.local_today()
+    entry = add_to_blacklist(MANAGER, canteen, "虚报就餐人次", today - timedelta(days=10))
+    db.session.commit()
+    response = make(login_as("manager"), canteen)
+    assert_error(response, 409, "canteen_blacklisted")
+    assert response.get_json()["error"]["detail"]["ends_on"] is None
+    # The scheduler passes it by as well, and makes the claim once the entry is lifted.
+    now = datetime(2026, 11, 25, 1, 10, tzinfo=UTC)
+    assert services.make_due_claims(now) == 0
+    lift(MANAGER, entry)
+    assert services.make_due_claims(now) == 1

@@ -104,6 +104,21 @@ TABLE = [
         "/api/v1/districts/{district}/claims-summary.xlsx?month=2026-10",
         {"admin", "official"},
     ),
+    ("GET", "/api/v1/districts/{district}/dashboard", STAFF_READ),
+    ("GET", "/api/v1/districts/{district}/satisfaction?month=2026-10", STAFF_READ),
+    ("GET", "/api/v1/access-log", STAFF_READ),
+    ("GET", "/api/v1/districts/{district}/risk?month=2026-10", STAFF_READ),
+    ("POST", "/api/v1/claims/{claim}/samples", {"admin", "official"}),
+    ("GET", "/api/v1/claims/{claim}/samples", STAFF_READ),
+    ("POST", "/api/v1/samples/{sample}/outcome", {"admin", "official"}),
+    ("PUT", "/api/v1/canteens/{canteen}/filing", {"admin", "official"}),
+    ("PUT", "/api/v1/canteens/{canteen}/grade", {"admin", "official"}),
+    ("GET", "/api/v1/canteens/{canteen}/oversight", STAFF_READ),
+    ("POST", "/api/v1/canteens/{canteen}/blacklist", {"admin", "official"}),
+    ("POST", "/api/v1/blacklist/{blacklist}/lift", {"admin", "official"}),
+    ("POST", "/api/v1/districts/{district}/inspections/draw", {"admin", "official"}),
+    ("GET", "/api/v1/inspections", {"admin", "official", "inspector"}),
+    ("POST", "/api/v1/inspections/{inspection}/result", {"admin", "inspector"}),
     ("POST", "/api/v1/standing-orders", {"admin", "manager", "family", "elder"}),
     ("GET", "/api/v1/standing-orders", ELDER_READERS),
     ("GET", "/api/v1/standing-orders/{standing}", ELDER_READERS),
@@ -128,6 +143,8 @@ OUT_OF_REACH = {
     ("GET", "/api/v1/delivery-runs/{run}"): {"volunteer"},
     ("POST", "/api/v1/orders/{order}/drop"): {"volunteer", "family", "elder"},
     ("POST", "/api/v1/alerts/{alert}/follow-up"): {"family", "elder"},
+    # The test's inspection was drawn for another inspector.
+    ("POST", "/api/v1/inspections/{inspection}/result"): {"inspector"},
 }
 
 
@@ -143,9 +160,15 @@ def route_to(path: str, district, canteen, user, elder) -> str:
         factories.create_alert(canteen, elder) if "{alert}" in path or "{failed}" in path else None
     )
     claim = factories.create_claim(canteen) if "{claim}" in path else None
+    sample = factories.create_sample(canteen, elder) if "{sample}" in path else None
+    blacklisted = factories.create_blacklist_entry(canteen) if "{blacklist}" in path else None
+    inspection = factories.create_inspection(district) if "{inspection}" in path else None
     rejected = factories.create_claim(canteen, rejected=True) if "{rejected}" in path else None
     return path.format(
         claim=claim.id if claim else None,
+        sample=sample.id if sample else None,
+        blacklist=blacklisted.id if blacklisted else None,
+        inspection=inspection.id if inspection else None,
         rejected=rejected.id if rejected else None,
         run=run.id if run else None,
         alert=alert.id if alert else None,
@@ -221,6 +244,9 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
         failed=1,
         claim=1,
         rejected=1,
+        sample=1,
+        blacklist=1,
+        inspection=1,
         today="2026-10-01",
     )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
@@ -247,6 +273,9 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{run_id}", "{run}")
             .replace("{alert_id}", "{alert}")
             .replace("{claim_id}", "{claim}")
+            .replace("{sample_id}", "{sample}")
+            .replace("{entry_id}", "{blacklist}")
+            .replace("{inspection_id}", "{inspection}")
             .replace("/claims/{claim}/resubmit", "/claims/{rejected}/resubmit")
             .replace("/orders/{order}/redispatch", "/orders/{failed}/redispatch"),
         )

@@ -1,0 +1,116 @@
+"""The district dashboard page: the month's headline figures, three charts drawn on the
+server (SVG images, each served by its own route, so no script runs in the page) and the
+tables that are their accessible version. A manager sees their own canteen's figures."""
+
+import re
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+
+from mealservice.claims.services import month_bounds
+from mealservice.core import charts
+from mealservice.core.auth import canteen_scope, require_permission
+from mealservice.core.errors import ApiError
+from mealservice.oversight.dashboard import current_month, district_dashboard
+from mealservice.places.services import get_district
+
+bp = Blueprint("oversight_dashboard_pages", __name__)
+
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _figures(code: str, *, strict: bool) -> tuple[dict, list[str]]:
+    """The dashboard for the month asked for in the query. A month that does not parse
+    falls back to the current one with a message on the page; a chart (`strict`) is
+    refused instead, since the page only links valid months."""
+    user = require_permission("dashboard.read", scope=get_district, code=code)
+    district = get_district(user, code)
+    text = request.args.get("month", "").strip()
+    errors = []
+    if text and not MONTH.fullmatch(text):
+        if strict:
+            raise ApiError(422, "validation_error", _("The month must look like 2026-10."))
+        errors.append(_("The month must look like 2026-10."))
+    month = text if text and not errors else current_month(district)
+    return district_dashboard(district, month, canteen_id=canteen_scope(user)), errors
+
+
+@bp.get("/districts/<code:code>/dashboard")
+def dashboard(code: str):
+    figures, errors = _figures(code, strict=False)
+    month = figures["month"]
+    first, last = month_bounds(month)
+    through = figures["through"]
+    capacity_range = {}
+    if through is not None:
+        capacity_range = {"from": first.isoformat(), "to": through.isoformat()}
+    by_id = {row["canteen_id"]: row for row in figures["utilisation_by_canteen"]}
+    return render_template(
+        "oversight/dashboard.html",
+        figures=figures,
+        month=month,
+        errors=errors,
+        failing=[by_id[canteen_id] for canteen_id in figures["failing_canteens"]],
+        capacity_range=capacity_range,
+        under_way=through is not None and through < last,
+        chart_urls={
+            name: url_for(f".{name}_chart", code=code, month=month)
+            for name in ("meals", "subsidy", "utilisation")
+        },
+    )
+
+
+@bp.get("/districts/<code:code>/dashboard/meals.svg")
+def meals_chart(code: str):
+    """Meals (not voided) per day of the month."""
+    figures, _errors = _figures(code, strict=True)
+    days = figures["meals_per_day"]
+    return charts.svg_response(
+        charts.bar_chart(
+            _("Meals per day, %(month)s", month=figures["month"]),
+            [day["date"].strftime("%m-%d") for day in days],
+            {_("Meals"): [day["meals"] for day in days]},
+            no_data_text=_("No meals this month."),
+            show_minor_x_labels=len(days) <= 16,
+            x_labels_major_every=2 if len(days) > 16 else None,
+        )
+    )
+
+
+@bp.get("/districts/<code:code>/dashboard/subsidy.svg")
+def subsidy_chart(code: str):
+    """Subsidy (meal and delivery) per meal place, in yuan."""
+    figures, _errors = _figures(code, strict=True)
+    rows = figures["subsidy_by_canteen"]
+    return charts.svg_response(
+        charts.bar_chart(
+            _("Subsidy per meal place, %(month)s (yuan)", month=figures["month"]),
+            [row["name"] for row in rows],
+            {_("Subsidy (yuan)"): [row["subsidy_fen"] / 100 for row in rows]},
+            no_data_text=_("No meal places."),
+            value_formatter=lambda value: f"{value:,.2f}",
+        )
+    )
+
+
+@bp.get("/districts/<code:code>/dashboard/utilisation.svg")
+def utilisation_chart(code: str):
+    """Seat use per meal place in percent, with the failing threshold as a marked line."""
+    figures, _errors = _figures(code, strict=True)
+    rows = figures["utilisation_by_canteen"]
+    threshold = round(figures["failing_threshold"] * 100)
+    return charts.svg_response(
+        charts.bar_chart(
+            _(
+                "Seat use per meal place, %(month)s (%%); the red line is %(threshold)s %%",
+                month=figures["month"],
+                threshold=threshold,
+            ),
+            [row["name"] for row in rows],
+            {_("Seat use (%)"): [round(row["utilisation"] * 100, 1) for row in rows]},
+            no_data_text=_("No meal places."),
+            threshold=threshold,
+            range=(0, 100),
+            value_formatter=lambda value: f"{value:g}%",
+        )
+    )
