@@ -1,7 +1,6 @@
 """The claims on paper: a claim's printable page (A4, summary, anomalies, every line,
 the elders masked) and a district's month of claims, with the workbook links."""
 
-import re
 from collections import Counter
 
 from flask import Blueprint, render_template, request, url_for
@@ -16,8 +15,6 @@ from mealservice.core.i18n import local_time
 from mealservice.places.services import get_district
 
 bp = Blueprint("claim_exports_pages", __name__)
-
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _names() -> dict:
@@ -51,7 +48,7 @@ def district_summary(code: str):
     default = services.previous_month(district.local_today())
     month = request.args.get("month", "").strip() or default
     errors = []
-    if not MONTH.match(month):
+    if not services.is_month(month):
         errors.append(_("The month must look like 2026-10."))
         month = default
     return render_template(

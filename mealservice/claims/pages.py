@@ -4,7 +4,6 @@ and an official's review of a claim, its anomalies first and its lines underneat
 Plain forms that work without script; every refusal of the services is a sentence on the
 page. Elders' names are masked on every line, as services.lines gives them."""
 
-import re
 from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -29,7 +28,6 @@ bp = Blueprint("claims_pages", __name__)
 CLAIMS_PER_PAGE = 50
 LINES_PER_PAGE = 100
 REASON_MAX = 500  # ClaimReview.reason
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 STATUS_WORDS = {
     ClaimStatus.SUBMITTED: _l("Awaiting review"),
@@ -104,7 +102,7 @@ def refusal_text(error: ApiError) -> str:
 
 def _month_arg(text: str | None) -> str | None:
     text = (text or "").strip()
-    return text if MONTH.fullmatch(text) else None
+    return text if services.is_month(text) else None
 
 
 def _page_arg() -> int:

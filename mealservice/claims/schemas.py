@@ -1,9 +1,10 @@
 import marshmallow as ma
 
 from mealservice.claims.models import ClaimStatus, Decision
+from mealservice.claims.services import MONTH_PATTERN
 from mealservice.core.schemas import Id, InputSchema, PageQuery, UtcDateTime
 
-MONTH = ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Give the month as YYYY-MM.")
+MONTH = ma.validate.Regexp(f"^{MONTH_PATTERN}$", error="Give the month as YYYY-MM.")
 
 
 def Month(**kwargs) -> ma.fields.String:

@@ -5,6 +5,7 @@ operating (or, for a meal point, management) subsidy is its own line. Once a cla
 its month is closed to new scans, voids and orders, so what the claim says stays true."""
 
 import logging
+import re
 from calendar import monthrange
 from datetime import date, datetime, timedelta
 
@@ -35,6 +36,14 @@ log = logging.getLogger(__name__)
 
 
 # Months.
+
+
+# "YYYY-MM": the form every month takes, in the API and in the pages' query strings.
+MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+
+
+def is_month(text: str) -> bool:
+    return re.fullmatch(MONTH_PATTERN, text) is not None
 
 
 def month_bounds(month: str) -> tuple[date, date]:

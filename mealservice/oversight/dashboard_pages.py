@@ -2,12 +2,10 @@
 server (SVG images, each served by its own route, so no script runs in the page) and the
 tables that are their accessible version. A manager sees their own canteen's figures."""
 
-import re
-
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 
-from mealservice.claims.services import month_bounds
+from mealservice.claims.services import is_month, month_bounds
 from mealservice.core import charts
 from mealservice.core.auth import canteen_scope, require_permission
 from mealservice.core.errors import ApiError
@@ -15,8 +13,6 @@ from mealservice.oversight.dashboard import current_month, district_dashboard
 from mealservice.places.services import get_district
 
 bp = Blueprint("oversight_dashboard_pages", __name__)
-
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def _figures(code: str, *, strict: bool) -> tuple[dict, list[str]]:
@@ -27,7 +23,7 @@ def _figures(code: str, *, strict: bool) -> tuple[dict, list[str]]:
     district = get_district(user, code)
     text = request.args.get("month", "").strip()
     errors = []
-    if text and not MONTH.fullmatch(text):
+    if text and not is_month(text):
         if strict:
             raise ApiError(422, "validation_error", _("The month must look like 2026-10."))
         errors.append(_("The month must look like 2026-10."))

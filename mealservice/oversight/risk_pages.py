@@ -5,8 +5,6 @@ recorded with plain forms.
 Elders are masked on every row, their phones too: the official calling looks the full
 number up in the elder registry."""
 
-import re
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,7 +20,6 @@ from mealservice.places.services import get_district
 
 bp = Blueprint("oversight_risk_pages", __name__)
 
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 CODE_WORDS = {
     **ANOMALY_WORDS,
@@ -47,7 +44,7 @@ def risk(code: str):
     user = require_permission("risk.read", scope=get_district, code=code)
     district = get_district(user, code)
     text = request.args.get("month", "").strip()
-    month = text if MONTH.fullmatch(text) else services.previous_month(district.local_today())
+    month = text if services.is_month(text) else services.previous_month(district.local_today())
     body = district_risk(district.code, month, canteen_scope(user))
     return render_template(
         "oversight/risk.html",

@@ -1,14 +1,12 @@
 """Oversight pages: satisfaction per meal place in a month, and the review of the
 personal-data access log. Plain GET forms that work without script."""
 
-import re
-
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from mealservice.claims.services import month_of
+from mealservice.claims.services import is_month, month_of
 from mealservice.core.auth import ADMIN, require_permission
 from mealservice.core.schemas import MAX_ID, page_of_query
 from mealservice.extensions import db
@@ -21,7 +19,6 @@ from mealservice.places.services import get_district
 bp = Blueprint("oversight_warnings_pages", __name__)
 
 ENTRIES_PER_PAGE = 50
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 ACCESS_WORDS = {
     Access.COUNTER_LOOKUP: _l("Looked up at the counter"),
@@ -53,7 +50,7 @@ def satisfaction():
     user = require_permission("ratings.read")
     district = _district_of(user)
     text = (request.args.get("month") or "").strip()
-    month = text if MONTH.fullmatch(text) else None
+    month = text if is_month(text) else None
     if month is None and district is not None:
         month = month_of(district.local_today())
     body = district_satisfaction(user, district, month) if district is not None else None
@@ -66,7 +63,7 @@ def satisfaction():
             else []
         ),
         month=month,
-        bad_month=bool(text) and not MONTH.fullmatch(text),
+        bad_month=bool(text) and not is_month(text),
         body=body,
         scores=SCORES,
     )
