@@ -1,6 +1,7 @@
 # make demo: set up and start the service, its scheduler and the delivery platform simulator
 # with the demo district on SQLite.
 # make test: run the whole suite (on PostgreSQL too when TEST_DATABASE_URL is set).
+# make prod: migrate, then gunicorn (gunicorn.conf.py) and the one scheduler, in production.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -69,3 +70,26 @@ format: $(BIN)/.installed
 # the same run (bench/scan.py --help). BENCH_ARGS="--database-url postgresql://..." for PostgreSQL.
 bench: $(BIN)/.installed
 	$(BIN)/python bench/scan.py $(BENCH_ARGS)
+
+# Production on one machine: the migrations, then gunicorn (gunicorn.conf.py: WEB_CONCURRENCY
+# workers, BIND, ACCESS_LOG) with the one scheduler beside it, in one shell whose trap stops
+# the scheduler however the server ends. DATABASE_URL and the secrets come from the
+# environment (README, Deployment); the service refuses to start without them.
+.PHONY: prod soak
+prod: $(BIN)/.installed translations vendor
+	@if [ -z "$$DATABASE_URL" ]; then \
+		echo "make prod needs DATABASE_URL, e.g. postgresql://mealservice@127.0.0.1:5432/mealservice" >&2; \
+		exit 2; \
+	fi
+	MEALSERVICE_ENV=production $(FLASK) db upgrade
+	@echo "Serving on $${BIND:-127.0.0.1:8000} with the scheduler beside it (Ctrl-C stops both)"
+	export MEALSERVICE_ENV=production; \
+	$(FLASK) scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn --config gunicorn.conf.py
+
+# The lunch-rush soak: scans, orders, platform reports and claim reading at once for a while,
+# against floors measured in the same run (bench/soak.py --help).
+# SOAK_ARGS="--seconds 60 --database-url postgresql://..." for PostgreSQL.
+soak: $(BIN)/.installed
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)

@@ -75,6 +75,9 @@ class Config:
     # bench/scan.py's reference endpoints; off unless the benchmark starts the server.
     BENCHMARK_FLOORS = os.environ.get("BENCHMARK_FLOORS") == "1"
 
+    # Log lines: json or text; unset, json in production and text elsewhere (core/logs.py).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT")
+
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("zh", "en")
@@ -84,6 +87,23 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Secure cookies need HTTPS: on in production, off for plain-HTTP intranet installs
+    # (SESSION_COOKIE_SECURE=0) and on a developer's machine.
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    # Proxies in front of the service (a load balancer, nginx) whose X-Forwarded-For and
+    # X-Forwarded-Proto are trusted: the login limits count the client's address, not theirs.
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+
+    # Login throttling (Flask-Limiter). Its memory store is per process, so with several
+    # workers or machines REDIS_URL must be set for the counts to be shared.
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "mealservice")
+    RATELIMIT_HEADERS_ENABLED = True
+    # Attempts from one address, and failed attempts on one account: past the second the
+    # account is locked for the rest of the window, even with the right password.
+    LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per minute")
+    LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
 
     API_TITLE = "mealservice"
     API_VERSION = "v1"
@@ -122,6 +142,9 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    # The suite logs in thousands of times from one address; the login-limit tests build
+    # their own app with the limiter on.
+    RATELIMIT_ENABLED = False
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
 
 

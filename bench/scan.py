@@ -100,6 +100,11 @@ def server_environment(database_url: str) -> dict[str, str]:
 # --- the synthetic district -------------------------------------------------------------
 
 
+def password() -> str:
+    """A throwaway password the password rules accept (three kinds of character)."""
+    return "Bench-" + secrets.token_hex(12)
+
+
 def build_district(database_url: str, elder_count: int, canteen_count: int) -> dict:
     import flask_migrate
     from sqlalchemy import text
@@ -182,7 +187,7 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
             cashier = create_user(
                 None,
                 username=f"bench-cashier-{n}",
-                password=secrets.token_hex(12),
+                password=password(),
                 role="cashier",
                 canteen_id=canteen.id,
             )
@@ -264,25 +269,38 @@ class Client:
         self.connection = None
 
     def post(self, path: str, body: dict | None, token: str | None) -> int:
-        headers = {"Content-Type": "application/json"}
+        return self.request("POST", path, body, token)[0]
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | bytes | None = None,
+        token: str | None = None,
+        headers: dict | None = None,
+    ) -> tuple[int, bytes]:
+        """The status and raw body; status 0 when the connection failed twice."""
+        headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        data = json.dumps(body).encode() if body is not None else b""
+        if isinstance(body, bytes):
+            data = body
+        else:
+            data = json.dumps(body).encode() if body is not None else b""
         for attempt in range(2):
             if self.connection is None:
                 self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             try:
-                self.connection.request("POST", path, data, headers)
+                self.connection.request(method, path, data, headers)
                 response = self.connection.getresponse()
-                response.read()
-                return response.status
+                return response.status, response.read()
             except (http.client.HTTPException, OSError):
                 # The server closed an idle keep-alive connection: one fresh try.
                 self.connection.close()
                 self.connection = None
                 if attempt:
-                    return 0
-        return 0
+                    return 0, b""
+        return 0, b""
 
 
 class ScanSource:

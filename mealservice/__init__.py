@@ -51,6 +51,7 @@ def configure(app: Flask, config: type[Config], overrides: dict) -> None:
 def register_extensions(app: Flask) -> None:
     from mealservice.core.db import configure_engine, render_migration_item
     from mealservice.core.i18n import select_locale
+    from mealservice.core.security import init_security
     from mealservice.extensions import api, babel, csrf, db, migrate
     from mealservice.oversight import audit
 
@@ -68,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     )
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    init_security(app)
     api.init_app(app)
 
 
@@ -93,8 +95,10 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.claims import capacity_pages, capacity_views, export_pages, summary_views
     from mealservice.claims import pages as claim_pages
     from mealservice.claims import views as claim_views
+    from mealservice.core import health
     from mealservice.core import pages as core_pages
     from mealservice.core.api import register_docs_assets
+    from mealservice.core.security import give_api_docs_their_policy
     from mealservice.counter import pages as counter_pages
     from mealservice.counter import views as counter_views
     from mealservice.delivery import pages as delivery_pages
@@ -142,11 +146,13 @@ def register_blueprints(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint)
     register_docs_assets(app)
+    give_api_docs_their_policy(app)
     if app.config["BENCHMARK_FLOORS"]:
         from mealservice.core import floors
 
         app.register_blueprint(floors.bp)
     for blueprint in (
+        health.bp,
         core_pages.bp,
         account_pages.bp,
         place_pages.bp,
@@ -177,10 +183,13 @@ def register_request_hooks(app: Flask) -> None:
     from mealservice.core.auth import load_current_user
     from mealservice.core.db import commit_request_transaction
     from mealservice.core.i18n import register_template_helpers
+    from mealservice.core.logs import init_app as init_logs
 
     app.before_request(load_current_user)
     app.after_request(commit_request_transaction)
     register_template_helpers(app)
+    # After load_current_user: the request's log line names the caller it found.
+    init_logs(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,7 +1,9 @@
 """Command-line verbs: `flask --app wsgi seed-demo`, `create-user`, `cards print`,
-`scheduler`."""
+`scheduler`, `backup`, `restore`."""
 
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -18,6 +20,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(cards_group)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("seed-demo")
@@ -130,14 +134,75 @@ def scheduler_command(every, run_for):
     One process per deployment, never inside the web workers. A second copy started by
     mistake does no harm: each run is claimed in the job_runs table, and a copy that
     finds a run claimed skips it."""
-    import logging
+    from mealservice.core import logs, scheduler
 
-    from mealservice.core import scheduler
-
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        # Each run's outcome is logged once, by the scheduler module; not again per job.
-        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    # The web workers' configuration (LOG_FORMAT), unless the root logger has one already.
+    logs.configure_logging(logs.log_format_of(current_app))
     scheduler.run(current_app._get_current_object(), every=every, run_for=run_for)
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path):
+    """Copy the SQLite database to PATH, as one consistent snapshot, while the service runs.
+
+    PATH is replaced when it exists and is made readable by its owner only: it holds
+    personal data. PostgreSQL is backed up with pg_dump."""
+    from mealservice.core import backup
+
+    try:
+        copied = backup.backup(
+            current_app.config["SQLALCHEMY_DATABASE_URI"],
+            path,
+            current_app.config["SQLITE_BUSY_TIMEOUT_S"],
+        )
+    except backup.BackupRefused as refusal:
+        raise click.ClickException(str(refusal)) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"The backup failed: {error}.") from None
+    click.echo(
+        f"Backed up {copied.database} (revision {copied.revision}) to {copied.file}: "
+        f"{copied.size / 2**20:.1f} MiB in {copied.seconds:.1f} s."
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="replace the database without asking")
+def restore_command(path: Path, yes: bool):
+    """Replace the SQLite database's content with the backup at PATH.
+
+    Refused unless PATH is a sound mealservice database at this code's migration
+    revision whose ID numbers this installation's ELDER_DATA_KEY can read. The change
+    lands as one transaction; stop the scheduler first, and expect the service's users
+    to see the backup's data from their next request. PostgreSQL is restored with
+    pg_restore."""
+    from mealservice.core import backup
+    from mealservice.core.health import migration_head
+    from mealservice.elders.protection import decrypt_id_number
+
+    uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+
+    def confirm(live: Path) -> None:
+        if not yes:
+            click.confirm(f"Replace everything in {live} with {path}?", abort=True)
+
+    try:
+        restored = backup.restore(
+            uri,
+            path,
+            migration_head(),
+            check_keys=backup.elder_data_key_check(decrypt_id_number),
+            confirm=confirm,
+            timeout_s=current_app.config["SQLITE_BUSY_TIMEOUT_S"],
+        )
+    except backup.BackupRefused as refusal:
+        raise click.ClickException(f"{refusal} Nothing was changed.") from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"The restore failed: {error}.") from None
+    # This process's pooled connections knew the old database.
+    db.engine.dispose()
+    click.echo(
+        f"Restored {restored.database} from {restored.file} (revision {restored.revision}) "
+        f"in {restored.seconds:.1f} s."
+    )

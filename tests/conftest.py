@@ -67,7 +67,10 @@ def app(database_url):
     with app.app_context():
         empty_database(_db.engine)
         flask_migrate.upgrade()
-    return app
+    yield app
+    # Closed here, not left to the garbage collector once later apps have replaced it.
+    with app.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture

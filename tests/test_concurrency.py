@@ -86,7 +86,7 @@ def test_concurrent_writes_through_the_real_server_never_fail(live_server, seede
             (
                 "POST",
                 "/api/v1/users",
-                {"username": "race-same", "password": "a-long-password", "role": "admin"},
+                {"username": "race-same", "password": "a-long-passw0rd", "role": "admin"},
             )
         )
         jobs.append(("GET", "/api/v1/canteens?per_page=5", None))
@@ -107,7 +107,7 @@ def test_concurrent_writes_through_the_real_server_never_fail(live_server, seede
 
     for body, code in (
         (
-            {"username": "race-same", "password": "a-long-password", "role": "admin"},
+            {"username": "race-same", "password": "a-long-passw0rd", "role": "admin"},
             "username_taken",
         ),
         ({"code": "race-dup", "name": "同名社区", "street": "街道"}, "duplicate_code"),

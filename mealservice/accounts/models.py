@@ -32,6 +32,8 @@ class User(db.Model):
     district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"), index=True)
     canteen_id: Mapped[int | None] = mapped_column(ForeignKey("canteens.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Browser sessions carry the epoch they began in; moving it ends them all.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")

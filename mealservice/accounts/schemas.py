@@ -35,6 +35,21 @@ class UserIn(InputSchema):
     elder_ids = ma.fields.List(Id(), load_default=list, validate=ma.validate.Length(max=20))
 
 
+class PasswordChangeIn(InputSchema):
+    current_password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(min=1, max=256)
+    )
+    new_password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(min=1, max=256)
+    )
+
+
+class RevokedOut(ma.Schema):
+    revoked_tokens = ma.fields.Integer(
+        metadata={"description": "tokens ended; browser sessions end as well"}
+    )
+
+
 class UserOut(ma.Schema):
     id = ma.fields.Integer()
     username = ma.fields.String()

@@ -3,11 +3,13 @@
 import secrets
 from datetime import datetime, timedelta
 
+from flask import session
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mealservice.accounts.models import ApiToken, User
+from mealservice.accounts.passwords import PasswordRefused, password_problems
 from mealservice.core.auth import (
     CANTEEN_ROLES,
     DISTRICT_ROLES,
@@ -56,9 +58,76 @@ def user_for_token(token: str) -> User | None:
     return row.user if row.user.active else None
 
 
-def user_for_session(user_id: int) -> User | None:
+def user_for_session(user_id: int, epoch: int | None) -> User | None:
+    """The user a browser session names, unless their sessions were ended since it began."""
     user = db.session.get(User, user_id)
-    return user if user is not None and user.active else None
+    if user is None or not user.active or epoch != user.session_epoch:
+        return None
+    return user
+
+
+def sign_in(user: User, *, permanent: bool = False) -> None:
+    """Start a browser session for `user`, keeping only the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    session["user_id"] = user.id
+    session["epoch"] = user.session_epoch
+    session.permanent = permanent
+    if lang:
+        session["lang"] = lang
+
+
+def sign_out() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def revoke_token(token: str) -> None:
+    row = db.session.scalar(TOKEN_WITH_USER, {"token_hash": hash_token(token)})
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+
+
+def revoke_access(user: User, *, except_token: str | None = None) -> int:
+    """End everything `user` is signed in with: their tokens (but `except_token`) and,
+    by moving their session epoch, every browser session. Returns the tokens revoked."""
+    keep = hash_token(except_token) if except_token else None
+    rows = db.session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > utcnow(),
+        )
+    ).all()
+    now = utcnow()
+    revoked = [row for row in rows if row.token_hash != keep]
+    for row in revoked:
+        row.revoked_at = now
+    user.session_epoch += 1
+    return len(revoked)
+
+
+def ensure_password_allowed(password: str, username: str) -> None:
+    problems = password_problems(password, username)
+    if problems:
+        raise PasswordRefused({"password": problems})
+
+
+def change_password(
+    user: User, current_password: str, new_password: str, *, keep_token: str | None = None
+) -> int:
+    """Set a new password after checking the current one; every other sign-in ends."""
+    if not check_password_hash(user.password_hash, current_password):
+        raise PasswordRefused({"current_password": ["wrong_current"]})
+    problems = password_problems(new_password, user.username)
+    if check_password_hash(user.password_hash, new_password):
+        problems.append("unchanged")
+    if problems:
+        raise PasswordRefused({"new_password": problems})
+    user.password_hash = generate_password_hash(new_password)
+    return revoke_access(user, except_token=keep_token)
 
 
 def create_user(
@@ -73,6 +142,7 @@ def create_user(
 ) -> User:
     """Create an account. `actor` None means the command line, which may create anyone."""
     role = Role(role)
+    ensure_password_allowed(password, username)
     if actor is not None and not may_create_role(actor, role):
         raise Forbidden(f"The role {actor.role} may not create {role} accounts.")
     district_code, canteen = _placement(actor, role, district, canteen_id)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -75,6 +76,15 @@ def money(header: str, width: int = 12) -> Column:
     return Column(header, width, MONEY_FORMAT)
 
 
+def _cell(sheet, value) -> WriteOnlyCell:
+    """A cell for any stored value. Text typed or pasted with control characters (a name
+    copied from another system) is shown without them: a worksheet cannot hold them, and
+    the export must not fail over a name."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return WriteOnlyCell(sheet, value)
+
+
 def _sheet(workbook: Workbook, title: str, columns: list[Column]):
     """A write-only sheet with its widths set, its header row written bold and frozen."""
     sheet = workbook.create_sheet(title)
@@ -83,7 +93,7 @@ def _sheet(workbook: Workbook, title: str, columns: list[Column]):
     sheet.freeze_panes = "A2"
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, column.header)
+        cell = _cell(sheet, column.header)
         cell.font = HEADER_FONT
         header.append(cell)
     sheet.append(header)
@@ -93,7 +103,7 @@ def _sheet(workbook: Workbook, title: str, columns: list[Column]):
 def _row(sheet, columns: list[Column], values: Iterable) -> list:
     cells = []
     for column, value in zip(columns, values, strict=True):
-        cell = WriteOnlyCell(sheet, value)
+        cell = _cell(sheet, value)
         if column.number_format is not None:
             cell.number_format = column.number_format
         elif isinstance(value, datetime):
@@ -191,8 +201,8 @@ def wall_clock(moment: datetime, timezone: str) -> datetime:
 def _claim_summary_sheet(workbook: Workbook, claim: Claim) -> None:
     sheet = _sheet(workbook, "汇总", SUMMARY_COLUMNS)
     for label, value, number_format in claim_summary_rows(claim):
-        name = WriteOnlyCell(sheet, label)
-        cell = WriteOnlyCell(sheet, value)
+        name = _cell(sheet, label)
+        cell = _cell(sheet, value)
         if number_format is not None:
             cell.number_format = number_format
         sheet.append([name, cell])
@@ -309,7 +319,7 @@ def district_summary_workbook(summary: dict) -> io.BytesIO:
             )
         )
     totals = summary["totals"]
-    label = WriteOnlyCell(sheet, f"合计（{totals['claims']}/{totals['canteens']} 家已申报）")
+    label = _cell(sheet, f"合计（{totals['claims']}/{totals['canteens']} 家已申报）")
     label.font = HEADER_FONT
     cells = _row(sheet, DISTRICT_COLUMNS[6:], _figures(totals))
     for cell in cells:

@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 # Months.
 
 
-# "YYYY-MM": the form every month takes, in the API and in the pages' query strings.
-MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+# "YYYY-MM": the form every month takes, in the API and in the pages' query strings. Only
+# this century's: year 0 is no date at all, and the first and last months a date can hold
+# have no month before or after them to compute with.
+MONTH_PATTERN = r"20\d{2}-(0[1-9]|1[0-2])"
 
 
 def is_month(text: str) -> bool:
@@ -232,8 +234,15 @@ def make_due_claims(now: datetime | None = None) -> int:
             if canteen.id not in have
             and blacklisted_on(canteen.id, canteen.district.local(now).date()) is None
         ]
-        if missing:
-            made += len(_make("scheduler", missing, month, revision=1))
+        if not missing:
+            continue
+        try:
+            with db.session.begin_nested():
+                made += len(_make("scheduler", missing, month, revision=1))
+        except Conflict as conflict:
+            # Another scheduler made them a moment ago: nothing is left to do this run.
+            if conflict.code != "claim_exists":
+                raise
     return made
 
 

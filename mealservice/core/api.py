@@ -7,9 +7,11 @@ from http import HTTPStatus
 
 import flask_smorest
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import BaseConverter
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -27,8 +29,34 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorDetailSchema, required=True)
 
 
+def converter_schema(converter: BaseConverter) -> dict:
+    """A path parameter's schema: what its route's converter accepts (`openapi_schema` on
+    our converters); any other value names no route, hence no object."""
+    return dict(getattr(converter, "openapi_schema", {"type": "string"}))
+
+
+class PathParametersPlugin(BasePlugin):
+    """Every operation with a path parameter declares 404: a value that names nothing, or
+    does not even match the parameter's form, is `not_found` whatever the operation."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        rule = kwargs.get("rule")
+        if rule is None or not rule.arguments:
+            return
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if 404 not in responses and "404" not in responses:
+                responses[404] = HTTPStatus.NOT_FOUND.name
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
+        plugins = [PathParametersPlugin(), *(spec_kwargs or {}).get("extra_plugins", ())]
+        spec_kwargs = {**(spec_kwargs or {}), "extra_plugins": plugins}
+        super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
+        self.register_converter(BaseConverter, converter_schema)
 
     def _register_error_handlers(self):
         # core.errors registers the one handler for every HTTP error, API or page.

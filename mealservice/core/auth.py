@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "canteens.edit": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "users.create": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "users.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
+    "users.revoke": frozenset({ADMIN, OFFICIAL, MANAGER}),
     "elders.read": frozenset({ADMIN, OFFICIAL, MANAGER, FAMILY, ELDER}),
     "elders.write": frozenset({ADMIN, OFFICIAL}),
     "policies.read": frozenset({ADMIN, OFFICIAL, MANAGER}),
@@ -119,6 +120,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+
+
 def load_current_user() -> None:
     """Before every request: who is calling, by bearer token or by session cookie.
 
@@ -131,15 +137,15 @@ def load_current_user() -> None:
 
     g.user = None
     g.bad_token = False
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        g.user = user_for_token(header.removeprefix("Bearer ").strip())
+    token = bearer_token()
+    if token is not None:
+        g.user = user_for_token(token)
         g.bad_token = g.user is None
         if g.user is not None:
             name_actor_now(g.user.username)
         return
     if "user_id" in session:
-        g.user = user_for_session(session["user_id"])
+        g.user = user_for_session(session["user_id"], session.get("epoch"))
         if g.user is None:
             session.clear()
     if g.user is not None:

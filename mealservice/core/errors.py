@@ -3,11 +3,21 @@ or an HTML page for people, depending on where the request was sent."""
 
 import logging
 
-from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import NotFound as NoSuchRoute
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +109,25 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "_schema": [str(messages)]}
 
 
+def names_no_route(exc: MethodNotAllowed) -> bool:
+    """Whether a 405 is really a path that names nothing. Werkzeug judges the method before
+    the path's converters, so `GET /claims/0/samples` is "405, POST only" because a POST
+    rule has the same shape, although no rule takes 0 as an id."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in exc.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except (NoSuchRoute, MethodNotAllowed):
+            continue
+        except HTTPException:
+            pass  # a redirect: the path exists in another form
+        return False
+    return bool(exc.valid_methods)
+
+
 def from_http_exception(exc: HTTPException) -> ApiError:
+    if isinstance(exc, MethodNotAllowed) and names_no_route(exc):
+        exc = NoSuchRoute()
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
     if exc.code in (400, 422) and messages and not isinstance(exc, CSRFError):
@@ -146,12 +174,17 @@ def _page_message(error: ApiError) -> str:
         401: _("Please log in first."),
         403: _("You are not allowed to do this."),
         404: _("The page you asked for does not exist or is not yours to see."),
+        429: _(
+            "Too many login attempts. Wait a quarter of an hour and try again, or ask your"
+            " manager to check your account."
+        ),
         500: _("Something went wrong on our side. Please try again."),
     }
     return by_status.get(error.status, error.message)
 
 
 def register_error_handlers(app: Flask) -> None:
+    from mealservice.core import logs
     from mealservice.extensions import db
 
     @app.errorhandler(ApiError)
@@ -169,7 +202,13 @@ def register_error_handlers(app: Flask) -> None:
         # A value the schemas let through but the database cannot hold: still the
         # caller's input, so a 422 rather than a 500.
         db.session.rollback()
-        log.warning("database refused a value on %s %s: %s", request.method, request.path, exc.orig)
+        # The route, not the path; the error without the values it was given.
+        log.warning(
+            "database refused a value on %s %s: %s",
+            request.method,
+            logs.route(),
+            logs.describe_exception(exc),
+        )
         return error_response(
             ApiError(422, "validation_error", "A value is out of range or malformed.")
         )
@@ -177,5 +216,5 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         db.session.rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, logs.route())
         return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))

@@ -1,5 +1,6 @@
 """Shared schema pieces: the input base, ids, paging, locations, strict money."""
 
+from collections.abc import Mapping
 from datetime import UTC, date
 
 import marshmallow as ma
@@ -23,18 +24,21 @@ class CodeConverter(BaseConverter):
     """`<code:name>` in routes: a district or community code; anything else is a 404."""
 
     regex = r"[A-Za-z0-9_-]{1,20}"
+    openapi_schema = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,20}$"}
 
 
 class CardIdConverter(BaseConverter):
     """`<card:name>` in routes: 16 hex digits, the random id printed in every card."""
 
     regex = r"[0-9a-f]{16}"
+    openapi_schema = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
 
 
 class DateConverter(BaseConverter):
     """`<date:name>` in routes: an ISO date (YYYY-MM-DD); anything else is a 404."""
 
     regex = r"\d{4}-\d{2}-\d{2}"
+    openapi_schema = {"type": "string", "format": "date"}
 
     def to_python(self, value: str) -> date:
         try:
@@ -46,17 +50,24 @@ class DateConverter(BaseConverter):
         return value.isoformat()
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, list | tuple) and any(_has_nul(item) for item in value)
+
+
 class InputSchema(ma.Schema):
     """Base of every input schema: text with NUL characters is refused by field, since
-    PostgreSQL cannot store it and nobody types it."""
+    PostgreSQL cannot store it and nobody types it. Bodies, query strings (a mapping that
+    is no dict) and lists of text alike."""
 
     @ma.pre_load
     def refuse_nul_characters(self, data, **kwargs):
-        if isinstance(data, dict):
+        if isinstance(data, Mapping):
             bad = {
                 key: ["Text may not contain NUL characters."]
                 for key, value in data.items()
-                if isinstance(value, str) and "\x00" in value
+                if _has_nul(value)
             }
             if bad:
                 raise ma.ValidationError(bad)

@@ -3,13 +3,14 @@ and the printable card a manager hands over at the counter."""
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
+from mealservice.accounts.services import sign_in
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.db import utcnow
 from mealservice.core.errors import ApiError, NotFound
@@ -160,12 +161,7 @@ def terminal_login():
         if form.validate_on_submit():
             user = services.terminal_user_for_token(form.token.data.strip())
             if user is not None:
-                lang = session.get("lang")
-                session.clear()
-                session["user_id"] = user.id
-                session.permanent = True
-                if lang:
-                    session["lang"] = lang
+                sign_in(user, permanent=True)
                 return redirect(url_for("counter_pages.cashier"))
         error = _("This terminal token is not valid: it is mistyped, expired or revoked.")
     status = 401 if error else 200

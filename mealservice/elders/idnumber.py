@@ -5,8 +5,12 @@ number (odd for men, even for women) and 18 a check character: the sum of the fi
 digits weighted 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2, mod 11, indexes "10X98765432".
 """
 
+import re
 from datetime import date
 
+# ASCII only: str.isdigit() also takes full-width, Arabic-Indic and superscript digits,
+# which would store the same person under a second spelling (or fail int()).
+FORM = re.compile(r"[0-9]{17}[0-9X]")
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 
@@ -24,7 +28,7 @@ def normalise_id_number(value: str, today: date | None = None) -> str:
     number = value.strip().upper()
     if len(number) != 18:
         raise InvalidIdNumber("An ID number has 18 characters.")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not FORM.fullmatch(number):
         raise InvalidIdNumber("An ID number is 17 digits and a digit or X.")
     try:
         born = birth_date_of(number)

@@ -22,7 +22,7 @@ CREATABLE = {
 
 
 def new_user_body(role: str, canteen, district, elder=None) -> dict:
-    body = {"username": f"new-{role}", "password": "a-long-password", "role": role}
+    body = {"username": f"new-{role}", "password": "a-long-passw0rd", "role": role}
     if role in ("family", "elder") and elder is not None:
         body["elder_ids"] = [elder.id]
     if role in ("manager", "cashier", "volunteer"):
@@ -60,7 +60,7 @@ def test_canteen_staff_belong_to_their_canteens_district(login_as, canteen, dist
 def test_a_manager_creates_cashiers_for_their_own_canteen_by_default(login_as, canteen):
     response = login_as("manager").post(
         "/api/v1/users",
-        json={"username": "new-cashier", "password": "a-long-password", "role": "cashier"},
+        json={"username": "new-cashier", "password": "a-long-passw0rd", "role": "cashier"},
     )
     assert response.status_code == 201
     assert response.get_json()["canteen_id"] == canteen.id
@@ -72,7 +72,7 @@ def test_a_manager_cannot_staff_another_canteen(login_as, district):
         "/api/v1/users",
         json={
             "username": "x-cashier",
-            "password": "a-long-password",
+            "password": "a-long-passw0rd",
             "role": "cashier",
             "canteen_id": other.id,
         },
@@ -90,7 +90,7 @@ def test_an_official_cannot_place_users_in_another_district(login_as, db):
             "/api/v1/users",
             json={
                 "username": "x-cashier",
-                "password": "a-long-password",
+                "password": "a-long-passw0rd",
                 "role": "cashier",
                 "canteen_id": other_canteen.id,
             },
@@ -104,7 +104,7 @@ def test_an_official_cannot_place_users_in_another_district(login_as, db):
             "/api/v1/users",
             json={
                 "username": "x-insp",
-                "password": "a-long-password",
+                "password": "a-long-passw0rd",
                 "role": "inspector",
                 "district": elsewhere.code,
             },
@@ -144,7 +144,7 @@ def test_bad_user_fields_are_named(login_as, canteen, district, change, field, r
 
 @pytest.mark.parametrize(("role", "field"), [("cashier", "canteen_id"), ("official", "district")])
 def test_an_admin_must_say_where_staff_belong(login_as, role, field):
-    body = {"username": f"lost-{role}", "password": "a-long-password", "role": role}
+    body = {"username": f"lost-{role}", "password": "a-long-passw0rd", "role": role}
     error = assert_error(
         login_as("admin").post("/api/v1/users", json=body), 422, "validation_error"
     )
@@ -226,7 +226,7 @@ def test_a_canteen_in_another_district_than_the_one_named_is_refused(login_as, c
     other = factories.create_district()
     body = {
         "username": "mismatch",
-        "password": "a-long-password",
+        "password": "a-long-passw0rd",
         "role": "cashier",
         "canteen_id": canteen.id,
         "district": other.code,

@@ -90,10 +90,19 @@ def test_the_grace_period_is_two_days_after_the_month(db, canteen, policy):
     assert services.make_claim(MANAGER, canteen, MONTH, today=AFTER_GRACE).revision == 1
 
 
-def test_a_bad_month_is_named(login_as, canteen):
-    response = make(login_as("manager"), canteen, "2026-13")
+@pytest.mark.parametrize("month", ["2026-13", "0000-01", "9999-12"])
+def test_a_bad_month_is_named(login_as, canteen, month):
+    response = make(login_as("manager"), canteen, month)
     assert_error(response, 422, "validation_error")
     assert "month" in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("month", ["2026-13", "0000-01"])
+def test_a_bad_month_to_preview_is_named(login_as, canteen, month):
+    response = login_as("manager").get(
+        f"/api/v1/canteens/{canteen.id}/claims/preview?month={month}"
+    )
+    assert "month" in assert_error(response, 422, "validation_error")["fields"]
 
 
 def test_preview_answers_for_the_current_month_and_saves_nothing(

@@ -237,6 +237,22 @@ def test_the_district_summary_workbook_holds_the_totals_as_numbers(
     assert canteens[2][column["合计(元)"]].value is None
 
 
+def test_a_name_with_control_characters_is_exported_without_them(
+    claim, login_as, district, canteen
+):
+    # A name pasted from another system can carry characters a worksheet cannot hold.
+    official = login_as("official")
+    renamed = official.patch(f"/api/v1/canteens/{canteen.id}", json={"name": "幸福\x07食堂\x1b"})
+    assert renamed.status_code == 200, renamed.get_json()
+
+    book = workbook_of(official.get(f"/api/v1/claims/{claim.id}.xlsx"))
+    assert summary_cells(book["汇总"])["助餐机构"].value == "幸福食堂"
+    summary = workbook_of(
+        official.get(f"/api/v1/districts/{district.code}/claims-summary.xlsx?month=2026-10")
+    )
+    assert summary["汇总"]["B2"].value == "幸福食堂"
+
+
 @pytest.mark.parametrize("month", ["2026-13", "202610", "", "October"])
 def test_a_summary_for_a_month_not_yyyy_mm_is_a_422_naming_the_month(login_as, district, month):
     official = login_as("official")

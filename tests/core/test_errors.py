@@ -128,7 +128,7 @@ def test_ids_beyond_any_column_are_simply_not_found(login_as, path):
 def test_numbers_too_large_to_store_are_named(login_as, canteen, district, body, field):
     admin = login_as("admin")
     if field == "canteen_id":
-        user = {"username": "big-id", "password": "a-long-password", "role": "cashier", **body}
+        user = {"username": "big-id", "password": "a-long-passw0rd", "role": "cashier", **body}
         error = assert_error(admin.post("/api/v1/users", json=user), 422, "validation_error")
     else:
         error = assert_error(

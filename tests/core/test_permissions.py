@@ -29,6 +29,7 @@ TABLE = [
     ("GET", "/api/v1/users", {"admin", "official", "manager"}),
     ("POST", "/api/v1/users", {"admin", "official", "manager"}),
     ("GET", "/api/v1/users/{user}", {"admin", "official", "manager"}),
+    ("POST", "/api/v1/users/{user}/revoke-access", {"admin", "official", "manager"}),
     ("GET", "/api/v1/elders", ELDER_READERS),
     ("POST", "/api/v1/elders", {"admin", "official"}),
     ("POST", "/api/v1/elders/import", {"admin", "official"}),

@@ -156,7 +156,7 @@ def test_family_accounts_are_linked_to_elders_in_scope_only(login_as, district, 
     official = login_as("official")
     body = {
         "username": "daughter",
-        "password": "a-long-password",
+        "password": "a-long-passw0rd",
         "role": "family",
         "elder_ids": [elder.id],
     }
@@ -184,7 +184,7 @@ def test_elder_links_follow_the_role(login_as, elder, role, elder_ids, reason):
     ids = [elder.id if i == "E" else i for i in elder_ids]
     body = {
         "username": f"link-{role}",
-        "password": "a-long-password",
+        "password": "a-long-passw0rd",
         "role": role,
         "elder_ids": ids,
     }

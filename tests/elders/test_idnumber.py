@@ -10,6 +10,8 @@ from mealservice.elders.idnumber import (
     mask_id_number,
     normalise_id_number,
 )
+from tests import factories
+from tests.core.test_errors import assert_error
 
 # The worked example of GB 11643-1999's appendix.
 STANDARD_EXAMPLE = "11010519491231002X"
@@ -28,6 +30,11 @@ def test_a_lower_case_x_is_accepted_and_made_upper_case():
     [
         ("1101051949123100", "18 characters"),
         ("1101051949123100X2", "17 digits"),
+        # Digits other than ASCII ones: int() reads some, and the person would be stored
+        # twice under two spellings; int() fails on others.
+        ("\uff11101051949123100\uff12X", "17 digits"),
+        ("\u0661\u0661010519491231002X", "17 digits"),
+        ("\u00b2\u00b2010519491231002X", "17 digits"),
         ("11010519491332002X", "real birth date"),
         ("110105194902300028", "real birth date"),
         ("110105209901010018", "possible birth date"),
@@ -66,3 +73,14 @@ def test_made_up_numbers_are_valid():
     number = make_id_number("330106", date(1946, 5, 17), 123)
     assert normalise_id_number(number) == number
     assert birth_date_of(number) == date(1946, 5, 17)
+
+
+@pytest.mark.parametrize("number", ["\uff11\uff11010519491231002X", "\u00b2101051949123100\u00b2X"])
+def test_an_elder_with_digits_other_than_ascii_ones_is_refused_naming_the_id_number(
+    login_as, district, number
+):
+    body = factories.elder_data(district, id_number=number)
+    error = assert_error(
+        login_as("admin").post("/api/v1/elders", json=body), 422, "validation_error"
+    )
+    assert "id_number" in error["fields"]

@@ -170,7 +170,7 @@ def test_another_district_is_not_found(planted, login_as, district):
     assert_error(official.get(f"/api/v1/districts/{district.code}/risk"), 404, "not_found")
 
 
-@pytest.mark.parametrize("month", ["2026-13", "202610", "October"])
+@pytest.mark.parametrize("month", ["2026-13", "202610", "October", "0000-01", "0001-01"])
 def test_a_bad_month_is_named(planted, login_as, district, month):
     response = login_as("official").get(f"/api/v1/districts/{district.code}/risk?month={month}")
     assert "month" in assert_error(response, 422, "validation_error")["fields"]

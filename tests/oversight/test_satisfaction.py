@@ -146,7 +146,9 @@ def test_another_district_is_not_found(login_as, role):
     assert_error(response, 404, "not_found")
 
 
-@pytest.mark.parametrize("query", ["", "?month=2026-13", "?month=October"])
+@pytest.mark.parametrize(
+    "query", ["", "?month=2026-13", "?month=October", "?month=0000-01", "?month=0001-01"]
+)
 def test_a_bad_month_is_refused(login_as, district, query):
     response = login_as("official").get(f"/api/v1/districts/{district.code}/satisfaction{query}")
 

@@ -79,6 +79,16 @@ def test_two_versions_cannot_start_on_the_same_day(login_as, district):
             "tiers.0.categories.0",
         ),
         ({"tiers": [{"name": "x", "channel": "any", "amount_fen": 1}] * 2}, "tiers"),
+        ({"tiers": [{"channel": "any", "amount_fen": 1}]}, "tiers.0.name"),
+        (
+            {
+                "tiers": [
+                    {"name": "x", "channel": "any", "amount_fen": 1},
+                    {"name": "", "channel": "any", "amount_fen": 1},
+                ]
+            },
+            "tiers.1.name",
+        ),
         ({"max_meals_per_slot": 0}, "max_meals_per_slot"),
         ({"max_subsidized_per_day": 0}, "max_subsidized_per_day"),
         ({"delivery_subsidy_fen": 2.5}, "delivery_subsidy_fen"),

@@ -1,0 +1,139 @@
+"""Login throttling: attempts per address, failed attempts per account (the lockout),
+shared by the login page and the token endpoint, and kept in Redis across processes."""
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from config import TestingConfig
+from mealservice import create_app
+from tests import conftest, factories
+from tests.core.test_errors import assert_error
+from tests.core.test_pages import page_token
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Flask-Limiter keeps the first key prefix it is given for the life of the process, so
+# every app here uses this run's one; each app still gets a fresh store.
+PREFIX = f"test-{uuid.uuid4().hex}"
+
+
+def limited_app(database_url, **settings):
+    app = create_app(
+        TestingConfig,
+        DATABASE_URL=database_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_KEY_PREFIX=PREFIX,
+        **settings,
+    )
+    app.test_client_class = conftest.TestClient
+    return app
+
+
+@pytest.fixture
+def api(database_url, db):
+    return limited_app(database_url, RATELIMIT_STORAGE_URI="memory://").test_client()
+
+
+def token_request(client, username, password):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password})
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(api):
+    factories.create_user("admin", username="wang.till", password="green-tea-42")
+    for _ in range(5):
+        assert_error(token_request(api, "wang.till", "guess-1234"), 401, "unauthorized")
+    locked = token_request(api, "wang.till", "green-tea-42")
+    error = assert_error(locked, 429, "rate_limited")
+    assert "locked" in error["message"]
+    assert int(locked.headers["Retry-After"]) > 0
+
+
+def test_the_lockout_counts_failures_only(api):
+    factories.create_user("admin", username="li.till", password="green-tea-42")
+    for _ in range(8):
+        assert token_request(api, "li.till", "green-tea-42").status_code == 200
+    assert token_request(api, "li.till", "green-tea-42").status_code == 200
+
+
+def test_one_locked_account_leaves_the_others_alone(api):
+    factories.create_user("admin", username="zhao.till", password="green-tea-42")
+    for _ in range(5):
+        token_request(api, "someone-else", "guess-1234")
+    assert token_request(api, "zhao.till", "green-tea-42").status_code == 200
+
+
+def test_usernames_are_counted_whatever_their_case(api):
+    for name in ("Chen", "chen", "CHEN", " chen ", "cHen"):
+        token_request(api, name, "guess-1234")
+    assert_error(token_request(api, "chen", "guess-1234"), 429, "rate_limited")
+
+
+def test_too_many_attempts_from_one_address_are_refused(database_url, db):
+    client = limited_app(database_url, LOGIN_ATTEMPTS_PER_ADDRESS="3 per minute").test_client()
+    for number in range(3):
+        token_request(client, f"user-{number}", "guess-1234")
+    error = assert_error(token_request(client, "user-9", "guess-1234"), 429, "rate_limited")
+    assert "address" in error["message"]
+
+
+def test_the_login_page_and_the_api_share_the_count_and_the_page_says_why(database_url, db):
+    app = limited_app(database_url)
+    page = app.test_client()
+    page.get("/lang/en")
+    factories.create_user("admin", username="zhou.manager", password="green-tea-42")
+    for _ in range(3):
+        token = page_token(page, "/login")
+        failed = page.post(
+            "/login",
+            data={"csrf_token": token, "username": "zhou.manager", "password": "guess-1234"},
+        )
+        assert failed.status_code == 401
+    for _ in range(2):
+        token_request(page, "zhou.manager", "guess-1234")
+    token = page_token(page, "/login")
+    locked = page.post(
+        "/login",
+        data={"csrf_token": token, "username": "zhou.manager", "password": "green-tea-42"},
+    )
+    assert locked.status_code == 429
+    assert "Too many login attempts" in locked.get_data(as_text=True)
+
+
+def redis_reachable() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not redis_reachable(), reason="needs Redis on 127.0.0.1:6379")
+def test_with_redis_a_lockout_holds_in_every_process(database_url, db):
+    """Failures counted by this process lock the account for another process too."""
+    client = limited_app(database_url, RATELIMIT_STORAGE_URI=REDIS_URL).test_client()
+    for _ in range(5):
+        token_request(client, "far.cashier", "guess-1234")
+    other_process = f"""
+from config import TestingConfig
+from mealservice import create_app
+app = create_app(TestingConfig, DATABASE_URL={database_url!r}, RATELIMIT_ENABLED=True,
+                 RATELIMIT_STORAGE_URI={REDIS_URL!r}, RATELIMIT_KEY_PREFIX={PREFIX!r})
+response = app.test_client().post(
+    "/api/v1/auth/token", json={{"username": "far.cashier", "password": "any-thing-1"}})
+print(response.status_code)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", other_process],
+        cwd=ROOT,
+        env={**os.environ, "MEALSERVICE_ENV": "testing"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "429", result.stderr[-2000:]
