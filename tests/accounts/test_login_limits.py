@@ -12,6 +12,7 @@ import pytest
 
 from config import TestingConfig
 from mealservice import create_app
+from mealservice.extensions import limiter
 from tests import conftest, factories
 from tests.core.test_errors import assert_error
 from tests.core.test_pages import page_token
@@ -33,6 +34,14 @@ def limited_app(database_url, **settings):
     )
     app.test_client_class = conftest.TestClient
     return app
+
+
+@pytest.fixture(autouse=True)
+def limiter_off_afterwards(app):
+    """The limiter is one object for every app of the process: hand it back to the suite's
+    app, whose settings switch it off, or later tests' logins would be counted."""
+    yield
+    limiter.init_app(app)
 
 
 @pytest.fixture
@@ -122,6 +131,7 @@ def test_with_redis_a_lockout_holds_in_every_process(database_url, db):
     other_process = f"""
 from config import TestingConfig
 from mealservice import create_app
+from mealservice.extensions import limiter
 app = create_app(TestingConfig, DATABASE_URL={database_url!r}, RATELIMIT_ENABLED=True,
                  RATELIMIT_STORAGE_URI={REDIS_URL!r}, RATELIMIT_KEY_PREFIX={PREFIX!r})
 response = app.test_client().post(
