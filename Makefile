@@ -53,10 +53,13 @@ browser:
 	fi
 	@[ -x /usr/bin/chromium ] || echo "note: /usr/bin/chromium is missing; install Debian's chromium and fonts-wqy-zenhei for the browser tests"
 
+# Two workers (pytest-xdist), each on a database of its own, a module's tests kept together
+# on one; each run ends with its 15 slowest tests: a test that creeps up that list is a defect.
+PYTEST_ARGS ?= -n 2 --dist loadscope --durations=15
 test: $(BIN)/.installed translations browser vendor
 	@echo "== the suite on SQLite"
-	env -u TEST_DATABASE_URL $(BIN)/pytest
-	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== the suite on PostgreSQL"; $(BIN)/pytest; fi
+	env -u TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== the suite on PostgreSQL"; $(BIN)/pytest $(PYTEST_ARGS); fi
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

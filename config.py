@@ -75,6 +75,11 @@ class Config:
     # bench/scan.py's reference endpoints; off unless the benchmark starts the server.
     BENCHMARK_FLOORS = os.environ.get("BENCHMARK_FLOORS") == "1"
 
+    # How passwords are hashed: werkzeug's generate_password_hash method. Not read from
+    # the environment, so no deployment can weaken it; each hash records its method, so
+    # check_password_hash verifies whatever made it.
+    PASSWORD_HASH_METHOD = "scrypt"
+
     # Log lines: json or text; unset, json in production and text elsewhere (core/logs.py).
     LOG_FORMAT = os.environ.get("LOG_FORMAT")
 
@@ -146,6 +151,10 @@ class TestingConfig(Config):
     # their own app with the limiter on.
     RATELIMIT_ENABLED = False
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    # scrypt costs a quarter of a second a hash, and the suite hashes thousands of
+    # passwords; one round of PBKDF2 keeps the hashes real (check_password_hash reads the
+    # method from the hash) at no cost. Only the tests: the other configs keep scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 class ProductionConfig(Config):

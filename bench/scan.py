@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +111,7 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
 
     from mealservice import create_app
     from mealservice.accounts.services import create_user, issue_token
+    from mealservice.core.clock import utcnow
     from mealservice.core.floors import FLOOR_TABLE
     from mealservice.demo import POLICY
     from mealservice.elders.cards import issue_card, payload_of
@@ -212,7 +213,7 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
                     "hukou_district": district.code,
                     "categories": rng.sample(categories, rng.choice([0, 0, 1, 1, 2])),
                     "ability_level": rng.choice(["intact", "mild", "moderate"]),
-                    "consent": {"given_at": datetime.now(UTC), "recorded_by": "bench"},
+                    "consent": {"given_at": utcnow(), "recorded_by": "bench"},
                 },
             )
             payloads.append(payload_of(issue_card("bench", elder)))

@@ -1,11 +1,13 @@
 """mealservice: senior meal assistance (老年助餐) for a district."""
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
 from config import Config, config_from_environment, normalise_database_url
+from mealservice.core import clock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +39,9 @@ def configure(app: Flask, config: type[Config], overrides: dict) -> None:
         raise RuntimeError(
             f"TIMEZONE {app.config['TIMEZONE']!r} is not an IANA time zone"
         ) from None
+    if os.environ.get(clock.ENVIRONMENT_VARIABLE) and app.config["ENV_NAME"] == "production":
+        raise RuntimeError(f"{clock.ENVIRONMENT_VARIABLE} moves the clock; never in production")
+    clock.start_from_environment()
     url = app.config.get("DATABASE_URL") or config.default_database_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if url.startswith("sqlite"):

@@ -1,27 +1,34 @@
-"""Fixtures: the app on a database built by the migrations, a database rolled back after
-every test, API clients per role, and a live server on a committed database.
+"""Fixtures: the service's clock set for every test, the app on a database built by the
+migrations, a database rolled back after every test, API clients per role, a live server
+on a committed database, and the demo district seeded once for the session.
 
 The suite runs on SQLite; with TEST_DATABASE_URL set it runs on that database instead."""
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.request
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import flask_babel
 import flask_migrate
 import pytest
+import time_machine
 from flask import g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-from config import TestingConfig
+from config import TestingConfig, normalise_database_url
 from mealservice import create_app
+from mealservice.core import clock
 from mealservice.extensions import db as _db
 from mealservice.oversight import audit
 from tests import factories
@@ -29,12 +36,80 @@ from tests import factories
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Every test runs at a stated instant, never at the real date: this one unless the test
+# states its own with `@pytest.mark.now("2027-01-01T08:00:00+08:00")`. A Wednesday morning
+# in Hangzhou, after the demo's reference date, with no month's end, holiday or weekend near.
+DEFAULT_INSTANT = "2026-11-25T10:00:00+08:00"
+
+
+def instant_of(node) -> str:
+    marker = node.get_closest_marker("now")
+    return marker.args[0] if marker else DEFAULT_INSTANT
+
+
+@pytest.fixture(autouse=True)
+def now(request):
+    """The clock of this test, running on from its instant (time-machine moves the
+    process's clock under core.clock); `now.move_to(...)` jumps it."""
+    with travelling_to(instant_of(request.node)) as traveller:
+        yield traveller
+
+
+def travelling_to(instant: str):
+    """The process's clock at `instant`, running on from there. The `now` fixture sets it
+    for each test; a session or module fixture runs outside its tests' clocks, so one that
+    seeds data or starts a process by the clock sets it itself."""
+    return time_machine.travel(clock.parse_instant(instant), tick=True)
+
+
+def clock_environment(**variables) -> dict:
+    """The environment for a process a test starts (a live server, the scheduler, the
+    simulator): its clock starts at this test's clock."""
+    return {**os.environ, clock.ENVIRONMENT_VARIABLE: clock.utcnow().isoformat(), **variables}
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory):
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    elif not worker:
+        yield url
+    else:
+        # `pytest -n`: each worker on a database of its own on TEST_DATABASE_URL's server.
+        name = f"{make_url(url).database}_{worker}"
+        yield create_postgresql_database(url, name)
+        drop_postgresql_database(url, name)
+
+
+@contextmanager
+def postgresql_server(url: str):
+    """A connection outside any transaction to `url`'s server, to create databases."""
+    engine = create_engine(
+        normalise_database_url(url), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def create_postgresql_database(url: str, name: str, template: str | None = None) -> str:
+    """The URL of a new database `name` on `url`'s server, a copy of `template` if given;
+    one of the name left by an interrupted run is dropped first."""
+    with postgresql_server(url) as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(
+            text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        )
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgresql_database(url: str, name: str) -> None:
+    with postgresql_server(url) as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def empty_database(engine) -> None:
@@ -79,6 +154,14 @@ def db(app):
 
     Commits in the code under test become savepoint releases, so each test starts from
     the empty schema whatever it did."""
+    with rolled_back(app) as database:
+        yield database
+
+
+@contextmanager
+def rolled_back(app):
+    """`db` with the app's context pushed and its session inside a transaction that is
+    rolled back at the end."""
     with app.app_context():
         connection = _db.engine.connect()
         transaction = connection.begin()
@@ -199,12 +282,11 @@ class LiveServer:
         self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "MEALSERVICE_ENV": "testing",
-            "DATABASE_URL": database_url,
-            "TEST_DATABASE_URL": database_url,
-        }
+        env = clock_environment(
+            MEALSERVICE_ENV="testing",
+            DATABASE_URL=database_url,
+            TEST_DATABASE_URL=database_url,
+        )
         # Kept open for the server's lifetime; stop() closes it.
         self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115
         self.process = subprocess.Popen(
@@ -239,9 +321,9 @@ class LiveServer:
                 return
             except OSError:
                 time.sleep(0.1)
+        log = self.server_log()
         self.stop()
-        self.log.seek(0)
-        raise RuntimeError("the live server did not start:\n" + self.log.read())
+        raise RuntimeError("the live server did not start:\n" + log)
 
     def server_log(self) -> str:
         self.log.flush()
@@ -274,3 +356,92 @@ def committed(app):
     with app.app_context():
         yield _db
         _db.session.remove()
+
+
+# The demo district, seeded once for the session: loading it takes some twenty seconds,
+# copying it a fraction of one.
+
+
+class DemoTemplate:
+    """The demo district loaded by `seed-demo` at DEFAULT_INSTANT into a database of its
+    own (a SQLite file, or a database on TEST_DATABASE_URL's PostgreSQL server), never
+    written to again, and the committed copies of it that tests work on: SQLite's backup
+    of the file, or PostgreSQL's CREATE DATABASE ... TEMPLATE."""
+
+    def __init__(self, database_url: str, directory: Path):
+        self.database_url = database_url
+        self.directory = directory
+        self.postgresql = make_url(database_url).get_backend_name() == "postgresql"
+        self.copies: list[str] = []
+        self.url = self._new_database("demo")
+        self._seed()
+
+    def copy(self) -> str:
+        """The URL of a new copy of the seeded demo, committed and the caller's own."""
+        url = self._new_database(f"demo_{len(self.copies) + 1}", template=self.url)
+        self.copies.append(url)
+        return url
+
+    def drop(self, url: str) -> None:
+        """Drop a copy once nothing is connected to it."""
+        if self.postgresql:
+            drop_postgresql_database(self.database_url, make_url(url).database)
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(make_url(url).database + suffix).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        for url in [*self.copies, self.url]:
+            self.drop(url)
+
+    def _new_database(self, name: str, template: str | None = None) -> str:
+        if self.postgresql:
+            # Named after the suite's database, so suites on one server keep apart.
+            return create_postgresql_database(
+                self.database_url,
+                f"{make_url(self.database_url).database}_{name}",
+                template=make_url(template).database if template else None,
+            )
+        path = self.directory / f"{name}.sqlite"
+        if template:
+            source = sqlite3.connect(make_url(template).database)
+            with closing(source), closing(sqlite3.connect(path)) as target:
+                source.backup(target)
+        return "sqlite:///" + str(path)
+
+    def _seed(self) -> None:
+        app = create_app(TestingConfig, DATABASE_URL=self.url)
+        try:
+            with travelling_to(DEFAULT_INSTANT), app.app_context():
+                flask_migrate.upgrade()
+                result = app.test_cli_runner().invoke(args=["seed-demo"])
+                if result.exit_code != 0:
+                    raise RuntimeError(
+                        "seed-demo failed on an empty database:\n"
+                        + result.output
+                        + "".join(traceback.format_exception(result.exception))
+                    )
+        finally:
+            # Nothing may stay connected to a PostgreSQL template.
+            with app.app_context():
+                _db.session.remove()
+                _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_template(database_url, tmp_path_factory):
+    template = DemoTemplate(database_url, tmp_path_factory.mktemp("demo"))
+    yield template
+    template.close()
+
+
+@pytest.fixture(scope="session")
+def demo_app(demo_template):
+    """An app on a copy of the seeded demo, for tests that read the demo in a transaction
+    rolled back after each (`rolled_back(demo_app)`), as `app` is for the empty schema.
+    Only for tests at DEFAULT_INSTANT: the demo's data depends on the day it was loaded."""
+    app = create_app(TestingConfig, DATABASE_URL=demo_template.copy())
+    app.test_client_class = TestClient
+    yield app
+    with app.app_context():
+        _db.engine.dispose()

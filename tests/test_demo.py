@@ -2,6 +2,7 @@ import re
 from collections import Counter
 from datetime import date
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from mealservice import demo
@@ -11,7 +12,26 @@ from mealservice.elders.models import AbilityLevel, Category, Elder, account_eld
 from mealservice.elders.protection import decrypt_id_number, id_number_lookup_hash
 from mealservice.elders.services import linked_elder_ids
 from mealservice.places.models import Canteen, Community, District
-from tests.conftest import ApiClient
+from tests.conftest import DEFAULT_INSTANT, ApiClient, instant_of, rolled_back
+
+
+# A test here at DEFAULT_INSTANT starts from the demo as seeded once for the session
+# (tests/conftest.py, DemoTemplate), so its own seed-demo runs again on a loaded district;
+# one at another instant, or marked empty_database, starts from the empty schema. Either
+# way in a transaction rolled back after it.
+@pytest.fixture
+def app(request, app):
+    if instant_of(request.node) == DEFAULT_INSTANT and not request.node.get_closest_marker(
+        "empty_database"
+    ):
+        return request.getfixturevalue("demo_app")
+    return app
+
+
+@pytest.fixture
+def db(app):
+    with rolled_back(app) as database:
+        yield database
 
 
 def count(db, model, *where):
@@ -54,6 +74,7 @@ def test_the_demo_places_meet_their_standards_and_lie_in_the_district(runner, db
         assert canteen.community.district_code == "330106"
 
 
+@pytest.mark.empty_database
 def test_seed_demo_refuses_to_run_in_production(app, db, monkeypatch):
     monkeypatch.setitem(app.config, "ENV_NAME", "production")
     result = app.test_cli_runner().invoke(args=["seed-demo"])
@@ -209,7 +230,7 @@ def test_the_demo_district_has_a_policy_with_real_tiers_and_the_2026_holidays(ru
     runner.invoke(args=["seed-demo"])
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert count(db, SubsidyPolicy, SubsidyPolicy.district_code == "330106") == 1
-    assert count(db, Holiday) == 13
+    assert count(db, Holiday, Holiday.day.between(date(2026, 1, 1), date(2026, 12, 31))) == 13
     policies = pricing_policies("330106")
     elder = pricing.ElderFacts("330106", date(1944, 3, 8), frozenset())
     lunch = pricing.MealFacts("330106", date(2026, 11, 24), "lunch", "dine_in", 1800)
@@ -264,20 +285,22 @@ def test_the_demo_week_is_eaten_at_the_counters_and_priced_by_the_policy(runner,
     policy = db.session.scalar(select(SubsidyPolicy).where(SubsidyPolicy.district_code == "330106"))
     for day in week:
         lunches = count(db, Meal, Meal.date == day, Meal.slot == "lunch")
-        assert 80 <= lunches <= 100, (day, lunches)
+        # A third of the elders, and the absent regular's planted lunches.
+        assert 80 <= lunches <= 110, (day, lunches)
         assert count(db, Meal, Meal.date == day, Meal.slot == "dinner") > 0
     meals = db.session.scalars(select(Meal).where(Meal.date >= week[0])).all()
     assert {meal.policy_version for meal in meals} == {policy.id}
     assert {meal.reason for meal in meals} <= {"tier", "no_tier"}
     assert {meal.subsidy_fen for meal in meals} <= {0} | {t.amount_fen for t in policy.tiers}
     assert sum(meal.subsidy_fen for meal in meals) > 0
-    # Every seat counted once: the menus' counters match the meals they served and the
-    # dine-in bookings still waiting for their elder.
+    # Every seat counted once: the menus' counters match the meals eaten there (delivered
+    # ones take no seat) and the dine-in bookings still waiting for their elder.
     for menu in db.session.scalars(select(Menu).where(Menu.seats_used > 0)):
         waiting = count(
             db, Order, Order.menu_id == menu.id, Order.channel == "dine_in", Order.holds_seat
         )
-        assert menu.seats_used == count(db, Meal, Meal.menu_id == menu.id) + waiting
+        eaten_there = count(db, Meal, Meal.menu_id == menu.id, Meal.channel == "dine_in")
+        assert menu.seats_used == eaten_there + waiting
     assert all(
         meal.served_at <= sunday_night and meal.served_at.astimezone(demo.ZONE).date() == meal.date
         for meal in meals
@@ -371,8 +394,9 @@ def test_the_demo_has_deliveries_in_motion_and_a_welfare_alert(runner, db):
     before = [count(db, model) for model in (DeliveryRun, DeliveryJob, WelfareAlert)]
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert [count(db, model) for model in (DeliveryRun, DeliveryJob, WelfareAlert)] == before
-    platforms = sorted(db.session.scalars(select(DeliveryRun.platform)))
-    assert platforms == ["simulator", "volunteer"]
+    # Before noon the welfare alert comes from yesterday's volunteer round.
+    platforms = set(db.session.scalars(select(DeliveryRun.platform)))
+    assert platforms == {"simulator", "volunteer"}
     # The simulator's run waits in the outbox for the scheduler to send it.
     simulator_run = db.session.scalar(
         select(DeliveryRun).where(DeliveryRun.platform == "simulator")

@@ -4,7 +4,6 @@ database (SQLite's one file, or PostgreSQL). The app holds no state of its own, 
 same cards scanned through both nodes at once must still give one meal per elder and
 slot, and each scheduled run must happen once."""
 
-import os
 import random
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from mealservice.core.scheduler import JOBS, JobRun
 from mealservice.elders.cards import payload_of
 from mealservice.meals.models import Meal
 from tests import factories
-from tests.conftest import ROOT, LiveServer, empty_tables
+from tests.conftest import ROOT, LiveServer, clock_environment, empty_tables
 from tests.test_concurrency import call
 
 pytestmark = pytest.mark.live
@@ -73,12 +72,9 @@ def two_nodes(app, database_url, lunch):
 
 
 def start_schedulers(database_url: str, count: int = 2) -> list[subprocess.Popen]:
-    env = {
-        **os.environ,
-        "MEALSERVICE_ENV": "testing",
-        "DATABASE_URL": database_url,
-        "TEST_DATABASE_URL": database_url,
-    }
+    env = clock_environment(
+        MEALSERVICE_ENV="testing", DATABASE_URL=database_url, TEST_DATABASE_URL=database_url
+    )
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"]
     return [
         subprocess.Popen(

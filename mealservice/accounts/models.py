@@ -4,7 +4,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.auth import CANTEEN_ROLES, DISTRICT_ROLES, Role
-from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime, sql_in
 from mealservice.extensions import db
 
 

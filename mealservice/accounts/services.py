@@ -3,7 +3,7 @@
 import secrets
 from datetime import datetime, timedelta
 
-from flask import session
+from flask import current_app, session
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -21,11 +21,18 @@ from mealservice.core.auth import (
     may_create_role,
     visible_roles,
 )
-from mealservice.core.db import add_unique, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import add_unique
 from mealservice.core.errors import Forbidden, NotFound, ValidationFailed
 from mealservice.elders.services import elders_in_reach, link_elders
 from mealservice.extensions import db
 from mealservice.places.models import Canteen, District
+
+
+def hash_password(password: str) -> str:
+    """The password's hash by the configured method (PASSWORD_HASH_METHOD: scrypt, but
+    for the test suite); check_password_hash reads the method back from the hash."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -126,7 +133,7 @@ def change_password(
         problems.append("unchanged")
     if problems:
         raise PasswordRefused({"new_password": problems})
-    user.password_hash = generate_password_hash(new_password)
+    user.password_hash = hash_password(new_password)
     return revoke_access(user, except_token=keep_token)
 
 
@@ -149,7 +156,7 @@ def create_user(
     elder_ids = _elders_to_link(actor, role, elder_ids or [])
     user = User(
         username=username,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         role=role,
         district_code=district_code,
         canteen_id=canteen.id if canteen else None,

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, text
 
 from mealservice.balances.models import Balance, BalanceMovement, MovementKind
-from mealservice.core.db import UTCDateTime, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime
 from mealservice.core.errors import Conflict
 from mealservice.extensions import db
 from mealservice.meals.models import Order

@@ -10,7 +10,7 @@ from mealservice.claims import exports, services
 from mealservice.claims.pages import ANOMALY_WORDS, SLOT_NAMES, STATUS_WORDS
 from mealservice.claims.summary import district_summary as summary_of
 from mealservice.core.auth import require_permission
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.i18n import local_time
 from mealservice.places.services import get_district
 

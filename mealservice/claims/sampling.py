@@ -22,7 +22,7 @@ from mealservice.claims.models import (
 )
 from mealservice.claims.services import _decided, mask_name, month_bounds
 from mealservice.core.auth import ensure_canteen_in_scope
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.delivery.services import mask_phone
 from mealservice.elders.models import Elder

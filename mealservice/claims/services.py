@@ -24,7 +24,7 @@ from mealservice.claims.models import (
     RejectedLine,
 )
 from mealservice.core.auth import district_scope, ensure_canteen_in_scope
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders.models import Elder
 from mealservice.extensions import db

@@ -1,6 +1,6 @@
 """Database plumbing: the declarative base, engine settings, the request transaction."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from flask import Response, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, event
@@ -47,10 +47,6 @@ class UTCDateTime(TypeDecorator):
 def sql_in(column: str, values) -> str:
     """`column IN ('a', 'b')` for a CHECK constraint over an enum's fixed values."""
     return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def configure_engine(engine: Engine, busy_timeout_s: float) -> None:

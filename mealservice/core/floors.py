@@ -5,7 +5,7 @@ engine. They exist only when BENCHMARK_FLOORS is set, never in a normal deployme
 from flask import Blueprint
 from sqlalchemy import text
 
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.extensions import db
 
 # Made by the benchmark itself; it is not part of the service's schema.

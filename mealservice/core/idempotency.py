@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
-from mealservice.core.db import UTCDateTime, start_reading, start_writing, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime, start_reading, start_writing
 from mealservice.core.errors import (
     ApiError,
     Conflict,

@@ -28,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.utils import import_string
 
-from mealservice.core.db import UTCDateTime, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime
 from mealservice.extensions import db
 from mealservice.oversight.audit import acting
 

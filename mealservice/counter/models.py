@@ -6,7 +6,8 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.accounts.models import User
-from mealservice.core.db import UTCDateTime, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime
 from mealservice.extensions import db
 from mealservice.places.models import Canteen
 

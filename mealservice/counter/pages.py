@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from mealservice.accounts.services import sign_in
 from mealservice.core.auth import ADMIN, may, require_permission
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError, NotFound
 from mealservice.core.i18n import local_time
 from mealservice.counter import services

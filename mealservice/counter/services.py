@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import case, func, select, update
-from werkzeug.security import generate_password_hash
 
 from mealservice.accounts.models import ApiToken, User
-from mealservice.accounts.services import issue_token, user_for_token
+from mealservice.accounts.services import hash_password, issue_token, user_for_token
 from mealservice.balances.models import BalanceMovement, MovementKind
 from mealservice.core.auth import CASHIER, ensure_canteen_in_scope
-from mealservice.core.db import add_unique, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import add_unique
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.counter.models import Terminal
 from mealservice.elders.models import Card, Elder
@@ -32,7 +32,7 @@ def register_terminal(actor, canteen: Canteen, name: str) -> tuple[Terminal, str
     account = User(
         username=f"terminal-{canteen.id}-{secrets.token_hex(4)}",
         # Nobody knows it: a terminal signs in by its token, never by a password.
-        password_hash=generate_password_hash(secrets.token_urlsafe(32)),
+        password_hash=hash_password(secrets.token_urlsafe(32)),
         role=CASHIER,
         district_code=canteen.district_code,
         canteen_id=canteen.id,

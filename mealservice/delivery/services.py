@@ -21,7 +21,7 @@ from mealservice.core.auth import (
     district_scope,
     ensure_canteen_in_scope,
 )
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from mealservice.delivery import platforms
 from mealservice.delivery.models import (

@@ -30,9 +30,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from mealservice.core import clock
 from mealservice.delivery.platforms.base import sign
 
 FEE_FEN = 600
@@ -177,7 +177,7 @@ class Simulator:
             "event_id": f"sim-{next(self.event_numbers)}-{reference}",
             "order_id": delivery["order_id"],
             "status": status,
-            "at": datetime.now(UTC).isoformat(),
+            "at": clock.utcnow().isoformat(),
         }
         if status == "failed":
             event["reason"] = "no_answer"
@@ -205,7 +205,7 @@ class Simulator:
         for attempt in range(CALLBACK_ATTEMPTS):
             if attempt:
                 time.sleep(CALLBACK_BACKOFF_S * 2 ** (attempt - 1))
-            timestamp = str(int(time.time()))
+            timestamp = str(int(clock.utcnow().timestamp()))
             request = urllib.request.Request(
                 url,
                 data=raw,
@@ -325,6 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step-ms", type=int, default=1500)
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
+    clock.start_from_environment()
     simulator = Simulator(args.api_key, args.secret, args.step_ms)
     with SimulatorServer((args.host, args.port), simulator, args.verbose) as server:
         print(f"Delivery simulator on http://{args.host}:{args.port}/", file=sys.stderr)

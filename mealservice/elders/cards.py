@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import current_app
 from sqlalchemy import func, select
 
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import Conflict, NotFound
 from mealservice.elders.card_codec import CardClaims, encode_card
 from mealservice.elders.models import Card, Elder

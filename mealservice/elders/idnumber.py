@@ -8,6 +8,8 @@ digits weighted 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2, mod 11, indexes "10X9876543
 import re
 from datetime import date
 
+from mealservice.core.clock import utcnow
+
 # ASCII only: str.isdigit() also takes full-width, Arabic-Indic and superscript digits,
 # which would store the same person under a second spelling (or fail int()).
 FORM = re.compile(r"[0-9]{17}[0-9X]")
@@ -34,7 +36,7 @@ def normalise_id_number(value: str, today: date | None = None) -> str:
         born = birth_date_of(number)
     except ValueError:
         raise InvalidIdNumber("Characters 7-14 are not a real birth date.") from None
-    if born > (today or date.today()) or born.year < 1880:
+    if born > (today or utcnow().date()) or born.year < 1880:
         raise InvalidIdNumber("Characters 7-14 are not a possible birth date.")
     if check_character(number[:17]) != number[17]:
         raise InvalidIdNumber("The check character does not match; is a digit mistyped?")

@@ -22,7 +22,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
 from mealservice.core.auth import district_scope
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError, ValidationFailed, flatten_messages
 from mealservice.elders import services
 from mealservice.elders.idnumber import (

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime, sql_in
 from mealservice.elders.models import Elder
 from mealservice.extensions import db
 from mealservice.menus.models import MenuOption

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from mealservice.balances.services import balance_of
 from mealservice.core.auth import LINKED_ELDER_ROLES, may, require_permission
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError, NotFound
 from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder

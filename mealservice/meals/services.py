@@ -15,7 +15,8 @@ from sqlalchemy.orm import aliased, joinedload
 from mealservice.balances import services as balances
 from mealservice.claims.services import ensure_month_open
 from mealservice.core.auth import ensure_canteen_in_scope
-from mealservice.core.db import UTCDateTime, start_writing, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime, start_writing
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
 from mealservice.elders.card_codec import InvalidCard, decode_card

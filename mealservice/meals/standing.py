@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from mealservice.core.auth import LINKED_ELDER_ROLES, canteen_scope, district_scope
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.elders.models import Elder, account_elders
 from mealservice.elders.services import get_elder, is_active_on

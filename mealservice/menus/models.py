@@ -4,7 +4,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime, sql_in
 from mealservice.extensions import db
 from mealservice.places.models import Canteen, Slot
 

@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from mealservice.core.auth import require_permission
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError, NotFound, flatten_messages
 from mealservice.core.i18n import local_time
 from mealservice.extensions import db

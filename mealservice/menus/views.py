@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user, sees_public_view
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import NotFound
 from mealservice.core.schemas import page_of_list, page_of_query
 from mealservice.menus import services

@@ -2,9 +2,11 @@
 
 Every INSERT, UPDATE and DELETE on a money-bearing table writes an `audit_log` row from a
 trigger, so no path (an ORM flush, a conditional UPDATE, raw SQL) can change money without
-leaving its trace. Who did it comes from the application: on PostgreSQL a transaction-local
-setting (`mealservice.actor`) written when each transaction begins, on SQLite a function
-the connection provides (`audit_actor()`).
+leaving its trace. Who did it, and when, come from the application: on PostgreSQL
+transaction-local settings (`mealservice.actor`, `mealservice.now`) written when each
+transaction begins, on SQLite functions the connection provides (`audit_actor()`,
+`audit_now()`). The time is the service's one clock (core/clock.py), never the
+database's, so a test or a demo that sets the clock sees the trail it would show.
 
 Other triggers refuse UPDATE and DELETE on the audit log, on the records of decisions, and
 on a claim once it is decided. Only the database's owner can lift them (tests emptying
@@ -19,6 +21,8 @@ import contextvars
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
+
+from mealservice.core.clock import utcnow
 
 # The money-bearing tables and the column that names a row of each.
 AUDITED = {
@@ -68,8 +72,11 @@ def install(bind: Connection) -> None:
     install_protection(bind)
 
 
-def install_audit_trigger(bind: Connection, table: str, key: str) -> None:
-    """(Re)create the trigger that writes `table`'s changes to the audit log."""
+def install_audit_trigger(
+    bind: Connection, table: str, key: str, now_sql: str = "audit_now()"
+) -> None:
+    """(Re)create the trigger that writes `table`'s changes to the audit log; on SQLite
+    `now_sql` is the expression that dates each row."""
     if bind.dialect.name == "postgresql":
         bind.exec_driver_sql(PG_AUDIT_FUNCTION)
         bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table} ON {table}")
@@ -92,7 +99,7 @@ def install_audit_trigger(bind: Connection, table: str, key: str) -> None:
         bind.exec_driver_sql(
             f"CREATE TRIGGER audit_{table}_{action} AFTER {action.upper()} ON {table} BEGIN"
             " INSERT INTO audit_log (at, actor, table_name, row_key, action, before, after)"
-            f" VALUES (strftime('%Y-%m-%d %H:%M:%S', 'now'), audit_actor(), '{table}',"
+            f" VALUES ({now_sql}, audit_actor(), '{table}',"
             f" CAST({named}.{key} AS TEXT), '{action}', {before}, {after}); END"
         )
 
@@ -102,7 +109,10 @@ CREATE OR REPLACE FUNCTION audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO audit_log (at, actor, table_name, row_key, action, before, after)
   VALUES (
-    timezone('utc', clock_timestamp()),
+    coalesce(
+      nullif(current_setting('mealservice.now', true), '')::timestamp,
+      timezone('utc', clock_timestamp())
+    ),
     coalesce(nullif(current_setting('mealservice.actor', true), ''), 'system'),
     TG_TABLE_NAME,
     CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ->> TG_ARGV[0]
@@ -245,8 +255,9 @@ def configure(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
-        def provide_actor_function(dbapi_connection, _record):
+        def provide_actor_functions(dbapi_connection, _record):
             dbapi_connection.create_function("audit_actor", 0, current_actor)
+            dbapi_connection.create_function("audit_now", 0, _audit_now)
 
     elif not event.contains(Session, "after_begin", _name_actor_when_beginning):
         event.listen(Session, "after_begin", _name_actor_when_beginning)
@@ -256,10 +267,17 @@ def _name_actor_when_beginning(_session, _transaction, connection) -> None:
     name_actor_on(connection)
 
 
+def _audit_now() -> str:
+    # Naive UTC, as UTCDateTime stores it.
+    return utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def name_actor_on(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
-            "SELECT set_config('mealservice.actor', %(actor)s, true)", {"actor": current_actor()}
+            "SELECT set_config('mealservice.actor', %(actor)s, true),"
+            " set_config('mealservice.now', %(now)s, true)",
+            {"actor": current_actor(), "now": _audit_now()},
         )
 
 

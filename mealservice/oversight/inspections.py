@@ -19,7 +19,7 @@ from mealservice.core.auth import (
     district_scope,
     ensure_district_in_scope,
 )
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.extensions import db
 from mealservice.oversight.models import CHECKLIST, Inspection, InspectionResult

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime, sql_in
 from mealservice.extensions import db
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from mealservice.core.auth import ensure_canteen_in_scope
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.schemas import MAX_ID
 from mealservice.extensions import db

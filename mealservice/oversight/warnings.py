@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select
 
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.elders.models import Elder, ElderStatus
 from mealservice.extensions import db
 from mealservice.meals.models import Meal

@@ -3,7 +3,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mealservice.core.db import UTCDateTime, sql_in, utcnow
+from mealservice.core.clock import utcnow
+from mealservice.core.db import UTCDateTime, sql_in
 from mealservice.extensions import db
 from mealservice.policy.pricing import TIER_CHANNELS
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from mealservice.accounts.models import ApiToken
 from mealservice.accounts.services import issue_token
 from mealservice.core.auth import hash_token
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from tests import factories
 from tests.core.test_errors import assert_error
 

@@ -1,11 +1,22 @@
-"""Headless Chromium (Debian's package) driven by Playwright against the live server."""
+"""Headless Chromium (Debian's package) driven by Playwright against the live server on
+the demo district.
+
+Loading the demo takes some twenty seconds, so the tests of a module share one live
+server on a copy of the demo seeded once for the session (tests/conftest.py,
+DemoTemplate); a test that would trip over another's changes takes `fresh_demo_site`,
+its own server on its own copy. The demo's data depends on the day it was loaded: a test
+at another instant than DEFAULT_INSTANT gets the demo loaded at its own instant."""
 
 import os
 import shutil
 
 import pytest
 
-from mealservice import demo
+from config import TestingConfig
+from mealservice import create_app, demo
+from mealservice.core import clock
+from mealservice.extensions import db as _db
+from tests.conftest import DEFAULT_INSTANT, LiveServer, instant_of, travelling_to
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -32,18 +43,83 @@ def browser():
         browser.close()
 
 
+class DemoSite(LiveServer):
+    """A live server, and `app` in this process, on a copy of the seeded demo of its own."""
+
+    def __init__(self, demo_template):
+        self.template = demo_template
+        self.database_url = demo_template.copy()
+        super().__init__(
+            create_app(TestingConfig, DATABASE_URL=self.database_url), self.database_url
+        )
+
+    def stop(self) -> None:
+        super().stop()
+        with self.app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+        self.template.drop(self.database_url)
+
+
+@pytest.fixture(scope="module")
+def module_demo_site(demo_template):
+    # A module's fixture runs outside its tests' clocks: the server's starts at the demo's.
+    with travelling_to(DEFAULT_INSTANT):
+        site = DemoSite(demo_template)
+    yield site
+    site.stop()
+
+
 @pytest.fixture
-def demo_site(committed, live_server):
-    demo.seed()
-    committed.session.commit()
+def demo_site(request):
+    """The live server on the demo, and `demo_site.app` on its database: the one this
+    module's tests share."""
+    if instant_of(request.node) != DEFAULT_INSTANT:
+        return request.getfixturevalue("demo_seeded_now")
+    return request.getfixturevalue("module_demo_site")
+
+
+@pytest.fixture
+def fresh_demo_site(request, now):
+    """The live server on the demo for this test alone, started at its clock."""
+    if instant_of(request.node) != DEFAULT_INSTANT:
+        yield request.getfixturevalue("demo_seeded_now")
+        return
+    site = DemoSite(request.getfixturevalue("demo_template"))
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def demo_seeded_now(app, live_server):
+    """The demo loaded at this test's instant into the suite's own database, under the live
+    server on it (whose tables are emptied after the test)."""
+    with app.app_context():
+        demo.seed()
+        _db.session.commit()
+        _db.session.remove()
     return live_server
+
+
+@pytest.fixture
+def committed(demo_site):
+    """An app context on the live demo's database whose changes are committed."""
+    with demo_site.app.app_context():
+        yield _db
+        _db.session.remove()
+
+
+def site_context(browser, site, **options):
+    """A fresh browser context on the site, Chinese as the browser's language, whose pages'
+    clock is the test's (as the server's is), never the machine's."""
+    context = browser.new_context(**{"locale": "zh-CN", "base_url": site.url, **options})
+    context.clock.install(time=clock.utcnow())
+    return context
 
 
 def chinese_page(browser, site, width: int, height: int):
     """A page of a fresh browser context, Chinese as the browser's language."""
-    context = browser.new_context(
-        viewport={"width": width, "height": height}, locale="zh-CN", base_url=site.url
-    )
+    context = site_context(browser, site, viewport={"width": width, "height": height})
     yield context.new_page()
     context.close()
 

@@ -18,7 +18,7 @@ from mealservice.elders.models import Elder
 from mealservice.elders.services import is_active_on
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order
 from mealservice.places.models import Canteen, District
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, site_context
 from tests.browser.helpers import log_in, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -122,9 +122,7 @@ def largest_font_px(page) -> float:
 
 @pytest.fixture
 def tablet(browser, demo_site):
-    context = browser.new_context(
-        viewport={"width": 1024, "height": 768}, locale="zh-CN", base_url=demo_site.url
-    )
+    context = site_context(browser, demo_site, viewport={"width": 1024, "height": 768})
     yield context.new_page()
     context.close()
 
@@ -393,10 +391,10 @@ def test_the_camera_reads_a_card(counter, browser, demo_site, tmp_path):
         ],
     )
     try:
-        context = camera_browser.new_context(
+        context = site_context(
+            camera_browser,
+            demo_site,
             viewport={"width": 390, "height": 844},
-            locale="zh-CN",
-            base_url=demo_site.url,
             permissions=["camera"],
         )
         page = context.new_page()

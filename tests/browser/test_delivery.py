@@ -26,6 +26,12 @@ VOLUNTEER_PASSWORD = "bamboo-basket-42"
 
 
 @pytest.fixture
+def demo_site(fresh_demo_site):
+    """Each test on a demo of its own: both sign the same volunteer up."""
+    return fresh_demo_site
+
+
+@pytest.fixture
 def drop(committed, demo_site):
     """A volunteer of the demo canteen with today's run holding a delivery the test placed
     for tomorrow's lunch (the run is moved to today: the page lists today's runs)."""

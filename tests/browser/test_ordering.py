@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from mealservice import demo
 from mealservice.accounts.models import User
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.elders.models import Elder
 from mealservice.elders.services import linked_elder_ids
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order, OrderStatus
@@ -71,7 +71,7 @@ def open_meal(db, elder: Elder, slot: str, *, delivered: bool) -> Menu:
             select(Menu).where(Menu.canteen_id == place.id, Menu.date == day, Menu.slot == slot)
         )
         if menu is None:
-            menu = create_menu(place, demo._menu(place, day, slot))
+            menu = create_menu(place, demo.menu_data(place, day, slot))
         if menu.order_cutoff > utcnow() + MARGIN and _free_slot(db, elder.id, menu):
             db.session.commit()
             return menu

@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mealservice.demo import LOGINS
+from tests.browser.conftest import site_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -70,9 +71,9 @@ def test_an_official_sees_the_whole_district_and_filters_by_community(desk):
 
 
 def test_nearest_to_me_uses_the_browsers_location(browser, demo_site):
-    context = browser.new_context(
-        base_url=demo_site.url,
-        locale="zh-CN",
+    context = site_context(
+        browser,
+        demo_site,
         geolocation={"latitude": 30.2671, "longitude": 120.1476},
         permissions=["geolocation"],
     )

@@ -3,6 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from mealservice.extensions import db
@@ -14,6 +15,9 @@ FIRST = date(2026, 10, 1)
 LAST = date(2026, 10, 31)
 # Claims for October may be made from 3 November (two days of grace).
 AFTER_GRACE = date(2026, 11, 3)
+# The modules that claim October run in late November, when its claims can be made and
+# November's cannot.
+CLAIMING_OCTOBER = pytest.mark.now("2026-11-25T10:00:00+08:00")
 SLOT_HOURS = {"breakfast": 7, "lunch": 11, "dinner": 17}
 
 

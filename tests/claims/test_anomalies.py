@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from mealservice.claims.anomalies import find_anomalies
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.elders.cards import revoke_card
 from mealservice.elders.models import ElderStatus
 from mealservice.meals.models import OrderStatus

@@ -2,7 +2,7 @@
 every change to a money-bearing row is logged with who, when, before and after, and raw
 SQL cannot rewrite the log, a decision, or a decided claim."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,8 +14,10 @@ from mealservice.claims.models import Claim
 from mealservice.oversight.audit import acting
 from mealservice.oversight.models import AuditEntry
 from tests import factories
-from tests.claims.helpers import MONTH, plant_meal
+from tests.claims.helpers import CLAIMING_OCTOBER, MONTH, plant_meal
 from tests.meals.test_scans import scan
+
+pytestmark = CLAIMING_OCTOBER
 
 OFFICIAL = SimpleNamespace(username="official-1", role="official", canteen_id=None)
 
@@ -41,6 +43,17 @@ def refused(db, statement: str, **params) -> bool:
     except DBAPIError:
         return True
     return False
+
+
+@pytest.mark.now("2027-03-15T11:30:00+08:00")
+def test_the_log_dates_a_change_by_the_services_clock_not_the_databases(
+    db, login_as, canteen, elder, policy
+):
+    factories.create_menu(canteen, canteen.district.local_today())
+    meal_id = scan(login_as("cashier"), canteen, factories.create_card(elder)).get_json()["meal_id"]
+    [made] = entries(db, "meals", meal_id)
+    assert made.action == "insert"
+    assert abs(made.at - datetime(2027, 3, 15, 3, 30, tzinfo=UTC)) < timedelta(minutes=1)
 
 
 def test_a_scan_and_its_void_are_logged_with_who_before_and_after(

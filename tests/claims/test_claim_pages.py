@@ -12,9 +12,11 @@ from mealservice.claims import services
 from mealservice.claims.models import Claim, ClaimReview, ClaimStatus, RejectedLine
 from mealservice.extensions import db
 from tests import factories
-from tests.claims.helpers import AFTER_GRACE, MONTH, a_clean_month, plant_meal
+from tests.claims.helpers import AFTER_GRACE, CLAIMING_OCTOBER, MONTH, a_clean_month, plant_meal
 from tests.core.test_pages import log_in, page_token
 from tests.pages import PASSWORD, browser_as, html_of, post_form
+
+pytestmark = CLAIMING_OCTOBER
 
 ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 

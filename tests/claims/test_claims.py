@@ -15,8 +15,17 @@ from mealservice.extensions import db as _db
 from mealservice.meals.models import Meal
 from mealservice.meals.services import scan
 from tests import factories
-from tests.claims.helpers import AFTER_GRACE, MONTH, a_clean_month, plant_delivery, plant_meal
+from tests.claims.helpers import (
+    AFTER_GRACE,
+    CLAIMING_OCTOBER,
+    MONTH,
+    a_clean_month,
+    plant_delivery,
+    plant_meal,
+)
 from tests.core.test_errors import assert_error
+
+pytestmark = CLAIMING_OCTOBER
 
 MANAGER = SimpleNamespace(username="manager-1", role="manager", canteen_id=None)
 

@@ -16,8 +16,10 @@ from mealservice.claims.exports import MONEY_FORMAT
 from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.protection import decrypt_id_number
 from tests import factories
-from tests.claims.helpers import MONTH, a_clean_month, plant_delivery, plant_meal
+from tests.claims.helpers import CLAIMING_OCTOBER, MONTH, a_clean_month, plant_delivery, plant_meal
 from tests.core.test_pages import log_in
+
+pytestmark = CLAIMING_OCTOBER
 
 PASSWORD = "green-tea-42"
 # The planted month: 2 elders × 22 weekday lunches at 5.00 yuan, one delivered meal

@@ -17,6 +17,7 @@ from mealservice.extensions import db as _db
 from mealservice.oversight.audit import acting
 from mealservice.policy.models import Holiday
 from tests import factories
+from tests.conftest import DEFAULT_INSTANT, travelling_to
 
 on_postgresql = pytest.mark.skipif(
     bool(os.environ.get("TEST_DATABASE_URL")),
@@ -29,7 +30,7 @@ def demo(tmp_path_factory):
     """The demo district, loaded into a SQLite file of its own."""
     live = tmp_path_factory.mktemp("live") / "mealservice.sqlite"
     app = create_app(TestingConfig, DATABASE_URL=f"sqlite:///{live}")
-    with app.app_context():
+    with app.app_context(), travelling_to(DEFAULT_INSTANT):
         flask_migrate.upgrade()
         result = app.test_cli_runner().invoke(args=["seed-demo"])
         assert result.exit_code == 0, result.output

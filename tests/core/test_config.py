@@ -1,6 +1,8 @@
 import json
 
 import pytest
+from flask import Flask
+from werkzeug.security import check_password_hash
 
 from config import (
     SECRET_NAMES,
@@ -11,6 +13,7 @@ from config import (
     normalise_database_url,
 )
 from mealservice import create_app
+from mealservice.accounts.services import hash_password
 
 
 @pytest.mark.parametrize(
@@ -96,3 +99,20 @@ def test_the_time_zone_defaults_to_shanghai(app):
 def test_an_unknown_timezone_setting_refuses_to_start(monkeypatch):
     with pytest.raises(RuntimeError, match="IANA"):
         create_app(TestingConfig, TIMEZONE="Mars/Olympus", DATABASE_URL="sqlite://")
+
+
+def test_passwords_are_hashed_with_scrypt_outside_the_test_suite():
+    assert DevelopmentConfig.PASSWORD_HASH_METHOD == "scrypt"
+    assert ProductionConfig.PASSWORD_HASH_METHOD == "scrypt"
+    hashes = {}
+    for config in (ProductionConfig, TestingConfig):
+        app = Flask(__name__)
+        app.config.from_object(config)
+        with app.app_context():
+            hashes[config] = hash_password("correct-horse-9")
+    assert hashes[ProductionConfig].startswith("scrypt:")
+    # The suite's cheap hash is still a real one, checked the same way.
+    assert hashes[TestingConfig].startswith("pbkdf2:sha256:1$")
+    for hashed in hashes.values():
+        assert check_password_hash(hashed, "correct-horse-9")
+        assert not check_password_hash(hashed, "correct-horse-8")

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.delivery.models import DeliveryEvent, DeliveryJob, JobStatus
 from mealservice.delivery.platforms.base import sign
 from mealservice.delivery.services import dispatch_pending, make_runs

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from mealservice.delivery.platforms.base import verify_signature
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, clock_environment, free_port
 
 API_KEY = "test-key"
 SECRET = "test-secret"
@@ -30,6 +30,7 @@ class Simulator:
             [sys.executable, "-m", "mealservice.delivery.simulator", "--port", str(self.port),
              "--step-ms", str(step_ms), "--api-key", api_key, "--secret", secret],
             cwd=ROOT,
+            env=clock_environment(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -84,3 +84,11 @@ def test_an_elder_with_digits_other_than_ascii_ones_is_refused_naming_the_id_num
         login_as("admin").post("/api/v1/elders", json=body), 422, "validation_error"
     )
     assert "id_number" in error["fields"]
+
+
+@pytest.mark.now("2027-01-01T08:00:00+08:00")
+def test_a_birth_date_after_today_on_the_services_clock_is_refused():
+    born_today = make_id_number("110105", date(2027, 1, 1), 1)
+    assert normalise_id_number(born_today) == born_today
+    with pytest.raises(InvalidIdNumber, match="possible birth date"):
+        normalise_id_number(make_id_number("110105", date(2027, 1, 2), 1))

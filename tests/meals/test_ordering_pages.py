@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from mealservice.balances.services import top_up
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.extensions import db
 from mealservice.meals.models import Order, OrderStatus, Rating
 from mealservice.meals.orders import place_order

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
 
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.idempotency import IdempotentRequest, request_fingerprint
 from mealservice.elders.card_codec import CardClaims, encode_card
 from mealservice.elders.cards import payload_of, revoke_card

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.core.idempotency import IdempotentRequest
 from mealservice.core.scheduler import (
     JOBS,

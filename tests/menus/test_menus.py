@@ -4,13 +4,15 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.menus.models import Menu
 from mealservice.menus.services import release_seat, take_seat
 from tests import factories
 from tests.core.test_errors import assert_error
 
-TOMORROW = date.today() + timedelta(days=2)
+pytestmark = pytest.mark.now("2026-11-25T10:00:00+08:00")
+# Two days on: a menu still open for orders.
+TOMORROW = date(2026, 11, 27)
 
 
 def menu_body(**fields) -> dict:

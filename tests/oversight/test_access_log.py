@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.extensions import db as _db
 from mealservice.oversight.models import Access, AccessLogEntry
 from mealservice.oversight.services import record_access, record_reads

@@ -8,16 +8,18 @@ import pytest
 
 from mealservice.claims.models import AnomalyCode, Claim, ClaimAnomaly, ClaimStatus
 from mealservice.claims.services import month_of
-from mealservice.core.db import utcnow
+from mealservice.core.clock import utcnow
 from mealservice.elders.models import ElderStatus
 from mealservice.extensions import db
 from mealservice.menus.models import MenuStatus
 from mealservice.oversight.dashboard import district_dashboard
 from mealservice.oversight.models import AlertKind, WelfareAlert
 from tests import factories
-from tests.claims.helpers import MONTH, menu_for, plant_delivery, plant_meal
+from tests.claims.helpers import CLAIMING_OCTOBER, MONTH, menu_for, plant_delivery, plant_meal
 from tests.core.test_errors import assert_error
 from tests.pages import browser_as, html_of
+
+pytestmark = CLAIMING_OCTOBER
 
 # The default canteen, community and elder stand here; 0.009° of latitude is about 1 km.
 LAT, LNG = 30.2741, 120.1551

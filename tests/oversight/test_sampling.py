@@ -14,9 +14,11 @@ from mealservice.claims.models import ClaimAnomaly, SampleCheck
 from mealservice.core.errors import ValidationFailed
 from mealservice.extensions import db as _db
 from tests import factories
-from tests.claims.helpers import AFTER_GRACE, MONTH, a_clean_month, plant_meal
+from tests.claims.helpers import AFTER_GRACE, CLAIMING_OCTOBER, MONTH, a_clean_month, plant_meal
 from tests.core.test_errors import assert_error
 from tests.pages import browser_as, html_of, post_form
+
+pytestmark = CLAIMING_OCTOBER
 
 OFFICIAL = SimpleNamespace(username="official-1", role="official", canteen_id=None)
 PHONE_MASKED = re.compile(r"^\d{3}\*{4}\d{4}$")
