@@ -1,7 +1,6 @@
 """The scheduler: the JOBS table, each run claimed once however many copies run, a job
 that fails recorded and the others going on — and two real scheduler processes at once."""
 
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -26,7 +25,7 @@ from mealservice.extensions import db as _db
 from mealservice.meals.models import Order
 from mealservice.meals.standing import create_standing_order
 from tests import factories
-from tests.conftest import ROOT, empty_tables
+from tests.conftest import ROOT, clock_environment, empty_tables
 
 FIRE_TIME = datetime(2026, 12, 1, 4, 15, tzinfo=UTC)
 
@@ -167,12 +166,9 @@ def committed_standing_order(app, committed):
 def test_two_schedulers_at_once_run_each_job_once_per_fire_time(
     database_url, committed, committed_standing_order
 ):
-    env = {
-        **os.environ,
-        "MEALSERVICE_ENV": "testing",
-        "DATABASE_URL": database_url,
-        "TEST_DATABASE_URL": database_url,
-    }
+    env = clock_environment(
+        MEALSERVICE_ENV="testing", DATABASE_URL=database_url, TEST_DATABASE_URL=database_url
+    )
     command = [
         sys.executable,
         "-m",
