@@ -138,9 +138,9 @@ def build_month(plan: data.Plan) -> float:
     import flask_migrate
     from sqlalchemy import select
 
+    from mealservice.core import audit
+    from mealservice.core.db import db
     from mealservice.demo import POLICY
-    from mealservice.extensions import db
-    from mealservice.oversight import audit
     from mealservice.places.models import Community
     from mealservice.places.services import create_community, create_district
     from mealservice.policy.services import create_policy, set_holiday
@@ -217,7 +217,7 @@ def build_month(plan: data.Plan) -> float:
 def floor_seconds() -> float:
     from sqlalchemy import Date, bindparam, text
 
-    from mealservice.extensions import db
+    from mealservice.core.db import db
 
     query = text(FLOOR_SQL).bindparams(
         bindparam("first", type_=Date), bindparam("last", type_=Date)
@@ -236,9 +236,9 @@ def measure(plan: data.Plan, explain: bool) -> int:
     from mealservice.claims.anomalies import check_month
     from mealservice.claims.models import Claim, ClaimAnomaly
     from mealservice.claims.services import make_due_claims
-    from mealservice.extensions import db
+    from mealservice.core import audit
+    from mealservice.core.db import db
     from mealservice.meals.models import Meal
-    from mealservice.oversight import audit
 
     floor_seconds()  # warms the cache for what follows
     db.session.close()
@@ -296,7 +296,7 @@ def explain_passes() -> None:
     from sqlalchemy import event
 
     from mealservice.claims import anomalies
-    from mealservice.extensions import db
+    from mealservice.core.db import db
 
     first, last = data.FIRST, data.LAST
     passes = {

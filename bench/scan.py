@@ -112,12 +112,12 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
     from mealservice import create_app
     from mealservice.accounts.services import create_user, issue_token
     from mealservice.core.clock import utcnow
+    from mealservice.core.db import db
     from mealservice.core.floors import FLOOR_TABLE
+    from mealservice.core.idnumber import make_id_number
     from mealservice.demo import POLICY
     from mealservice.elders.cards import issue_card, payload_of
-    from mealservice.elders.idnumber import make_id_number
     from mealservice.elders.services import create_elder
-    from mealservice.extensions import db
     from mealservice.menus.services import create_menu, slot_end
     from mealservice.places.services import create_canteen, create_community, create_district
     from mealservice.policy.services import create_policy
@@ -383,7 +383,7 @@ def meal_count(database_url: str) -> int:
     from sqlalchemy import func, select
 
     from mealservice import create_app
-    from mealservice.extensions import db
+    from mealservice.core.db import db
     from mealservice.meals.models import Meal
 
     with create_app(DATABASE_URL=database_url).app_context():

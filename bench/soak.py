@@ -158,10 +158,10 @@ def build_rush(database_url: str, options) -> Rush:
     from mealservice.accounts.models import User
     from mealservice.accounts.services import create_user, issue_token
     from mealservice.claims.services import make_claim
+    from mealservice.core.db import db
     from mealservice.core.errors import Conflict
     from mealservice.delivery.services import make_runs
     from mealservice.elders.models import Elder
-    from mealservice.extensions import db
     from mealservice.meals.models import Meal, Order
     from mealservice.meals.orders import place_order
     from mealservice.meals.services import scan as scan_meal
@@ -510,7 +510,7 @@ def database_counts(database_url: str) -> dict[str, int]:
     from sqlalchemy import func, select
 
     from mealservice import create_app
-    from mealservice.extensions import db
+    from mealservice.core.db import db
     from mealservice.meals.models import Meal, Order
 
     with create_app(DATABASE_URL=database_url).app_context():

@@ -26,6 +26,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     register_errors(app)
     register_request_hooks(app)
     register_commands(app)
+    register_receivers()
     return app
 
 
@@ -54,11 +55,11 @@ def configure(app: Flask, config: type[Config], overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from mealservice.core import audit
     from mealservice.core.db import configure_engine, render_migration_item
     from mealservice.core.i18n import select_locale
     from mealservice.core.security import init_security
     from mealservice.extensions import api, babel, csrf, db, migrate
-    from mealservice.oversight import audit
 
     db.init_app(app)
     with app.app_context():
@@ -185,7 +186,7 @@ def register_errors(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from mealservice.core.auth import load_current_user
+    from mealservice.accounts.loader import load_current_user
     from mealservice.core.db import commit_request_transaction
     from mealservice.core.i18n import register_template_helpers
     from mealservice.core.logs import init_app as init_logs
@@ -195,6 +196,12 @@ def register_request_hooks(app: Flask) -> None:
     register_template_helpers(app)
     # After load_current_user: the request's log line names the caller it found.
     init_logs(app)
+
+
+def register_receivers() -> None:
+    """Higher packages listen to the signals of lower ones (connected once, at import)."""
+    import mealservice.claims.receivers  # noqa: F401
+    import mealservice.meals.receivers  # noqa: F401
 
 
 def register_commands(app: Flask) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from mealservice.core.audit import acting
 from mealservice.core.auth import Role
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError
 from mealservice.core.scheduler import JobRun  # noqa: F401 (its table is part of the schema)
-from mealservice.extensions import db
-from mealservice.oversight.audit import acting
 
 
 def register(app: Flask) -> None:

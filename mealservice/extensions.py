@@ -1,20 +1,18 @@
-"""Extensions, created unbound and initialised in the application factory."""
+"""Extensions, created unbound and initialised in the application factory. The database,
+the limiter and Talisman are core's own (core/db.py, core/security.py), named here too so
+the factory finds every extension in one place."""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 
 from mealservice.core.api import Api
-from mealservice.core.db import Base
+from mealservice.core.db import db
+from mealservice.core.security import limiter, talisman
 
-db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
 api = Api()
-limiter = Limiter(key_func=get_remote_address)
-talisman = Talisman()
+
+__all__ = ["api", "babel", "csrf", "db", "limiter", "migrate", "talisman"]

@@ -28,9 +28,8 @@ from sqlalchemy.pool import NullPool
 
 from config import TestingConfig, normalise_database_url
 from mealservice import create_app
-from mealservice.core import clock
-from mealservice.extensions import db as _db
-from mealservice.oversight import audit
+from mealservice.core import audit, clock
+from mealservice.core.db import db as _db
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent

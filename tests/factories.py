@@ -13,10 +13,10 @@ from sqlalchemy import select
 from mealservice.accounts.models import User
 from mealservice.accounts.services import create_user as create_user_service
 from mealservice.accounts.services import issue_token
+from mealservice.core.db import db
+from mealservice.core.idnumber import make_id_number
 from mealservice.elders.cards import issue_card
-from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.services import create_elder as create_elder_service
-from mealservice.extensions import db
 from mealservice.menus.services import create_menu as create_menu_service
 from mealservice.menus.services import slot_end
 from mealservice.places.services import create_canteen as create_canteen_service

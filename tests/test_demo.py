@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select
 
 from mealservice import demo
 from mealservice.accounts.models import User
-from mealservice.elders.idnumber import age_on, birth_date_of, normalise_id_number
+from mealservice.core.idnumber import age_on, birth_date_of, normalise_id_number
 from mealservice.elders.models import AbilityLevel, Category, Elder, account_elders
 from mealservice.elders.protection import decrypt_id_number, id_number_lookup_hash
 from mealservice.elders.services import linked_elder_ids

@@ -9,7 +9,7 @@ from mealservice.accounts import services
 from mealservice.accounts.passwords import MIN_LENGTH, PasswordRefused, explain
 from mealservice.accounts.throttling import limit_logins
 from mealservice.core.auth import require_login
-from mealservice.extensions import db
+from mealservice.core.db import db
 
 bp = Blueprint("accounts_pages", __name__)
 

@@ -22,10 +22,9 @@ from mealservice.core.auth import (
     visible_roles,
 )
 from mealservice.core.clock import utcnow
-from mealservice.core.db import add_unique
+from mealservice.core.db import add_unique, db
 from mealservice.core.errors import Forbidden, NotFound, ValidationFailed
 from mealservice.elders.services import elders_in_reach, link_elders
-from mealservice.extensions import db
 from mealservice.places.models import Canteen, District
 
 

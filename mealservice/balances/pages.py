@@ -5,10 +5,10 @@ from flask import Blueprint, render_template, request
 
 from mealservice.balances import services
 from mealservice.core.auth import LINKED_ELDER_ROLES, require_permission
+from mealservice.core.db import db
 from mealservice.core.errors import NotFound
 from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder, linked_elder_ids
-from mealservice.extensions import db
 
 bp = Blueprint("balances_pages", __name__)
 

@@ -9,9 +9,8 @@ from sqlalchemy import bindparam, select, text
 
 from mealservice.balances.models import Balance, BalanceMovement, MovementKind
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime
+from mealservice.core.db import UTCDateTime, db
 from mealservice.core.errors import Conflict
-from mealservice.extensions import db
 from mealservice.meals.models import Order
 
 # Plain SQL both databases speak, as the meal limits use: the first top-up makes the row.

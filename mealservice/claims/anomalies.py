@@ -29,8 +29,8 @@ from sqlalchemy import and_, case, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from mealservice.claims.models import AnomalyCode
+from mealservice.core.db import db
 from mealservice.elders.models import Card, Elder, ElderStatus
-from mealservice.extensions import db
 from mealservice.meals.models import Meal, Order, OrderStatus
 from mealservice.menus.models import Menu
 from mealservice.policy import pricing

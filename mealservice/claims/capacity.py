@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import case, func, select
 
+from mealservice.core.db import db
 from mealservice.core.errors import ValidationFailed
-from mealservice.extensions import db
 from mealservice.meals.models import Meal, Order, OrderStatus
 from mealservice.menus.models import Menu, MenuStatus
 from mealservice.places.models import Canteen, Slot

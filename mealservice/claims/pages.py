@@ -15,11 +15,12 @@ from sqlalchemy.orm import selectinload
 from mealservice.claims import services
 from mealservice.claims.models import AnomalyCode, Claim, ClaimAnomaly, ClaimStatus, Decision
 from mealservice.core.auth import ADMIN, may, require_permission
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed
 from mealservice.core.i18n import yuan
+from mealservice.core.privacy import mask_name
 from mealservice.core.schemas import page_of_query
 from mealservice.elders.models import Elder
-from mealservice.extensions import db
 from mealservice.places.models import Canteen, District
 from mealservice.places.services import get_canteen
 
@@ -115,7 +116,7 @@ def _masked_elders(elder_ids) -> dict[int, str]:
     if not ids:
         return {}
     rows = db.session.execute(select(Elder.id, Elder.name).where(Elder.id.in_(ids)))
-    return {elder_id: services.mask_name(name) for elder_id, name in rows}
+    return {elder_id: mask_name(name) for elder_id, name in rows}
 
 
 def _anomaly_rows(anomalies: list[dict]) -> list[dict]:

@@ -25,9 +25,10 @@ from mealservice.claims.models import (
 )
 from mealservice.core.auth import district_scope, ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
+from mealservice.core.privacy import mask_name
 from mealservice.elders.models import Elder
-from mealservice.extensions import db
 from mealservice.meals.models import Meal
 from mealservice.oversight.registry import blacklisted_on
 from mealservice.places.models import Canteen
@@ -351,15 +352,6 @@ def claim_body(claim: Claim) -> dict:
         ],
         "reviews": claim.reviews,
     }
-
-
-def mask_name(name: str) -> str:
-    """王秀英 → 王*英, 李明 → 李*: enough for an official to tell lines apart."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def lines_query(claim: Claim):

@@ -9,7 +9,7 @@ from collections import Counter
 from sqlalchemy import and_, func, select
 
 from mealservice.claims.models import Claim, ClaimAnomaly
-from mealservice.extensions import db
+from mealservice.core.db import db
 from mealservice.places.models import Canteen
 
 FIGURES = (

@@ -4,7 +4,7 @@ scope every role sees. Views name an action; this module alone decides."""
 import hashlib
 from enum import StrEnum
 
-from flask import g, request, session
+from flask import g, request
 
 from mealservice.core.errors import Forbidden, NotFound, Unauthorized
 
@@ -123,37 +123,6 @@ def hash_token(token: str) -> str:
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
-
-
-def load_current_user() -> None:
-    """Before every request: who is calling, by bearer token or by session cookie.
-
-    Requests carried by the session cookie must prove they came from our own pages
-    (CSRF token in the form or the X-CSRFToken header); a bearer token is not sent
-    by browsers on their own, so those calls need no CSRF token."""
-    from mealservice.accounts.services import user_for_session, user_for_token
-    from mealservice.extensions import csrf
-    from mealservice.oversight.audit import name_actor_now
-
-    g.user = None
-    g.bad_token = False
-    token = bearer_token()
-    if token is not None:
-        g.user = user_for_token(token)
-        g.bad_token = g.user is None
-        if g.user is not None:
-            name_actor_now(g.user.username)
-        return
-    if "user_id" in session:
-        g.user = user_for_session(session["user_id"], session.get("epoch"))
-        if g.user is None:
-            session.clear()
-    if g.user is not None:
-        name_actor_now(g.user.username)
-    if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and (
-        g.user is not None or not request.path.startswith("/api/")
-    ):
-        csrf.protect()
 
 
 def current_user():

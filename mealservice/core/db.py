@@ -3,10 +3,13 @@
 from datetime import UTC
 
 from flask import Response, current_app, g, has_request_context, request
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from mealservice.core.errors import ApiError, error_response
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -21,6 +24,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
 
 
 class UTCDateTime(TypeDecorator):
@@ -99,8 +105,6 @@ def start_writing() -> None:
     """End the read transaction, keeping what it loaded; the next statement begins the
     write transaction (BEGIN IMMEDIATE on SQLite). Outside a request (the command line,
     the demo loader) there is one transaction and this does nothing."""
-    from mealservice.extensions import db
-
     if not has_request_context():
         return
     session = db.session()
@@ -119,9 +123,6 @@ def start_reading() -> None:
 
 def commit_request_transaction(response: Response) -> Response:
     """One transaction per request, committed here and nowhere else in the web app."""
-    from mealservice.core.errors import ApiError, error_response
-    from mealservice.extensions import db
-
     if response.status_code >= 400:
         db.session.rollback()
         return response
@@ -137,9 +138,6 @@ def commit_request_transaction(response: Response) -> Response:
 
 def add_unique(obj, code: str, message: str, detail: dict | None = None):
     """Add and flush `obj` in a savepoint; a unique-constraint race becomes a 409."""
-    from mealservice.core.errors import ApiError
-    from mealservice.extensions import db
-
     try:
         with db.session.begin_nested():
             db.session.add(obj)

@@ -19,6 +19,8 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as NoSuchRoute
 
+from mealservice.core import logs
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CODES = {
@@ -183,25 +185,29 @@ def _page_message(error: ApiError) -> str:
     return by_status.get(error.status, error.message)
 
 
+def _rollback() -> None:
+    # Before an error page is drawn: a failed statement leaves PostgreSQL's transaction
+    # refusing every further query. Reached through the app, as errors sit below core.db.
+    current_app.extensions["sqlalchemy"].session.rollback()
+
+
 def register_error_handlers(app: Flask) -> None:
-    from mealservice.core import logs
-    from mealservice.extensions import db
 
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
-        db.session.rollback()
+        _rollback()
         return error_response(error)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
-        db.session.rollback()
+        _rollback()
         return error_response(from_http_exception(exc))
 
     @app.errorhandler(DataError)
     def handle_data_error(exc: DataError):
         # A value the schemas let through but the database cannot hold: still the
         # caller's input, so a 422 rather than a 500.
-        db.session.rollback()
+        _rollback()
         # The route, not the path; the error without the values it was given.
         log.warning(
             "database refused a value on %s %s: %s",
@@ -215,6 +221,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
-        db.session.rollback()
+        _rollback()
         log.exception("unhandled error on %s %s", request.method, logs.route())
         return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))

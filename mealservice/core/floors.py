@@ -6,7 +6,7 @@ from flask import Blueprint
 from sqlalchemy import text
 
 from mealservice.core.clock import utcnow
-from mealservice.extensions import db
+from mealservice.core.db import db
 
 # Made by the benchmark itself; it is not part of the service's schema.
 FLOOR_TABLE = "bench_floor"

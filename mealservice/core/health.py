@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from mealservice.extensions import db
+from mealservice.core.db import db
 
 log = logging.getLogger(__name__)
 

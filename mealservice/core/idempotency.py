@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, start_reading, start_writing
+from mealservice.core.db import UTCDateTime, db, start_reading, start_writing
 from mealservice.core.errors import (
     ApiError,
     Conflict,
@@ -27,7 +27,6 @@ from mealservice.core.errors import (
     error_response,
     from_http_exception,
 )
-from mealservice.extensions import db
 
 HEADER = "Idempotency-Key"
 # A claim this old belongs to a request that died (a killed worker): the key is free again.

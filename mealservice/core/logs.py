@@ -28,7 +28,7 @@ from flask import (
 )
 from flask.logging import default_handler
 
-from mealservice.elders.idnumber import check_character, mask_id_number
+from mealservice.core.idnumber import check_character, mask_id_number
 
 # One line per request, under a name of its own so it can be routed or silenced alone.
 request_log = logging.getLogger("mealservice.requests")

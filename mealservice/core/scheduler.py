@@ -28,10 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.utils import import_string
 
+from mealservice.core.audit import acting
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime
-from mealservice.extensions import db
-from mealservice.oversight.audit import acting
+from mealservice.core.db import UTCDateTime, db
 
 log = logging.getLogger(__name__)
 

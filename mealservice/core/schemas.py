@@ -7,7 +7,7 @@ import marshmallow as ma
 from sqlalchemy import func, select
 from werkzeug.routing import BaseConverter, IntegerConverter, ValidationError
 
-from mealservice.extensions import db
+from mealservice.core.db import db
 
 # Ids are 32-bit integers in both databases; larger numbers name nothing.
 MAX_ID = 2**31 - 1

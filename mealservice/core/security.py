@@ -2,7 +2,13 @@
 trusted proxies, and the login limits' storage (Flask-Limiter)."""
 
 from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+limiter = Limiter(key_func=get_remote_address)
+talisman = Talisman()
 
 # The app's pages run only their own files: no inline script or style, no plugins, no
 # framing. The cashier camera's stream is a blob; QR codes and charts are images.
@@ -36,8 +42,6 @@ API_DOCS_ENDPOINT = "api-docs.openapi_swagger_ui"
 
 
 def init_security(app: Flask) -> None:
-    from mealservice.extensions import limiter, talisman
-
     if app.config["PROXY_HOPS"]:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -7,8 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.accounts.models import User
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime
-from mealservice.extensions import db
+from mealservice.core.db import UTCDateTime, db
 from mealservice.places.models import Canteen
 
 

@@ -13,11 +13,11 @@ from wtforms.validators import DataRequired, Length
 from mealservice.accounts.services import sign_in
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound
 from mealservice.core.i18n import local_time
 from mealservice.counter import services
 from mealservice.elders import cards
-from mealservice.extensions import db
 from mealservice.places.models import Slot
 from mealservice.places.services import find_canteens, get_canteen
 

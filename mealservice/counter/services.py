@@ -13,11 +13,10 @@ from mealservice.accounts.services import hash_password, issue_token, user_for_t
 from mealservice.balances.models import BalanceMovement, MovementKind
 from mealservice.core.auth import CASHIER, ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import add_unique
+from mealservice.core.db import add_unique, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.counter.models import Terminal
 from mealservice.elders.models import Card, Elder
-from mealservice.extensions import db
 from mealservice.meals.models import Meal, PaymentMethod
 from mealservice.places.models import Canteen, Slot
 

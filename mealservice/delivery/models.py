@@ -9,8 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, sql_in
-from mealservice.extensions import db
+from mealservice.core.db import UTCDateTime, db, sql_in
 from mealservice.places.models import Canteen, Slot
 
 

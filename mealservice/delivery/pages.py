@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from mealservice.accounts.models import User
 from mealservice.core.auth import VOLUNTEER, may, require_permission
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryRun
 from mealservice.delivery.platforms.base import configured_platforms
 from mealservice.elders.models import Elder
-from mealservice.extensions import db
 from mealservice.meals.models import Order, OrderStatus
 from mealservice.meals.orders import get_order
 from mealservice.places.models import Canteen, Community, Slot

@@ -22,6 +22,7 @@ from mealservice.core.auth import (
     ensure_canteen_in_scope,
 )
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from mealservice.delivery import platforms
 from mealservice.delivery.models import (
@@ -41,7 +42,6 @@ from mealservice.delivery.platforms.base import (
     configured_platforms,
 )
 from mealservice.elders.models import Elder
-from mealservice.extensions import db
 from mealservice.meals import limits
 from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
 from mealservice.meals.orders import get_order

@@ -4,6 +4,7 @@ import math
 import random
 from datetime import date, datetime, timedelta
 
+from mealservice.core.idnumber import make_id_number
 from mealservice.demo.data import (
     COMMUNITIES,
     DISTRICT,
@@ -12,7 +13,6 @@ from mealservice.demo.data import (
     REFERENCE_DATE,
     ZONE,
 )
-from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.models import AbilityLevel, Category
 
 

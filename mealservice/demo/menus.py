@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from mealservice.core.db import db
 from mealservice.demo.data import LUNCHES, SOFT_LUNCHES, ZONE
-from mealservice.extensions import db
 from mealservice.menus.models import Menu
 from mealservice.menus.services import create_menu
 from mealservice.places.models import Canteen

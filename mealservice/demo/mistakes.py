@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
+from mealservice.core.db import db
 from mealservice.demo.data import ZONE
 from mealservice.demo.menus import seed_menus
 from mealservice.demo.serving import serve, usual_place
 from mealservice.elders.cards import issue_card, payload_of, revoke_card
 from mealservice.elders.models import Card, Elder, ElderStatus
 from mealservice.elders.services import update_elder
-from mealservice.extensions import db
 from mealservice.meals.models import Meal
 from mealservice.meals.services import scan
 from mealservice.places.models import Canteen

@@ -21,6 +21,7 @@ from mealservice.balances.services import balance_of, top_up
 from mealservice.claims.models import Claim
 from mealservice.claims.services import grace_days, make_claim, month_bounds, previous_month
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError
 from mealservice.counter.models import Terminal
 from mealservice.counter.services import register_terminal
@@ -51,7 +52,6 @@ from mealservice.elders.cards import issue_card
 from mealservice.elders.models import Card, Elder, ElderStatus, account_elders
 from mealservice.elders.protection import id_number_lookup_hash
 from mealservice.elders.services import create_elder, link_elders, linked_elder_ids
-from mealservice.extensions import db
 from mealservice.meals.models import Meal, Order, Rating, StandingOrder
 from mealservice.meals.orders import place_order
 from mealservice.meals.standing import add_hold, create_standing_order, place_standing_orders

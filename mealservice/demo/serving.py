@@ -5,10 +5,10 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from mealservice.balances.services import balance_of
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError
 from mealservice.elders.cards import payload_of
 from mealservice.elders.models import Card, Elder
-from mealservice.extensions import db
 from mealservice.meals.services import scan
 from mealservice.places.models import Canteen
 

@@ -10,11 +10,11 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound
 from mealservice.elders.card_codec import CardClaims, encode_card
 from mealservice.elders.models import Card, Elder
 from mealservice.elders.services import elders_query, is_active_on
-from mealservice.extensions import db
 
 
 def signing_key() -> Ed25519PrivateKey:

@@ -23,17 +23,17 @@ from sqlalchemy import select
 
 from mealservice.core.auth import district_scope
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed, flatten_messages
-from mealservice.elders import services
-from mealservice.elders.idnumber import (
+from mealservice.core.idnumber import (
     InvalidIdNumber,
     make_id_number,
     mask_id_number,
     normalise_id_number,
 )
+from mealservice.elders import services
 from mealservice.elders.models import AbilityLevel, Category
 from mealservice.elders.schemas import ElderIn
-from mealservice.extensions import db
 from mealservice.places.models import Community
 
 log = logging.getLogger(__name__)

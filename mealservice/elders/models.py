@@ -6,6 +6,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     String,
     Table,
     Text,
@@ -14,8 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, sql_in
-from mealservice.extensions import db
+from mealservice.core.db import UTCDateTime, db, sql_in
 from mealservice.places.models import Community
 
 
@@ -119,3 +119,31 @@ class Card(db.Model):
     revoke_reason: Mapped[str | None] = mapped_column(String(200))
 
     elder: Mapped[Elder] = relationship()
+
+
+class Access(StrEnum):
+    COUNTER_LOOKUP = "counter_lookup"  # name and phone digits searched at a counter
+    CARDLESS_SCAN = "cardless_scan"  # a meal served by elder id, without the card
+    # An elder's sensitive fields (ID, diet and health notes, phone) read by staff from
+    # outside the elder's own district.
+    RECORD_READ = "record_read"
+
+
+class AccessLogEntry(db.Model):
+    __tablename__ = "access_log"
+    __table_args__ = (
+        CheckConstraint(sql_in("action", Access), name="action"),
+        Index("ix_access_log_elder_at", "elder_id", "at"),
+        Index("ix_access_log_username_at", "username", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
+    canteen_id: Mapped[int | None] = mapped_column(ForeignKey("canteens.id"))
+    # None for a look-up that found nobody: the search itself is still recorded.
+    elder_id: Mapped[int | None] = mapped_column(ForeignKey("elders.id"))
+    action: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(100))

@@ -31,9 +31,9 @@ from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from mealservice.core.db import db
 from mealservice.elders.cards import payload_of
 from mealservice.elders.models import Card, Elder, ElderStatus
-from mealservice.extensions import db
 from mealservice.places.models import Community
 
 # ID-1, the size of a bank card, so the cards fit the sleeves and wallets made for those.

@@ -5,8 +5,8 @@ from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
 from mealservice.core.clock import utcnow
+from mealservice.core.idnumber import age_on
 from mealservice.core.schemas import InputSchema, LocationSchema, PageQuery, collection_schema
-from mealservice.elders.idnumber import age_on
 from mealservice.elders.models import AbilityLevel, Category, ElderStatus
 
 PHONE = ma.validate.Regexp(

@@ -6,9 +6,9 @@ from datetime import date
 from sqlalchemy import select
 
 from mealservice.core.auth import LINKED_ELDER_ROLES, district_scope
-from mealservice.core.db import add_unique
+from mealservice.core.db import add_unique, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
-from mealservice.elders.idnumber import (
+from mealservice.core.idnumber import (
     InvalidIdNumber,
     birth_date_of,
     mask_id_number,
@@ -16,7 +16,7 @@ from mealservice.elders.idnumber import (
 )
 from mealservice.elders.models import Elder, ElderStatus, account_elders
 from mealservice.elders.protection import encrypt_id_number, id_number_lookup_hash
-from mealservice.extensions import db
+from mealservice.elders.signals import elder_status_changed
 from mealservice.places.models import Community, District
 
 log = logging.getLogger(__name__)
@@ -135,10 +135,7 @@ def update_elder(elder: Elder, changes: dict) -> Elder:
         setattr(elder, field, value)
     db.session.flush()
     if status_changed and dates:
-        # Imported here: claims read elders, so elders may not import claims at the top.
-        from mealservice.claims.services import recheck_undecided
-
-        recheck_undecided(since=min(dates))
+        elder_status_changed.send(elder, since=min(dates))
     return elder
 
 

@@ -7,6 +7,7 @@ from mealservice.core.auth import CANTEEN_ROLES, current_user
 from mealservice.core.errors import ValidationFailed, flatten_messages
 from mealservice.core.schemas import page_of_query
 from mealservice.elders import cards, importing, services
+from mealservice.elders.access import record_reads
 from mealservice.elders.schemas import (
     CardOut,
     ElderImportIn,
@@ -20,7 +21,6 @@ from mealservice.elders.schemas import (
     elder_out,
     elder_staff_out,
 )
-from mealservice.oversight.services import record_reads
 
 blp = Blueprint("elders", __name__, url_prefix="/api/v1", description="The elder registry")
 

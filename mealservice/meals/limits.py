@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import Date, bindparam, select, text, update
 
-from mealservice.extensions import db
+from mealservice.core.db import db
 from mealservice.meals.models import SlotTally, SubsidyTally
 
 SLOT_KEY = ("elder_id", "date", "slot")

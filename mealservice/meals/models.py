@@ -9,9 +9,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, sql_in
+from mealservice.core.db import UTCDateTime, db, sql_in
 from mealservice.elders.models import Elder
-from mealservice.extensions import db
 from mealservice.menus.models import MenuOption
 from mealservice.places.models import Canteen, Slot
 from mealservice.policy.pricing import CHANNELS

@@ -14,10 +14,10 @@ from mealservice.balances import services as balances
 from mealservice.claims.services import ensure_month_open
 from mealservice.core.auth import LINKED_ELDER_ROLES, canteen_scope, district_scope
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders.models import Elder, account_elders
 from mealservice.elders.services import get_elder, is_active_on, linked_elder_ids
-from mealservice.extensions import db
 from mealservice.meals import limits
 from mealservice.meals.models import (
     Meal,

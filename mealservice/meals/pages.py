@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from mealservice.balances.services import balance_of
 from mealservice.core.auth import LINKED_ELDER_ROLES, may, require_permission
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound
 from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder
-from mealservice.extensions import db
 from mealservice.meals import orders
 from mealservice.meals.models import Meal, Order, OrderPayment, OrderStatus, Rating
 from mealservice.meals.services import quote

@@ -1,6 +1,7 @@
 import marshmallow as ma
 
 from mealservice.core.auth import current_user, sees_public_view
+from mealservice.core.idnumber import age_on
 from mealservice.core.schemas import (
     MAX_ID,
     Id,
@@ -9,7 +10,6 @@ from mealservice.core.schemas import (
     UtcDateTime,
     collection_schema,
 )
-from mealservice.elders.idnumber import age_on
 from mealservice.meals.models import OrderPayment, OrderStatus, PaymentMethod
 from mealservice.places.models import Slot
 from mealservice.policy.pricing import CHANNELS

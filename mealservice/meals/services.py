@@ -16,19 +16,17 @@ from mealservice.balances import services as balances
 from mealservice.claims.services import ensure_month_open
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, start_writing
+from mealservice.core.db import UTCDateTime, db, start_writing
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
+from mealservice.elders.access import record_access
 from mealservice.elders.card_codec import InvalidCard, decode_card
-from mealservice.elders.models import Card, Elder
+from mealservice.elders.models import Access, Card, Elder
 from mealservice.elders.services import is_active_on, linked_elder_ids
-from mealservice.extensions import db
 from mealservice.meals import limits
 from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import release_seat, take_seat
-from mealservice.oversight.models import Access
-from mealservice.oversight.services import record_access
 from mealservice.places.models import Canteen, slot_at
 from mealservice.policy import pricing
 from mealservice.policy.services import current_version, is_holiday, pricing_policies

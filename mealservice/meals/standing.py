@@ -17,10 +17,10 @@ from sqlalchemy.orm import selectinload
 
 from mealservice.core.auth import LINKED_ELDER_ROLES, canteen_scope, district_scope
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.elders.models import Elder, account_elders
 from mealservice.elders.services import get_elder, is_active_on
-from mealservice.extensions import db
 from mealservice.meals.models import (
     Order,
     OrderPayment,

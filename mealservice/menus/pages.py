@@ -24,9 +24,9 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from mealservice.core.auth import require_permission
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, flatten_messages
 from mealservice.core.i18n import local_time
-from mealservice.extensions import db
 from mealservice.menus import services
 from mealservice.menus.models import MenuStatus
 from mealservice.menus.schemas import MenuIn, MenuPatchIn

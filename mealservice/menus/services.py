@@ -7,9 +7,8 @@ from sqlalchemy import bindparam, func, select, update
 
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import add_unique
+from mealservice.core.db import add_unique, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
-from mealservice.extensions import db
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order, OrderStatus
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.places.geo import distance_m

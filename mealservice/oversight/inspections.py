@@ -20,8 +20,8 @@ from mealservice.core.auth import (
     ensure_district_in_scope,
 )
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
-from mealservice.extensions import db
 from mealservice.oversight.models import CHECKLIST, Inspection, InspectionResult
 from mealservice.places.models import Canteen, District
 

@@ -1,6 +1,5 @@
-"""Oversight records. The personal-data access log: who reached which elder's personal
-data, when, where and why, for the district's officials to review. The audit log: every
-change to a money-bearing record, written by the database itself (oversight.audit)."""
+"""Oversight records: welfare alerts, the audit log (every change to a money-bearing
+record, written by the database itself, core.audit), inspections and the blacklist."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -9,36 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, sql_in
-from mealservice.extensions import db
-
-
-class Access(StrEnum):
-    COUNTER_LOOKUP = "counter_lookup"  # name and phone digits searched at a counter
-    CARDLESS_SCAN = "cardless_scan"  # a meal served by elder id, without the card
-    # An elder's sensitive fields (ID, diet and health notes, phone) read by staff from
-    # outside the elder's own district.
-    RECORD_READ = "record_read"
-
-
-class AccessLogEntry(db.Model):
-    __tablename__ = "access_log"
-    __table_args__ = (
-        CheckConstraint(sql_in("action", Access), name="action"),
-        Index("ix_access_log_elder_at", "elder_id", "at"),
-        Index("ix_access_log_username_at", "username", "at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    username: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))
-    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
-    canteen_id: Mapped[int | None] = mapped_column(ForeignKey("canteens.id"))
-    # None for a look-up that found nobody: the search itself is still recorded.
-    elder_id: Mapped[int | None] = mapped_column(ForeignKey("elders.id"))
-    action: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str] = mapped_column(String(100))
+from mealservice.core.db import UTCDateTime, db, sql_in
 
 
 class AlertKind(StrEnum):
@@ -80,7 +50,7 @@ class AuditEntry(db.Model):
     their review): who, when, and the row before and after, as JSON.
 
     Written by triggers, so no path that writes those tables can skip it, and protected by
-    triggers that refuse UPDATE and DELETE (oversight.audit)."""
+    triggers that refuse UPDATE and DELETE (core.audit)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (

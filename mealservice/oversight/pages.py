@@ -13,9 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mealservice.core.auth import ADMIN, MANAGER, may, require_permission
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
 from mealservice.core.schemas import page_of_query
-from mealservice.extensions import db
 from mealservice.menus.pages import fen_to_yuan_text, yuan_to_fen
 from mealservice.oversight import inspections, registry
 from mealservice.oversight.models import CHECKLIST, InspectionResult

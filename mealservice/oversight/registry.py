@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.schemas import MAX_ID
-from mealservice.extensions import db
 from mealservice.oversight.models import BlacklistEntry
 from mealservice.places.models import Canteen, FilingStatus
 

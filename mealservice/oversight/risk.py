@@ -16,7 +16,7 @@ canteen, and the anomalies' meals per canteen and code."""
 from sqlalchemy import and_, case, func, select
 
 from mealservice.claims.models import AnomalyCode, Claim, ClaimAnomaly
-from mealservice.extensions import db
+from mealservice.core.db import db
 from mealservice.places.models import Canteen
 
 WEIGHTS: dict[str, int] = {

@@ -13,8 +13,8 @@ from mealservice.claims import sampling, services
 from mealservice.claims.models import AnomalyCode, Claim, ClaimStatus, SampleOutcome
 from mealservice.claims.pages import ANOMALY_WORDS, SLOT_NAMES, STATUS_WORDS
 from mealservice.core.auth import canteen_scope, may, require_permission
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError
-from mealservice.extensions import db
 from mealservice.oversight.risk import MONTHS_COVERED, WEIGHTS, district_risk
 from mealservice.places.services import get_district
 

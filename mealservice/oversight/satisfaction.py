@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from mealservice.claims.services import mask_name, month_bounds
+from mealservice.claims.services import month_bounds
 from mealservice.core.auth import canteen_scope
+from mealservice.core.db import db
+from mealservice.core.privacy import mask_name
 from mealservice.elders.models import Elder
-from mealservice.extensions import db
 from mealservice.meals.models import Meal, Rating
 from mealservice.places.models import Canteen, District
 

@@ -1,7 +1,7 @@
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import MANAGER, current_user
+from mealservice.core.db import db
 from mealservice.core.schemas import page_of_query
-from mealservice.extensions import db
 from mealservice.oversight import inspections, registry
 from mealservice.oversight.schemas import (
     BlacklistEntryOut,

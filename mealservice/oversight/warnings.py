@@ -24,8 +24,8 @@ from flask import current_app
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.elders.models import Elder, ElderStatus
-from mealservice.extensions import db
 from mealservice.meals.models import Meal
 from mealservice.oversight.models import AlertKind, WelfareAlert
 from mealservice.places.models import Community, District

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from mealservice.claims.services import is_month, month_of
 from mealservice.core.auth import ADMIN, require_permission
+from mealservice.core.db import db
 from mealservice.core.schemas import MAX_ID, page_of_query
-from mealservice.extensions import db
-from mealservice.oversight import services
-from mealservice.oversight.models import Access
+from mealservice.elders import access
+from mealservice.elders.models import Access
 from mealservice.oversight.satisfaction import SCORES, district_satisfaction
 from mealservice.places.models import Canteen, District
 from mealservice.places.services import get_district
@@ -96,9 +96,9 @@ def access_log():
     found = (
         {"items": [], "next": None}
         if error
-        else page_of_query(services.access_log_query(user, **filters), page, ENTRIES_PER_PAGE)
+        else page_of_query(access.access_log_query(user, **filters), page, ENTRIES_PER_PAGE)
     )
-    entries = services.with_elder_names(found["items"])
+    entries = access.with_elder_names(found["items"])
     canteens = {
         canteen.id: canteen
         for canteen in db.session.scalars(

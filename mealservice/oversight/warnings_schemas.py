@@ -8,7 +8,7 @@ from mealservice.core.schemas import (
     UtcDateTime,
     collection_schema,
 )
-from mealservice.oversight.models import Access
+from mealservice.elders.models import Access
 
 
 class SatisfactionQuery(InputSchema):

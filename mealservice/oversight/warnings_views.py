@@ -3,7 +3,7 @@
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user
 from mealservice.core.schemas import page_of_query
-from mealservice.oversight import services
+from mealservice.elders import access
 from mealservice.oversight.satisfaction import district_satisfaction
 from mealservice.oversight.warnings_schemas import (
     AccessLogList,
@@ -43,10 +43,10 @@ def access_log(query):
     `username` and `elder_id`."""
     user = current_user()
     page = page_of_query(
-        services.access_log_query(
+        access.access_log_query(
             user, username=query.get("username"), elder_id=query.get("elder_id")
         ),
         query["page"],
         query["per_page"],
     )
-    return {"items": services.with_elder_names(page["items"]), "next": page["next"]}
+    return {"items": access.with_elder_names(page["items"]), "next": page["next"]}

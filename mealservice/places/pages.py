@@ -7,8 +7,8 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from mealservice.core.auth import may, require_permission, sees_public_view
+from mealservice.core.db import db
 from mealservice.core.errors import ApiError
-from mealservice.extensions import db
 from mealservice.places import services
 from mealservice.places.schemas import CanteenQuery
 

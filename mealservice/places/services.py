@@ -11,9 +11,8 @@ from mealservice.core.auth import (
     may,
     sees_public_view,
 )
-from mealservice.core.db import add_unique
+from mealservice.core.db import add_unique, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
-from mealservice.extensions import db
 from mealservice.places.geo import bounding_box, distance_m
 from mealservice.places.models import (
     DEFAULT_SLOT_WINDOWS,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from mealservice.elders.idnumber import age_on
+from mealservice.core.idnumber import age_on
 
 SLOTS = ("breakfast", "lunch", "dinner")
 CHANNELS = ("dine_in", "delivery")

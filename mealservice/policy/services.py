@@ -5,12 +5,12 @@ from datetime import date
 
 from sqlalchemy import Date, bindparam, select
 
+from mealservice.core.db import db
 from mealservice.core.errors import NotFound, ValidationFailed
-from mealservice.extensions import db
-from mealservice.meals.models import Meal
 from mealservice.places.models import District
 from mealservice.policy import pricing
 from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
+from mealservice.policy.signals import holiday_changed, policy_version_starting
 
 VERSION_IN_FORCE = (
     select(SubsidyPolicy.id)
@@ -34,28 +34,8 @@ def create_policy(actor_name: str, district: District, data: dict) -> SubsidyPol
         raise ValidationFailed(
             {"effective_from": ["A version of this district's policy already starts that day."]}
         )
-    priced = db.session.scalar(
-        select(Meal.date)
-        .join(SubsidyPolicy, Meal.policy_version == SubsidyPolicy.id)
-        .where(
-            SubsidyPolicy.district_code == district.code,
-            # Only meals the new version would reach: priced under an earlier-starting one.
-            SubsidyPolicy.effective_from < data["effective_from"],
-            Meal.date >= data["effective_from"],
-        )
-        .order_by(Meal.date.desc())
-        .limit(1)
-    )
-    if priced is not None:
-        # A served meal's price never changes, so no version may reach back over it.
-        raise ValidationFailed(
-            {
-                "effective_from": [
-                    f"Meals up to {priced:%Y-%m-%d} are already priced under the current"
-                    " version; choose a later date."
-                ]
-            }
-        )
+    # A veto: meals listen, and refuse a version that would reprice a served meal.
+    policy_version_starting.send(district, effective_from=data["effective_from"])
     policy = SubsidyPolicy(
         district_code=district.code,
         effective_from=data["effective_from"],
@@ -151,16 +131,8 @@ def set_holiday(day: date, name: str) -> Holiday:
     else:
         holiday.name = name
     db.session.flush()
-    _recheck_claims_of(day)
+    holiday_changed.send(holiday, day=day)
     return holiday
-
-
-def _recheck_claims_of(day: date) -> None:
-    """An undecided claim of the month is checked again: its holiday_subsidy may change."""
-    # Imported here: claims read policies, so policies may not import claims at the top.
-    from mealservice.claims.services import recheck_undecided
-
-    recheck_undecided(on=day)
 
 
 def remove_holiday(day: date) -> Holiday:
@@ -169,7 +141,7 @@ def remove_holiday(day: date) -> Holiday:
         raise NotFound("holiday")
     db.session.delete(holiday)
     db.session.flush()
-    _recheck_claims_of(day)
+    holiday_changed.send(holiday, day=day)
     return holiday
 
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 01:51:44.057211
 from alembic import op
 import sqlalchemy as sa
 
-from mealservice.oversight import audit
+from mealservice.core import audit
 
 
 # revision identifiers, used by Alembic.

@@ -7,7 +7,7 @@ Create Date: 2026-12-06 06:00:00
 """
 from alembic import op
 
-from mealservice.oversight import audit
+from mealservice.core import audit
 
 
 # revision identifiers, used by Alembic.

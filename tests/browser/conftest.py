@@ -15,7 +15,7 @@ import pytest
 from config import TestingConfig
 from mealservice import create_app, demo
 from mealservice.core import clock
-from mealservice.extensions import db as _db
+from mealservice.core.db import db as _db
 from tests.conftest import DEFAULT_INSTANT, LiveServer, instant_of, travelling_to
 
 CHROMIUM = "/usr/bin/chromium"

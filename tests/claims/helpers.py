@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from mealservice.extensions import db
+from mealservice.core.db import db
 from mealservice.meals.models import Meal, Order, OrderStatus
 from mealservice.menus.models import Menu, MenuOption
 

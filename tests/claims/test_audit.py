@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from mealservice.claims import services
 from mealservice.claims.models import Claim
-from mealservice.oversight.audit import acting
+from mealservice.core.audit import acting
 from mealservice.oversight.models import AuditEntry
 from tests import factories
 from tests.claims.helpers import CLAIMING_OCTOBER, MONTH, plant_meal

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from mealservice.claims.capacity import capacity_report, report_range, slot_totals
+from mealservice.core.db import db
 from mealservice.core.errors import ValidationFailed
-from mealservice.extensions import db
 from mealservice.meals.models import Meal
 from mealservice.menus.models import MenuStatus
 from mealservice.menus.services import slot_end

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from mealservice.claims import services
 from mealservice.claims.models import Claim, ClaimReview, ClaimStatus, RejectedLine
-from mealservice.extensions import db
+from mealservice.core.db import db
 from tests import factories
 from tests.claims.helpers import AFTER_GRACE, CLAIMING_OCTOBER, MONTH, a_clean_month, plant_meal
 from tests.core.test_pages import log_in, page_token

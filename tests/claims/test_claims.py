@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from mealservice.claims import services
 from mealservice.claims.models import Claim, ClaimReview
+from mealservice.core.db import db as _db
 from mealservice.elders.models import ElderStatus
-from mealservice.extensions import db as _db
 from mealservice.meals.models import Meal
 from mealservice.meals.services import scan
 from tests import factories

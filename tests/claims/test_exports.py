@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from mealservice.claims import services
 from mealservice.claims.exports import MONEY_FORMAT
-from mealservice.elders.idnumber import make_id_number
+from mealservice.core.idnumber import make_id_number
 from mealservice.elders.protection import decrypt_id_number
 from tests import factories
 from tests.claims.helpers import CLAIMING_OCTOBER, MONTH, a_clean_month, plant_delivery, plant_meal

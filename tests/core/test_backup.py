@@ -13,8 +13,8 @@ from sqlalchemy import func, select, text
 
 from config import TestingConfig
 from mealservice import create_app
-from mealservice.extensions import db as _db
-from mealservice.oversight.audit import acting
+from mealservice.core.audit import acting
+from mealservice.core.db import db as _db
 from mealservice.policy.models import Holiday
 from tests import factories
 from tests.conftest import DEFAULT_INSTANT, travelling_to

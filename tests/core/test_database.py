@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from config import normalise_database_url
-from mealservice.extensions import db as _db
+from mealservice.core.db import db as _db
 
 ROOT = Path(__file__).resolve().parents[2]
 

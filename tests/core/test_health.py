@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import create_engine, event, text
 
 from mealservice.core import health
+from mealservice.core.db import db as _db
 from mealservice.core.health import migration_head
-from mealservice.extensions import db as _db
 
 
 def test_the_health_check_needs_no_login_and_names_the_revision(app, client):

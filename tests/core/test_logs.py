@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from mealservice.core import logs
+from mealservice.core.db import db as _db
+from mealservice.core.idnumber import make_id_number
 from mealservice.elders import services as elder_services
-from mealservice.elders.idnumber import make_id_number
-from mealservice.extensions import db as _db
 from tests import factories
 
 ID_NUMBER = make_id_number("330106", datetime(1941, 5, 17).date(), 437)

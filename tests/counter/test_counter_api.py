@@ -9,7 +9,7 @@ from sqlalchemy import select
 from mealservice.balances.services import top_up
 from mealservice.counter.services import shift_report
 from mealservice.elders.cards import issue_card, revoke_card
-from mealservice.oversight.models import AccessLogEntry
+from mealservice.elders.models import AccessLogEntry
 from tests import factories
 from tests.conftest import ApiClient
 from tests.core.test_errors import assert_error

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
+from mealservice.core.db import db as _db
 from mealservice.delivery import services
-from mealservice.extensions import db as _db
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.delivery import install_fake_platform, report

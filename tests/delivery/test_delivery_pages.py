@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from mealservice.core.db import db
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryRun
-from mealservice.extensions import db
 from mealservice.meals.models import OrderStatus
 from mealservice.oversight.models import WelfareAlert
 from tests import factories

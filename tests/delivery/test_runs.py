@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from mealservice.balances.services import balance_of, top_up
+from mealservice.core.db import db as _db
 from mealservice.core.errors import Conflict, ValidationFailed
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryEvent, DeliveryJob, DeliveryRun
-from mealservice.extensions import db as _db
 from mealservice.meals import limits
 from mealservice.meals.models import Meal
 from mealservice.oversight.models import WelfareAlert

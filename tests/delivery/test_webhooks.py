@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from mealservice.core.db import db as _db
 from mealservice.delivery import services
-from mealservice.extensions import db as _db
 from mealservice.meals.models import Meal
 from mealservice.oversight.models import WelfareAlert
 from tests import factories

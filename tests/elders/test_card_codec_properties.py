@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from mealservice.core.idnumber import make_id_number
 from mealservice.elders.card_codec import (
     EPOCH,
     PREFIX,
@@ -20,7 +21,6 @@ from mealservice.elders.card_codec import (
     encode_card,
 )
 from mealservice.elders.cards import payload_of
-from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.models import Elder
 from mealservice.elders.protection import id_number_lookup_hash
 from tests import factories

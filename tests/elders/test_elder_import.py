@@ -11,11 +11,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from mealservice.core.db import db as _db
+from mealservice.core.idnumber import make_id_number, mask_id_number
 from mealservice.elders import importing
-from mealservice.elders.idnumber import make_id_number, mask_id_number
 from mealservice.elders.models import Elder
 from mealservice.elders.pages import XLSX
-from mealservice.extensions import db as _db
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.core.test_pages import log_in, page_token

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from mealservice.elders.idnumber import make_id_number, mask_id_number
-from mealservice.extensions import db as _db
+from mealservice.core.db import db as _db
+from mealservice.core.idnumber import make_id_number, mask_id_number
 from tests import factories
 from tests.conftest import empty_tables
 from tests.core.test_errors import assert_error

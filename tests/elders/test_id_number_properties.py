@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mealservice.elders.idnumber import (
+from mealservice.core.idnumber import (
     InvalidIdNumber,
     birth_date_of,
     make_id_number,

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from mealservice.elders.idnumber import (
+from mealservice.core.idnumber import (
     InvalidIdNumber,
     age_on,
     birth_date_of,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mealservice.balances.services import top_up
 from mealservice.core.clock import utcnow
-from mealservice.extensions import db
+from mealservice.core.db import db
 from mealservice.meals.models import Order, OrderStatus, Rating
 from mealservice.meals.orders import place_order
 from mealservice.places.geo import distance_m

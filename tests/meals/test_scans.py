@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from mealservice.core.clock import utcnow
 from mealservice.core.idempotency import IdempotentRequest, request_fingerprint
+from mealservice.core.idnumber import make_id_number
 from mealservice.elders.card_codec import CardClaims, encode_card
 from mealservice.elders.cards import payload_of, revoke_card
-from mealservice.elders.idnumber import make_id_number
 from mealservice.elders.models import Card
 from mealservice.elders.protection import decrypt_id_number
 from mealservice.meals.models import Meal, SlotTally, SubsidyTally

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db as _db
 from mealservice.core.idempotency import IdempotentRequest
 from mealservice.core.scheduler import (
     JOBS,
@@ -21,7 +22,6 @@ from mealservice.core.scheduler import (
     purge_job_runs,
     run_leased,
 )
-from mealservice.extensions import db as _db
 from mealservice.meals.models import Order
 from mealservice.meals.standing import create_standing_order
 from tests import factories

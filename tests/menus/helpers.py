@@ -3,7 +3,7 @@ holding a seat (dine-in) or a place in the delivery capacity."""
 
 from sqlalchemy import update
 
-from mealservice.extensions import db
+from mealservice.core.db import db
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Order
 from mealservice.menus.models import Menu
 from mealservice.menus.services import take_seat

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict
-from mealservice.extensions import db
 from mealservice.menus.models import Menu
 from mealservice.menus.services import kitchen_counts
 from tests import factories

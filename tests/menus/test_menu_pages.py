@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from mealservice.extensions import db
+from mealservice.core.db import db
 from mealservice.menus.models import Menu
 from mealservice.menus.pages import yuan_to_fen
 from mealservice.menus.services import week_start

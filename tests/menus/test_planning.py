@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict, ValidationFailed
-from mealservice.extensions import db
 from mealservice.meals.models import Order
 from mealservice.menus.models import Menu, MenuStatus
 from mealservice.menus.services import (

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from mealservice.core.clock import utcnow
-from mealservice.extensions import db as _db
-from mealservice.oversight.models import Access, AccessLogEntry
-from mealservice.oversight.services import record_access, record_reads
+from mealservice.core.db import db as _db
+from mealservice.elders.access import record_access, record_reads
+from mealservice.elders.models import Access, AccessLogEntry
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.pages import browser_as, html_of

@@ -9,8 +9,8 @@ import pytest
 from mealservice.claims.models import AnomalyCode, Claim, ClaimAnomaly, ClaimStatus
 from mealservice.claims.services import month_of
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 from mealservice.elders.models import ElderStatus
-from mealservice.extensions import db
 from mealservice.menus.models import MenuStatus
 from mealservice.oversight.dashboard import district_dashboard
 from mealservice.oversight.models import AlertKind, WelfareAlert

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from mealservice.claims import sampling, services
 from mealservice.claims.models import ClaimAnomaly, SampleCheck
+from mealservice.core.db import db as _db
 from mealservice.core.errors import ValidationFailed
-from mealservice.extensions import db as _db
 from tests import factories
 from tests.claims.helpers import AFTER_GRACE, CLAIMING_OCTOBER, MONTH, a_clean_month, plant_meal
 from tests.core.test_errors import assert_error

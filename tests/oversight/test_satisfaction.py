@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mealservice.extensions import db as _db
+from mealservice.core.db import db as _db
 from mealservice.meals.models import Rating
 from mealservice.oversight.satisfaction import average_of, district_satisfaction
 from tests import factories

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from mealservice.core.db import db as _db
 from mealservice.delivery import services as delivery
-from mealservice.extensions import db as _db
 from mealservice.oversight.models import AlertKind, WelfareAlert
 from mealservice.oversight.warnings import raise_absence_alerts
 from tests import factories

@@ -2,7 +2,6 @@
 
 from sqlalchemy import select
 
-from mealservice.claims.services import mask_name
 from mealservice.core.auth import (
     ADMIN,
     CASHIER,
@@ -13,9 +12,9 @@ from mealservice.core.auth import (
     canteen_scope,
     district_scope,
 )
-from mealservice.elders.models import Elder
-from mealservice.extensions import db
-from mealservice.oversight.models import Access, AccessLogEntry
+from mealservice.core.db import db
+from mealservice.core.privacy import mask_name
+from mealservice.elders.models import Access, AccessLogEntry, Elder
 
 
 def record_access(

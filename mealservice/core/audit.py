@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db
 
 # The money-bearing tables and the column that names a row of each.
 AUDITED = {
@@ -285,8 +286,6 @@ def name_actor_now(username: str) -> None:
     """Once the caller is known (the request's first query looks them up): name them for
     the rest of the request, and in the transaction that query began."""
     from flask import g
-
-    from mealservice.extensions import db
 
     g.audit_actor = username
     session = db.session()
