@@ -254,7 +254,7 @@ def create_volunteer_run(canteen, elder):
 def create_alert(canteen, elder):
     """A welfare alert: the volunteer found nobody at the elder's door."""
     from mealservice.delivery.services import report_no_answer, run_orders
-    from mealservice.oversight.models import WelfareAlert
+    from mealservice.elders.models import WelfareAlert
 
     run = create_volunteer_run(canteen, elder)
     volunteer = db.session.get(User, run.volunteer_id)
@@ -291,7 +291,7 @@ def create_sample(canteen, elder):
 
 
 def create_blacklist_entry(canteen):
-    from mealservice.oversight.registry import add_to_blacklist
+    from mealservice.places.registry import add_to_blacklist
 
     return _committed(add_to_blacklist(None, canteen, "拒不整改", date(2026, 1, 1)))
 

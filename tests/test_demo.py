@@ -387,8 +387,8 @@ def test_the_demo_standing_orders_place_next_weeks_lunches_around_the_hold(runne
 
 def test_the_demo_has_deliveries_in_motion_and_a_welfare_alert(runner, db):
     from mealservice.delivery.models import DeliveryJob, DeliveryRun
+    from mealservice.elders.models import WelfareAlert
     from mealservice.meals.models import Order
-    from mealservice.oversight.models import WelfareAlert
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     before = [count(db, model) for model in (DeliveryRun, DeliveryJob, WelfareAlert)]
@@ -434,7 +434,8 @@ def test_the_demo_has_last_months_claims_submitted_with_their_anomalies(runner, 
 
 
 def test_the_demo_has_oversight_to_show_an_official(runner, db, app):
-    from mealservice.oversight.models import Inspection, WelfareAlert
+    from mealservice.elders.models import WelfareAlert
+    from mealservice.oversight.models import Inspection
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert runner.invoke(args=["seed-demo"]).exit_code == 0

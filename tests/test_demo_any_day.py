@@ -13,9 +13,9 @@ from mealservice.claims.models import Claim, ClaimAnomaly
 from mealservice.claims.services import month_bounds
 from mealservice.core.clock import utcnow
 from mealservice.delivery.models import DeliveryJob, DeliveryRun
+from mealservice.elders.models import WelfareAlert
 from mealservice.meals.models import Meal, Order, StandingOrder
 from mealservice.menus.models import Menu
-from mealservice.oversight.models import WelfareAlert
 from mealservice.places.models import Canteen, District
 from mealservice.policy.models import Holiday
 

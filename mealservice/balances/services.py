@@ -4,6 +4,7 @@ so two counters charging the same elder at once can never take it below zero (an
 CHECK on the row stands behind that), and every change leaves a movement behind."""
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import bindparam, select, text
 
@@ -11,7 +12,20 @@ from mealservice.balances.models import Balance, BalanceMovement, MovementKind
 from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db
 from mealservice.core.errors import Conflict
-from mealservice.meals.models import Order
+
+
+class PaidFor(Protocol):
+    """A meal or an order: what a movement names. Meals sit above balances, so they are
+    known here by their shape and their table, not by their classes."""
+
+    __tablename__: str
+    id: int
+    elder_id: int
+    canteen_id: int
+
+
+# The movement's column that names each kind of thing paid for.
+NAMED_BY = {"meals": "meal_id", "orders": "order_id"}
 
 # Plain SQL both databases speak, as the meal limits use: the first top-up makes the row.
 ADD = text(
@@ -85,12 +99,14 @@ def insufficient_balance(elder_id: int, needed_fen: int) -> Conflict:
     )
 
 
-def record_payment(by: str, paid_for, amount_fen: int, balance_after_fen: int) -> BalanceMovement:
+def record_payment(
+    by: str, paid_for: PaidFor, amount_fen: int, balance_after_fen: int
+) -> BalanceMovement:
     """The movement of a meal or an order paid from the balance (`take_for_meal` took it)."""
     return _movement(by, paid_for, MovementKind.MEAL, -amount_fen, balance_after_fen)
 
 
-def refund(by: str, paid_for, amount_fen: int) -> BalanceMovement:
+def refund(by: str, paid_for: PaidFor, amount_fen: int) -> BalanceMovement:
     """A voided meal, or an order that came to nothing (cancelled, a no-show), gives back
     what it took from the balance."""
     after = _add(paid_for.elder_id, amount_fen)
@@ -99,8 +115,8 @@ def refund(by: str, paid_for, amount_fen: int) -> BalanceMovement:
     return movement
 
 
-def _movement(by: str, paid_for, kind: MovementKind, amount_fen: int, after: int):
-    named = {"order_id": paid_for.id} if isinstance(paid_for, Order) else {"meal_id": paid_for.id}
+def _movement(by: str, paid_for: PaidFor, kind: MovementKind, amount_fen: int, after: int):
+    named = {NAMED_BY[paid_for.__tablename__]: paid_for.id}
     movement = BalanceMovement(
         elder_id=paid_for.elder_id,
         kind=kind,

@@ -30,8 +30,8 @@ from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.privacy import mask_name
 from mealservice.elders.models import Elder
 from mealservice.meals.models import Meal
-from mealservice.oversight.registry import blacklisted_on
 from mealservice.places.models import Canteen
+from mealservice.places.registry import blacklisted_on
 
 log = logging.getLogger(__name__)
 

@@ -41,11 +41,10 @@ from mealservice.delivery.platforms.base import (
     Report,
     configured_platforms,
 )
-from mealservice.elders.models import Elder
+from mealservice.elders.models import AlertKind, Elder, WelfareAlert
 from mealservice.meals import limits
 from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
 from mealservice.meals.orders import get_order
-from mealservice.oversight.models import AlertKind, WelfareAlert
 from mealservice.places.models import Canteen, Community
 from mealservice.policy import pricing
 from mealservice.policy.services import pricing_policies

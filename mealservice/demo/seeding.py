@@ -58,9 +58,9 @@ from mealservice.meals.standing import add_hold, create_standing_order, place_st
 from mealservice.menus.models import Menu
 from mealservice.oversight.inspections import draw_inspections, record_result
 from mealservice.oversight.models import CHECKLIST, Inspection
-from mealservice.oversight.registry import set_filing, set_grade
 from mealservice.oversight.warnings import raise_absence_alerts
 from mealservice.places.models import Canteen, Community, District
+from mealservice.places.registry import set_filing, set_grade
 from mealservice.places.services import create_canteen, create_community, create_district
 from mealservice.policy.models import SubsidyPolicy
 from mealservice.policy.services import create_policy, set_holiday

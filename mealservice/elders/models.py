@@ -147,3 +147,37 @@ class AccessLogEntry(db.Model):
     elder_id: Mapped[int | None] = mapped_column(ForeignKey("elders.id"))
     action: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(100))
+
+
+class AlertKind(StrEnum):
+    NO_ANSWER = "no_answer"  # a delivery found nobody at the door
+    ABSENT = "absent"  # a regular diner has not eaten for days
+
+
+class WelfareAlert(db.Model):
+    """An elder the service is worried about, raised for their community and shown to the
+    canteen's manager and the district's officials until someone records a follow-up."""
+
+    __tablename__ = "welfare_alerts"
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", AlertKind), name="kind"),
+        CheckConstraint(
+            "(followed_up_at IS NULL) = (follow_up IS NULL)", name="follow_up_has_note"
+        ),
+        # One alert per failed delivery, however often the platform reports it.
+        UniqueConstraint("order_id", "kind", name="uq_welfare_alerts_order_kind"),
+        Index("ix_welfare_alerts_district_open", "district_code", "followed_up_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"), index=True)
+    community_code: Mapped[str] = mapped_column(String(32))
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    canteen_id: Mapped[int | None] = mapped_column(ForeignKey("canteens.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    detail: Mapped[str] = mapped_column(String(200))
+    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followed_up_by: Mapped[str | None] = mapped_column(String(64))
+    follow_up: Mapped[str | None] = mapped_column(String(300))

@@ -15,10 +15,9 @@ from sqlalchemy import case, func, select
 from mealservice.claims.models import Claim, ClaimAnomaly, ClaimStatus
 from mealservice.claims.services import month_bounds, month_of
 from mealservice.core.db import db
-from mealservice.elders.models import Elder, ElderStatus
+from mealservice.elders.models import Elder, ElderStatus, WelfareAlert
 from mealservice.meals.models import Meal
 from mealservice.menus.models import Menu, MenuStatus
-from mealservice.oversight.models import WelfareAlert
 from mealservice.places.geo import bounding_box, distance_m
 from mealservice.places.models import Canteen, Community, District
 

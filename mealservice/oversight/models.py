@@ -1,48 +1,14 @@
-"""Oversight records: welfare alerts, the audit log (every change to a money-bearing
-record, written by the database itself, core.audit), inspections and the blacklist."""
+"""Oversight records: the audit log (every change to a money-bearing record, written by
+the database itself, core.audit) and inspections."""
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db, sql_in
-
-
-class AlertKind(StrEnum):
-    NO_ANSWER = "no_answer"  # a delivery found nobody at the door
-    ABSENT = "absent"  # a regular diner has not eaten for days
-
-
-class WelfareAlert(db.Model):
-    """An elder the service is worried about, raised for their community and shown to the
-    canteen's manager and the district's officials until someone records a follow-up."""
-
-    __tablename__ = "welfare_alerts"
-    __table_args__ = (
-        CheckConstraint(sql_in("kind", AlertKind), name="kind"),
-        CheckConstraint(
-            "(followed_up_at IS NULL) = (follow_up IS NULL)", name="follow_up_has_note"
-        ),
-        # One alert per failed delivery, however often the platform reports it.
-        UniqueConstraint("order_id", "kind", name="uq_welfare_alerts_order_kind"),
-        Index("ix_welfare_alerts_district_open", "district_code", "followed_up_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id"), index=True)
-    community_code: Mapped[str] = mapped_column(String(32))
-    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
-    canteen_id: Mapped[int | None] = mapped_column(ForeignKey("canteens.id"), index=True)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
-    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    detail: Mapped[str] = mapped_column(String(200))
-    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    followed_up_by: Mapped[str | None] = mapped_column(String(64))
-    follow_up: Mapped[str | None] = mapped_column(String(300))
 
 
 class AuditEntry(db.Model):
@@ -109,24 +75,3 @@ class Inspection(db.Model):
     checklist: Mapped[dict | None] = mapped_column(JSON)  # item → true (fine) / false
     findings: Mapped[str | None] = mapped_column(String(1000))
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class BlacklistEntry(db.Model):
-    """A canteen on the blacklist (失信黑名单) from `starts_on` to `ends_on` (open-ended when
-    None) or until lifted: its claims are refused meanwhile."""
-
-    __tablename__ = "blacklist_entries"
-    __table_args__ = (
-        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_in_order"),
-        CheckConstraint("(lifted_at IS NULL) = (lifted_by IS NULL)", name="lifted_by_someone"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(500))
-    starts_on: Mapped[date]
-    ends_on: Mapped[date | None]
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lifted_by: Mapped[str | None] = mapped_column(String(64))

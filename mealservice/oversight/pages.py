@@ -17,9 +17,10 @@ from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
 from mealservice.core.schemas import page_of_query
 from mealservice.menus.pages import fen_to_yuan_text, yuan_to_fen
-from mealservice.oversight import inspections, registry
+from mealservice.oversight import inspections
 from mealservice.oversight.models import CHECKLIST, InspectionResult
 from mealservice.oversight.views import oversight_body
+from mealservice.places import registry
 from mealservice.places.models import District, FilingStatus
 from mealservice.places.services import get_canteen, get_district
 

@@ -2,7 +2,7 @@ from mealservice.core.api import Blueprint
 from mealservice.core.auth import MANAGER, current_user
 from mealservice.core.db import db
 from mealservice.core.schemas import page_of_query
-from mealservice.oversight import inspections, registry
+from mealservice.oversight import inspections
 from mealservice.oversight.schemas import (
     BlacklistEntryOut,
     BlacklistIn,
@@ -18,6 +18,7 @@ from mealservice.oversight.schemas import (
     PublicQuery,
     ResultIn,
 )
+from mealservice.places import registry
 from mealservice.places.models import Canteen
 from mealservice.places.services import get_canteen, get_district
 

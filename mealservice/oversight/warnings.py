@@ -25,9 +25,8 @@ from sqlalchemy import and_, case, exists, func, or_, select
 
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
-from mealservice.elders.models import Elder, ElderStatus
+from mealservice.elders.models import AlertKind, Elder, ElderStatus, WelfareAlert
 from mealservice.meals.models import Meal
-from mealservice.oversight.models import AlertKind, WelfareAlert
 from mealservice.places.models import Community, District
 
 log = logging.getLogger(__name__)

@@ -194,7 +194,7 @@ class Canteen(db.Model):
     monthly_operating_subsidy_fen: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Oversight: filing (备案) with civil affairs, and the grade (等级评定, 1 to 5 stars).
-    # Checked by the oversight services, not by CHECKs: adding one would make SQLite
+    # Checked by places/registry.py, not by CHECKs: adding one would make SQLite
     # rebuild this table, which every other table refers to.
     filing_status: Mapped[str] = mapped_column(
         String(12), default=FilingStatus.NOT_FILED, server_default=FilingStatus.NOT_FILED
@@ -214,3 +214,24 @@ class Canteen(db.Model):
     @property
     def location(self) -> dict:
         return {"lat": self.lat, "lng": self.lng}
+
+
+class BlacklistEntry(db.Model):
+    """A canteen on the blacklist (失信黑名单) from `starts_on` to `ends_on` (open-ended when
+    None) or until lifted: its claims are refused meanwhile."""
+
+    __tablename__ = "blacklist_entries"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_in_order"),
+        CheckConstraint("(lifted_at IS NULL) = (lifted_by IS NULL)", name="lifted_by_someone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(64))

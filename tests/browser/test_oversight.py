@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mealservice.claims.models import Claim, SampleCheck
-from mealservice.oversight.models import AlertKind, WelfareAlert
+from mealservice.elders.models import AlertKind, WelfareAlert
 from tests.browser.helpers import log_in, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]

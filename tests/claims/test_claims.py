@@ -326,7 +326,7 @@ def test_claims_of_inactive_elders_keep_their_lines(db, login_as, canteen, elder
 def test_a_blacklisted_canteen_claims_nothing_while_the_entry_is_in_force(
     db, login_as, canteen, month_of_meals
 ):
-    from mealservice.oversight.registry import add_to_blacklist, lift
+    from mealservice.places.registry import add_to_blacklist, lift
 
     today = canteen.district.local_today()
     entry = add_to_blacklist(MANAGER, canteen, "虚报就餐人次", today - timedelta(days=10))

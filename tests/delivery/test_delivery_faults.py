@@ -21,8 +21,8 @@ from mealservice.core.clock import utcnow
 from mealservice.delivery.models import DeliveryEvent, DeliveryJob, JobStatus
 from mealservice.delivery.platforms.base import sign
 from mealservice.delivery.services import dispatch_pending, make_runs
+from mealservice.elders.models import WelfareAlert
 from mealservice.meals.models import Meal, Order, OrderStatus
-from mealservice.oversight.models import WelfareAlert
 from tests import factories
 from tests.conftest import LiveServer, empty_tables
 from tests.delivery.test_simulator import API_KEY, SECRET, Simulator

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from mealservice.core.db import db
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryRun
+from mealservice.elders.models import WelfareAlert
 from mealservice.meals.models import OrderStatus
-from mealservice.oversight.models import WelfareAlert
 from tests import factories
 from tests.core.test_pages import log_in
 from tests.pages import PASSWORD, browser_as, html_of, post_form

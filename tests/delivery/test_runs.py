@@ -11,9 +11,9 @@ from mealservice.core.db import db as _db
 from mealservice.core.errors import Conflict, ValidationFailed
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryEvent, DeliveryJob, DeliveryRun
+from mealservice.elders.models import WelfareAlert
 from mealservice.meals import limits
 from mealservice.meals.models import Meal
-from mealservice.oversight.models import WelfareAlert
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.delivery import install_fake_platform, report

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from mealservice.core.db import db as _db
 from mealservice.delivery import services
+from mealservice.elders.models import WelfareAlert
 from mealservice.meals.models import Meal
-from mealservice.oversight.models import WelfareAlert
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.delivery import SECRET, install_fake_platform, signed_headers

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from mealservice.core.errors import Conflict, ValidationFailed
-from mealservice.oversight import registry
-from mealservice.oversight.models import BlacklistEntry
+from mealservice.places import registry
+from mealservice.places.models import BlacklistEntry
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.pages import browser_as, html_of, post_form

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from mealservice.core.db import db as _db
 from mealservice.delivery import services as delivery
-from mealservice.oversight.models import AlertKind, WelfareAlert
+from mealservice.elders.models import AlertKind, WelfareAlert
 from mealservice.oversight.warnings import raise_absence_alerts
 from tests import factories
 from tests.claims.helpers import plant_meal

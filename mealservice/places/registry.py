@@ -14,8 +14,7 @@ from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.schemas import MAX_ID
-from mealservice.oversight.models import BlacklistEntry
-from mealservice.places.models import Canteen, FilingStatus
+from mealservice.places.models import BlacklistEntry, Canteen, FilingStatus
 
 GRADES = range(1, 6)
 FILING_NUMBER_MAX = 40  # Canteen.filing_number
