@@ -5,8 +5,8 @@ from mealservice.balances.schemas import BalanceOut, TopUpIn, TopUpOut
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user
 from mealservice.core.idempotency import HEADER_DOC, idempotent
+from mealservice.elders import cards
 from mealservice.elders.services import get_elder
-from mealservice.meals.services import elder_at_counter
 from mealservice.places.services import get_canteen
 
 blp = Blueprint("balances", __name__, url_prefix="/api/v1", description="Prepaid meal balances")
@@ -24,7 +24,7 @@ class TopUps(MethodView):
         reference), the elder named by card or by the counter look-up."""
         user = current_user()
         canteen = get_canteen(user, canteen_id)
-        elder = elder_at_counter(canteen, data)
+        elder = cards.elder_shown(canteen.district, data)
         return services.top_up(
             user, canteen, elder, data["amount_fen"], data["method"], data.get("reference")
         )

@@ -13,6 +13,8 @@ from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter
 
+from mealservice.core.auth import require_permission
+
 
 class ErrorDetailSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "snake_case error code"})
@@ -81,8 +83,6 @@ class Blueprint(flask_smorest.Blueprint):
         `scope` looks up the object the route names (404 outside the caller's scope)
         before the role is judged. 401 and 403 are documented for every guarded
         operation; `errors` adds the operation's own refusals (409...)."""
-        from mealservice.core.auth import require_permission
-
         if scope is not None:
             errors = (*errors, 404)
 

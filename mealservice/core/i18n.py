@@ -8,6 +8,8 @@ from flask import Flask, current_app, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
+from mealservice.core.auth import current_user, may
+
 
 def select_locale() -> str:
     lang = session.get("lang")
@@ -35,8 +37,6 @@ def yuan(fen: int | None) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from mealservice.core.auth import current_user, may
-
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(yuan, "yuan")
     app.add_template_filter(label, "label")

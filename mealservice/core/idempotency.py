@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
+from mealservice.core.auth import current_user
 from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db, start_reading, start_writing
 from mealservice.core.errors import (
@@ -59,8 +60,6 @@ def idempotent(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        from mealservice.core.auth import current_user
-
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)

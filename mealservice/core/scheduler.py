@@ -31,6 +31,7 @@ from werkzeug.utils import import_string
 from mealservice.core.audit import acting
 from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db
+from mealservice.core.idempotency import IdempotentRequest
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,6 @@ class ScheduledJob:
 def purge_idempotent_requests(now: datetime | None = None) -> int:
     """Forget Idempotency-Keys after a day: a terminal repeats a request within minutes,
     and the stored responses hold personal data nobody needs after that."""
-    from mealservice.core.idempotency import IdempotentRequest
-
     cutoff = (now or utcnow()) - IDEMPOTENCY_KEPT_FOR
     return db.session.execute(
         delete(IdempotentRequest)

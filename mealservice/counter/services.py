@@ -16,7 +16,7 @@ from mealservice.core.clock import utcnow
 from mealservice.core.db import add_unique, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.counter.models import Terminal
-from mealservice.elders.models import Card, Elder
+from mealservice.elders import cards
 from mealservice.meals.models import Meal, PaymentMethod
 from mealservice.places.models import Canteen, Slot
 
@@ -105,26 +105,9 @@ def card_list(canteen: Canteen) -> dict:
     """The cards of the district's elders that no longer work: revoked, or superseded by a
     newer card. Card ids and generations only, nothing personal. A terminal that lost the
     network refuses these at once; any other card it queues for the service to judge."""
-    newest = (
-        select(Card.elder_id, func.max(Card.generation).label("generation"))
-        .group_by(Card.elder_id)
-        .subquery()
+    revoked, superseded = cards.cards_not_working(
+        canteen.district_code, canteen.district.local_today()
     )
-    rows = db.session.execute(
-        select(Card.id, Card.generation, Card.revoked_at)
-        .join(Elder, Elder.id == Card.elder_id)
-        .join(newest, newest.c.elder_id == Card.elder_id)
-        .where(
-            Elder.hukou_district == canteen.district_code,
-            Card.expires_on >= canteen.district.local_today(),
-            (Card.revoked_at.is_not(None)) | (Card.generation < newest.c.generation),
-        )
-        .order_by(Card.id)
-    )
-    revoked, superseded = [], []
-    for card_id, generation, revoked_at in rows:
-        entry = {"card_id": card_id, "generation": generation}
-        (revoked if revoked_at is not None else superseded).append(entry)
     return {"as_of": utcnow(), "revoked": revoked, "superseded": superseded}
 
 

@@ -1,18 +1,21 @@
-"""Elder cards: issuing, revoking, and the keys and images behind them."""
+"""Elder cards: issuing, revoking, judging, and the keys and images behind them."""
 
 import hashlib
 import io
 import os
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import qrcode
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from mealservice.core.clock import utcnow
-from mealservice.core.db import db
-from mealservice.core.errors import Conflict, NotFound
-from mealservice.elders.card_codec import CardClaims, encode_card
+from mealservice.core.db import UTCDateTime, db
+from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
+from mealservice.elders.card_codec import CardClaims, InvalidCard, decode_card, encode_card
 from mealservice.elders.models import Card, Elder
 from mealservice.elders.services import elders_query, is_active_on
 
@@ -112,3 +115,117 @@ def latest_generation(elder_id: int) -> int | None:
 
 def is_superseded(card: Card) -> bool:
     return card.generation < latest_generation(card.elder_id)
+
+
+# Judging a card: the one place that says whether a card works.
+
+# What is wrong with a card the counter was shown, in the service's words.
+CARD_PROBLEMS = {
+    "card_revoked": "This card has been revoked.",
+    "card_superseded": "This card was replaced by a newer card.",
+    "card_expired": "This card has expired.",
+}
+
+# Built once: every scan runs it, and building it costs more than running it.
+_newer = aliased(Card)
+CARD_AND_NEWEST_GENERATION = (
+    select(
+        Card,
+        # The elder's newest card issued by the judged moment: offline scans are judged then.
+        select(func.max(_newer.generation))
+        .where(
+            _newer.elder_id == Card.elder_id,
+            _newer.issued_at <= bindparam("at", type_=UTCDateTime),
+        )
+        .scalar_subquery(),
+    )
+    .options(joinedload(Card.elder))
+    .where(Card.id == bindparam("card_id"))
+)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The card shown (None for a look-up by elder id), its elder, and what was wrong with
+    the card at the judged moment (None when it worked)."""
+
+    card: Card | None
+    elder: Elder
+    problem: str | None
+
+    def refusal(self) -> Conflict:
+        return Conflict(self.problem, CARD_PROBLEMS[self.problem], {"elder_id": self.elder.id})
+
+
+def judge(district_code: str, data: dict, at: datetime, day: date) -> Judgement:
+    """Judge the card in `data["qr_payload"]` as it stood at `at` (local day `day`), or find
+    the elder a counter names by `data["elder_id"]` in the counter's district.
+
+    Used by scans (offline ones judged as the card stood then) and by top-ups. A payload
+    that is not a card of this service is a 422 `card_invalid`."""
+    if data.get("qr_payload") is None:
+        elder = db.session.get(Elder, data["elder_id"])
+        # The counter look-up finds elders of the canteen's own district only.
+        if elder is None or elder.hukou_district != district_code:
+            raise ValidationFailed(
+                {"elder_id": ["No such elder is registered in this canteen's district."]}
+            )
+        return Judgement(None, elder, None)
+    try:
+        claims = decode_card(data["qr_payload"], verifying_keys())
+    except InvalidCard as error:
+        raise ApiError(422, "card_invalid", f"Not a valid elder card: {error}.") from None
+    found = db.session.execute(
+        CARD_AND_NEWEST_GENERATION, {"card_id": claims.card_id.hex(), "at": at}
+    ).first()
+    if found is None or found[0].generation != claims.generation:
+        raise ApiError(422, "card_invalid", "Not a valid elder card: unknown to this service.")
+    card, newest = found
+    return Judgement(card, card.elder, _problem(card, newest, at, day))
+
+
+def elder_shown(district, data: dict) -> Elder:
+    """The elder a counter names by card, judged as it stands now, or by the look-up's
+    `elder_id`, for counter business other than a meal (a top-up): a card that no longer
+    works is refused; the elder's registry status does not stop money paid in."""
+    now = utcnow()
+    judged = judge(district.code, data, now, district.local(now).date())
+    if judged.problem is not None:
+        raise judged.refusal()
+    return judged.elder
+
+
+def _problem(card: Card, newest: int | None, at: datetime, day: date) -> str | None:
+    if card.revoked_at is not None and card.revoked_at <= at:
+        return "card_revoked"
+    if newest is not None and newest > card.generation:
+        return "card_superseded"
+    if card.expires_on < day:
+        return "card_expired"
+    return None
+
+
+def cards_not_working(district_code: str, today: date) -> tuple[list[dict], list[dict]]:
+    """The unexpired cards of the district's elders that no longer work, as
+    (revoked, superseded) lists of card ids and generations: nothing personal."""
+    newest = (
+        select(Card.elder_id, func.max(Card.generation).label("generation"))
+        .group_by(Card.elder_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Card.id, Card.generation, Card.revoked_at)
+        .join(Elder, Elder.id == Card.elder_id)
+        .join(newest, newest.c.elder_id == Card.elder_id)
+        .where(
+            Elder.hukou_district == district_code,
+            Card.expires_on >= today,
+            (Card.revoked_at.is_not(None)) | (Card.generation < newest.c.generation),
+        )
+        .order_by(Card.id)
+    )
+    revoked, superseded = [], []
+    for card_id, generation, revoked_at in rows:
+        entry = {"card_id": card_id, "generation": generation}
+        (revoked if revoked_at is not None else superseded).append(entry)
+    return revoked, superseded

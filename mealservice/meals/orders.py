@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 
 from mealservice.balances import services as balances
-from mealservice.claims.services import ensure_month_open
 from mealservice.core.auth import LINKED_ELDER_ROLES, canteen_scope, district_scope
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
@@ -27,6 +26,7 @@ from mealservice.meals.models import (
     Rating,
 )
 from mealservice.meals.services import Moment, facts_of_elder, facts_of_meal, set_price
+from mealservice.meals.signals import ensure_month_open
 from mealservice.menus.models import Menu, MenuStatus
 from mealservice.menus.services import release_seat, slot_end, take_seat
 from mealservice.places.models import Canteen, Function

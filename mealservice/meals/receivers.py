@@ -1,12 +1,14 @@
-"""Meals listen here to the packages below them."""
+"""Meals listen here to the packages below them: a change to a policy or a menu that would
+break a meal served or an order taken is refused, whichever path makes it."""
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mealservice.core.db import db
-from mealservice.core.errors import ValidationFailed
-from mealservice.meals.models import Meal
+from mealservice.core.errors import Conflict, ValidationFailed
+from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order
+from mealservice.menus.signals import menu_unpublishing, options_removing
 from mealservice.policy.models import SubsidyPolicy
 from mealservice.policy.signals import policy_version_starting
 
@@ -35,3 +37,51 @@ def refuse_a_version_reaching_back_over_served_meals(district, effective_from: d
                 ]
             }
         )
+
+
+@options_removing.connect
+def refuse_removing_an_option_taken(menu, option_ids: list[int], **_) -> None:
+    names = {option.id: option.name for option in menu.options}
+    for option_id, uses in _option_uses(option_ids).items():
+        if any(uses.values()):
+            # Orders and meals name their option: it stays on the menu they were taken from.
+            raise Conflict(
+                "option_in_use",
+                f"The option {names[option_id]} was ordered or served; it cannot be removed.",
+                {"option_id": option_id, **uses},
+            )
+
+
+@menu_unpublishing.connect
+def refuse_unpublishing_a_menu_taken(menu, **_) -> None:
+    taken = (
+        db.session.scalar(select(Order.id).where(Order.menu_id == menu.id).limit(1)) is not None
+        or db.session.scalar(select(Meal.id).where(Meal.menu_id == menu.id).limit(1)) is not None
+    )
+    if taken:
+        raise Conflict(
+            "menu_in_use",
+            "The menu was already ordered or served; it stays published.",
+            {"menu_id": menu.id},
+        )
+
+
+def _option_uses(option_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many live orders, other orders and meals name each option."""
+    uses = {
+        option_id: {"live_orders": 0, "other_orders": 0, "meals": 0} for option_id in option_ids
+    }
+    live = [str(status) for status in LIVE_ORDER_STATUSES]
+    for option_id, status, n in db.session.execute(
+        select(Order.option_id, Order.status, func.count())
+        .where(Order.option_id.in_(option_ids))
+        .group_by(Order.option_id, Order.status)
+    ):
+        uses[option_id]["live_orders" if status in live else "other_orders"] += n
+    for option_id, n in db.session.execute(
+        select(Meal.option_id, func.count())
+        .where(Meal.option_id.in_(option_ids))
+        .group_by(Meal.option_id)
+    ):
+        uses[option_id]["meals"] += n
+    return uses

@@ -234,3 +234,47 @@ class RatingOut(ma.Schema):
 
 
 OrderList = collection_schema(OrderOut, "OrderList")
+
+
+# Kitchen counts
+
+
+class KitchenCountsQuery(InputSchema):
+    date = ma.fields.Date(metadata={"description": "the local date; today when left out"})
+    slot = ma.fields.String(required=True, validate=ma.validate.OneOf([s.value for s in Slot]))
+
+
+class PortionCounts(ma.Schema):
+    dine_in = ma.fields.Integer(metadata={"description": "live dine-in bookings and eaten ones"})
+    delivery = ma.fields.Integer(metadata={"description": "live and delivered delivery orders"})
+    walk_in = ma.fields.Integer(metadata={"description": "dine-in meals served from no order"})
+    ordered = ma.fields.Integer(metadata={"description": "dine_in + delivery"})
+    total = ma.fields.Integer(metadata={"description": "ordered + walk_in"})
+
+
+class KitchenOptionOut(PortionCounts):
+    option_id = ma.fields.Integer(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    tags = ma.fields.List(ma.fields.String())
+
+
+class KitchenCountsOut(ma.Schema):
+    canteen_id = ma.fields.Integer()
+    date = ma.fields.Date()
+    slot = ma.fields.String()
+    menu_id = ma.fields.Integer()
+    status = ma.fields.String()
+    order_cutoff = UtcDateTime()
+    ordering_closed_at = UtcDateTime(allow_none=True)
+    options = ma.fields.List(ma.fields.Nested(KitchenOptionOut))
+    totals = ma.fields.Nested(PortionCounts)
+    tags = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(PortionCounts),
+        metadata={"description": "portions of soft, low_salt and low_sugar options"},
+    )
+    seats = ma.fields.Integer()
+    seats_used = ma.fields.Integer()
+    seats_free_for_walk_ins = ma.fields.Integer()
+    delivery_capacity = ma.fields.Integer(allow_none=True)
+    delivery_used = ma.fields.Integer()

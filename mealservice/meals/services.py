@@ -9,22 +9,21 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from mealservice.balances import services as balances
-from mealservice.claims.services import ensure_month_open
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, db, start_writing
-from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
+from mealservice.core.db import db, start_writing
+from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
 from mealservice.elders.access import record_access
-from mealservice.elders.card_codec import InvalidCard, decode_card
-from mealservice.elders.models import Access, Card, Elder
+from mealservice.elders.models import Access, Elder
 from mealservice.elders.services import is_active_on, linked_elder_ids
 from mealservice.meals import limits
 from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
+from mealservice.meals.signals import ensure_month_open
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import release_seat, take_seat
 from mealservice.places.models import Canteen, slot_at
@@ -38,9 +37,7 @@ OFFLINE_MAX_AGE = timedelta(hours=24)
 CLOCK_SKEW = timedelta(minutes=2)
 
 REFUSAL_MESSAGES = {
-    "card_revoked": "This card has been revoked.",
-    "card_superseded": "This card was replaced by a newer card.",
-    "card_expired": "This card has expired.",
+    **cards.CARD_PROBLEMS,
     "elder_inactive": "The elder is no longer active in the registry.",
     "no_menu": "The canteen has no published menu for this meal.",
     "capacity_full": "Every seat of this meal is taken.",
@@ -53,22 +50,6 @@ NO_CARD = "card not at hand"
 
 
 # Built once: every scan runs it, and building it costs more than running it.
-_newer = aliased(Card)
-CARD_AND_NEWEST_GENERATION = (
-    select(
-        Card,
-        # The elder's newest card issued by the scan's moment: offline scans are judged then.
-        select(func.max(_newer.generation))
-        .where(
-            _newer.elder_id == Card.elder_id,
-            _newer.issued_at <= bindparam("at", type_=UTCDateTime),
-        )
-        .scalar_subquery(),
-    )
-    .options(joinedload(Card.elder))
-    .where(Card.id == bindparam("card_id"))
-)
-
 PUBLISHED_MENU = (
     select(Menu)
     .options(joinedload(Menu.options))
@@ -97,7 +78,8 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     `now` is the clock's reading; only the demo loader, replaying a week, sets it."""
     moment = _moment_of(canteen, data, now or utcnow())
     ensure_month_open(canteen.id, moment.day)
-    card, elder, problem = _card_and_elder(canteen, data, moment)
+    judged = cards.judge(canteen.district_code, data, moment.at, moment.day)
+    card, elder, problem = judged.card, judged.elder, judged.problem
     if problem is None and is_active_on(elder, moment.day):
         booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
         if booking is not None:
@@ -255,17 +237,6 @@ def _collect(meal: Meal, payment: dict, price_fen: int, policy_version: int | No
     return None
 
 
-def elder_at_counter(canteen: Canteen, data: dict) -> Elder:
-    """The elder a counter names by card (judged as it stands now) or by the look-up's
-    `elder_id`, for counter business other than a meal: a top-up."""
-    now = utcnow()
-    moment = Moment(at=now, day=canteen.district.local(now).date(), slot="", offline=False)
-    _, elder, problem = _card_and_elder(canteen, data, moment)
-    if problem is not None:
-        raise _refusal(problem, elder)
-    return elder
-
-
 def _moment_of(canteen: Canteen, data: dict, now: datetime) -> Moment:
     scanned_at = data.get("scanned_at")
     if scanned_at is not None:
@@ -284,38 +255,6 @@ def _moment_of(canteen: Canteen, data: dict, now: datetime) -> Moment:
             {"slot": [f"{local:%H:%M} is outside every meal window; name the slot."]}
         )
     return Moment(at=at, day=local.date(), slot=slot, offline=scanned_at is not None)
-
-
-def _card_and_elder(
-    canteen: Canteen, data: dict, moment: Moment
-) -> tuple[Card | None, Elder, str | None]:
-    """The card scanned (or None for a look-up), its elder, and what was wrong with the
-    card when it was scanned: offline scans are judged as the card stood then."""
-    if data.get("qr_payload") is None:
-        elder = db.session.get(Elder, data["elder_id"])
-        # The counter look-up finds elders of the canteen's own district only.
-        if elder is None or elder.hukou_district != canteen.district_code:
-            raise ValidationFailed(
-                {"elder_id": ["No such elder is registered in this canteen's district."]}
-            )
-        return None, elder, None
-    try:
-        claims = decode_card(data["qr_payload"], cards.verifying_keys())
-    except InvalidCard as error:
-        raise ApiError(422, "card_invalid", f"Not a valid elder card: {error}.") from None
-    found = db.session.execute(
-        CARD_AND_NEWEST_GENERATION, {"card_id": claims.card_id.hex(), "at": moment.at}
-    ).first()
-    if found is None or found[0].generation != claims.generation:
-        raise ApiError(422, "card_invalid", "Not a valid elder card: unknown to this service.")
-    card, newest = found
-    if card.revoked_at is not None and card.revoked_at <= moment.at:
-        return card, card.elder, "card_revoked"
-    if newest is not None and newest > card.generation:
-        return card, card.elder, "card_superseded"
-    if card.expires_on < moment.day:
-        return card, card.elder, "card_expired"
-    return card, card.elder, None
 
 
 def _menu_and_option(

@@ -8,8 +8,10 @@ from mealservice.core.idempotency import HEADER_DOC, idempotent
 from mealservice.core.schemas import page_of_query
 from mealservice.elders.schemas import ElderList, elder_staff_out
 from mealservice.elders.services import get_elder
-from mealservice.meals import orders, services
+from mealservice.meals import kitchen, orders, services
 from mealservice.meals.schemas import (
+    KitchenCountsOut,
+    KitchenCountsQuery,
     LookupQuery,
     MealList,
     MealOut,
@@ -175,3 +177,16 @@ def rate_meal(data, meal_id):
 def canteen_ratings(canteen_id):
     """The canteen's meal ratings, worst first."""
     return orders.canteen_ratings(get_canteen(current_user(), canteen_id))
+
+
+@blp.route("/canteens/<id:canteen_id>/kitchen-counts")
+class KitchenCounts(MethodView):
+    @blp.requires("kitchen_counts.read", 409, scope=get_canteen)
+    @blp.arguments(KitchenCountsQuery, location="query")
+    @blp.response(200, KitchenCountsOut)
+    def get(self, query, canteen_id):
+        """How many of each option to cook, dine-in and delivery apart, with the walk-ins
+        served so far, the soft / low-salt / low-sugar portions and the seats still free."""
+        canteen = get_canteen(current_user(), canteen_id)
+        day = query.get("date") or canteen.district.local_today()
+        return kitchen.kitchen_counts(canteen, day, query["slot"])

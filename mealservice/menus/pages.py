@@ -23,14 +23,11 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from mealservice.core.auth import require_permission
-from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, flatten_messages
-from mealservice.core.i18n import local_time
 from mealservice.menus import services
 from mealservice.menus.models import MenuStatus
 from mealservice.menus.schemas import MenuIn, MenuPatchIn
-from mealservice.places.models import slot_at
 from mealservice.places.services import get_canteen
 
 bp = Blueprint("menus_pages", __name__)
@@ -427,59 +424,3 @@ def _refusal_text(error: ApiError) -> str:
         "menu_exists": lambda: _("There is already a menu for this date and meal."),
     }
     return texts[error.code]() if error.code in texts else error.message
-
-
-# The kitchen
-
-
-@bp.get("/canteens/<id:canteen_id>/kitchen")
-def kitchen(canteen_id: int):
-    user = require_permission("kitchen_counts.read", scope=get_canteen, canteen_id=canteen_id)
-    canteen = get_canteen(user, canteen_id)
-    district = canteen.district
-    slots = services.planned_slots(canteen)
-    errors = []
-    day = district.local_today()
-    if request.args.get("date"):
-        try:
-            day = date.fromisoformat(request.args["date"])
-        except ValueError:
-            errors.append(_("The date must look like 2026-11-24."))
-    slot = request.args.get("slot") or _slot_now(canteen, slots)
-    if slot not in slots:
-        errors.append(_("Pick one of the meals of the day."))
-        slot = _slot_now(canteen, slots)
-    counts = None
-    if slot is not None:
-        try:
-            counts = services.kitchen_counts(canteen, day, slot)
-        except ApiError as error:
-            db.session.rollback()
-            if error.code != "no_menu":
-                raise
-    return render_template(
-        "menus/kitchen.html",
-        canteen=canteen,
-        counts=counts,
-        day=day,
-        plan_week=services.week_start(day),
-        slot=slot,
-        slots=slots,
-        errors=errors,
-        slot_names=SLOT_NAMES,
-        tag_names=TAG_NAMES,
-        tags=services.KITCHEN_TAGS,
-        zone=district.effective_timezone,
-        now_local=local_time(utcnow(), district.effective_timezone),
-    )
-
-
-def _slot_now(canteen, slots: list[str]) -> str | None:
-    """The meal being served now, else the next one today, else the day's first."""
-    now = canteen.district.local(utcnow()).strftime("%H:%M")
-    windows = canteen.district.slot_windows
-    current = slot_at(windows, now)
-    if current:
-        return current
-    ahead = [slot for slot in slots if windows[slot][0] > now]
-    return (ahead or slots or [None])[0]

@@ -3,14 +3,14 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
 from mealservice.core.db import add_unique, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
-from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order, OrderStatus
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
+from mealservice.menus.signals import menu_unpublishing, options_removing
 from mealservice.places.geo import distance_m
 from mealservice.places.models import Canteen, Function, Slot
 
@@ -175,36 +175,6 @@ def _ensure_not_past(menu: Menu, now: datetime | None) -> None:
         )
 
 
-def _option_uses(option_ids: list[int]) -> dict[int, dict[str, int]]:
-    """How many live orders, other orders and meals name each option."""
-    uses = {
-        option_id: {"live_orders": 0, "other_orders": 0, "meals": 0} for option_id in option_ids
-    }
-    if not option_ids:
-        return uses
-    live = [str(status) for status in LIVE_ORDER_STATUSES]
-    for option_id, status, n in db.session.execute(
-        select(Order.option_id, Order.status, func.count())
-        .where(Order.option_id.in_(option_ids))
-        .group_by(Order.option_id, Order.status)
-    ):
-        uses[option_id]["live_orders" if status in live else "other_orders"] += n
-    for option_id, n in db.session.execute(
-        select(Meal.option_id, func.count())
-        .where(Meal.option_id.in_(option_ids))
-        .group_by(Meal.option_id)
-    ):
-        uses[option_id]["meals"] += n
-    return uses
-
-
-def _menu_has_takers(menu: Menu) -> bool:
-    return (
-        db.session.scalar(select(Order.id).where(Order.menu_id == menu.id).limit(1)) is not None
-        or db.session.scalar(select(Meal.id).where(Meal.menu_id == menu.id).limit(1)) is not None
-    )
-
-
 def update_menu(menu: Menu, data: dict, *, now: datetime | None = None) -> Menu:
     """Change a menu only in ways that keep what was already ordered and served valid.
 
@@ -259,21 +229,11 @@ def update_menu(menu: Menu, data: dict, *, now: datetime | None = None) -> Menu:
     if "options" in data:
         kept = {option["id"] for option in data["options"] if option.get("id") is not None}
         removed = [option_id for option_id in current if option_id not in kept]
-        for option_id, uses in _option_uses(removed).items():
-            if any(uses.values()):
-                raise Conflict(
-                    "option_in_use",
-                    f"The option {current[option_id].name} was ordered or served;"
-                    " it cannot be removed.",
-                    {"option_id": option_id, **uses},
-                )
+        if removed:
+            options_removing.send(menu, option_ids=removed)
     unpublish = data.get("status") == MenuStatus.DRAFT and menu.status != MenuStatus.DRAFT
-    if unpublish and _menu_has_takers(menu):
-        raise Conflict(
-            "menu_in_use",
-            "The menu was already ordered or served; it stays published.",
-            {"menu_id": menu.id},
-        )
+    if unpublish:
+        menu_unpublishing.send(menu)
 
     for field in ("seats", "order_cutoff", "delivery_capacity", "status"):
         if field in data:
@@ -395,94 +355,3 @@ def copy_week(
         if reason is not None:
             skipped.append({"date": target, "slot": slot, "reason": reason})
     return created, skipped
-
-
-# Kitchen counts
-
-# What the kitchen cooks for: orders still to be served and those already served.
-COOKED_ORDER_STATUSES = (
-    OrderStatus.CONFIRMED,
-    OrderStatus.DISPATCHED,
-    OrderStatus.CONSUMED,
-    OrderStatus.DELIVERED,
-)
-
-
-def kitchen_counts(canteen: Canteen, day: date, slot: str) -> dict:
-    """How many of each option to cook for one meal, dine-in and delivery apart, from the
-    orders, with the walk-ins served so far (meals that came from no order) apart, the
-    portions of each kitchen tag, and the seats still free for walk-ins."""
-    menu = db.session.scalar(
-        select(Menu).where(Menu.canteen_id == canteen.id, Menu.date == day, Menu.slot == slot)
-    )
-    if menu is None:
-        raise Conflict(
-            "no_menu",
-            f"There is no {slot} menu for {day:%Y-%m-%d}.",
-            {"date": day.isoformat(), "slot": slot},
-        )
-    rows: dict[int | None, dict] = {}
-
-    def row_for(option_id: int | None) -> dict:
-        if option_id not in rows:
-            rows[option_id] = {
-                "option_id": option_id,
-                "name": None,
-                "tags": [],
-                "dine_in": 0,
-                "delivery": 0,
-                "walk_in": 0,
-            }
-        return rows[option_id]
-
-    for option in menu.options:
-        row = row_for(option.id)
-        row["name"], row["tags"] = option.name, list(option.tags)
-    ordered = select(Order.option_id, Order.channel, func.count()).where(
-        Order.menu_id == menu.id,
-        Order.status.in_([str(status) for status in COOKED_ORDER_STATUSES]),
-    )
-    for option_id, channel, n in db.session.execute(
-        ordered.group_by(Order.option_id, Order.channel)
-    ):
-        row_for(option_id)["delivery" if channel == "delivery" else "dine_in"] += n
-    walk_ins = select(Meal.option_id, func.count()).where(
-        Meal.canteen_id == canteen.id,
-        Meal.date == day,
-        Meal.slot == slot,
-        Meal.channel == "dine_in",
-        Meal.order_id.is_(None),
-        Meal.voided_at.is_(None),
-    )
-    for option_id, n in db.session.execute(walk_ins.group_by(Meal.option_id)):
-        row_for(option_id)["walk_in"] += n
-
-    options = []
-    for row in rows.values():
-        row["ordered"] = row["dine_in"] + row["delivery"]
-        row["total"] = row["ordered"] + row["walk_in"]
-        if row["option_id"] is not None or row["total"]:
-            options.append(row)
-    channels = ("dine_in", "delivery", "walk_in", "ordered", "total")
-    totals = {key: sum(row[key] for row in options) for key in channels}
-    tags = {
-        tag: {key: sum(row[key] for row in options if tag in row["tags"]) for key in channels}
-        for tag in KITCHEN_TAGS
-    }
-    return {
-        "canteen_id": canteen.id,
-        "date": day,
-        "slot": slot,
-        "menu_id": menu.id,
-        "status": menu.status,
-        "order_cutoff": menu.order_cutoff,
-        "ordering_closed_at": menu.ordering_closed_at,
-        "options": options,
-        "totals": totals,
-        "tags": tags,
-        "seats": menu.seats,
-        "seats_used": menu.seats_used,
-        "seats_free_for_walk_ins": max(menu.seats - menu.seats_used, 0),
-        "delivery_capacity": menu.delivery_capacity,
-        "delivery_used": menu.delivery_used,
-    }

@@ -15,8 +15,6 @@ from mealservice.menus.schemas import (
     CanteenMenuQuery,
     CopyWeekIn,
     CopyWeekOut,
-    KitchenCountsOut,
-    KitchenCountsQuery,
     MenuIn,
     MenuList,
     MenuOut,
@@ -113,16 +111,3 @@ class CopyWeek(MethodView):
         canteen = get_canteen(current_user(), canteen_id)
         created, skipped = services.copy_week(canteen, data["from_week"], data["to_week"])
         return {"items": created, "skipped": skipped}
-
-
-@blp.route("/canteens/<id:canteen_id>/kitchen-counts")
-class KitchenCounts(MethodView):
-    @blp.requires("kitchen_counts.read", 409, scope=get_canteen)
-    @blp.arguments(KitchenCountsQuery, location="query")
-    @blp.response(200, KitchenCountsOut)
-    def get(self, query, canteen_id):
-        """How many of each option to cook, dine-in and delivery apart, with the walk-ins
-        served so far, the soft / low-salt / low-sugar portions and the seats still free."""
-        canteen = get_canteen(current_user(), canteen_id)
-        day = query.get("date") or canteen.district.local_today()
-        return services.kitchen_counts(canteen, day, query["slot"])
