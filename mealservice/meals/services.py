@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from mealservice.balances import services as balances
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import db, start_writing
+from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
 from mealservice.elders.access import record_access
@@ -72,23 +72,50 @@ class Moment:
     offline: bool
 
 
+@dataclass(frozen=True)
+class ScanPlan:
+    """What a scan read before writing anything: the card's judgement, and either the
+    booking it serves or the menu, option and policy it is priced under."""
+
+    actor: object
+    canteen: Canteen
+    data: dict
+    now: datetime | None
+    moment: Moment
+    judged: cards.Judgement
+    problem: str | None = None
+    booking: Order | None = None
+    menu: Menu | None = None
+    option: MenuOption | None = None
+    policies: list[pricing.Policy] | None = None
+    in_force: pricing.Policy | None = None
+    facts: pricing.MealFacts | None = None
+
+
 def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Meal:
     """Record a dine-in meal for the card (or elder) scanned at the canteen's counter.
 
-    `now` is the clock's reading; only the demo loader, replaying a week, sets it."""
+    `now` is the clock's reading; only the demo loader, replaying a week, sets it. The
+    counter's request reads with `plan_scan` and writes with `record_scan`, holding the
+    SQLite write lock only for the second (core.db.start_writing between the two)."""
+    return record_scan(plan_scan(actor, canteen, data, now))
+
+
+def plan_scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> ScanPlan:
+    """Read everything a scan is judged and priced by; refuse what the reads refuse."""
     moment = _moment_of(canteen, data, now or utcnow())
     ensure_month_open(canteen.id, moment.day)
     judged = cards.judge(canteen.district_code, data, moment.at, moment.day)
-    card, elder, problem = judged.card, judged.elder, judged.problem
-    if problem is None and is_active_on(elder, moment.day):
+    plan = ScanPlan(actor, canteen, data, now, moment, judged, judged.problem)
+    elder = judged.elder
+    if plan.problem is None and is_active_on(elder, moment.day):
         booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
         if booking is not None:
-            return _serve_booking(actor, canteen, card, booking, moment, data) or scan(
-                actor, canteen, data, now
-            )
+            return replace(plan, booking=booking)
     menu, option = _menu_and_option(canteen, moment, data.get("option_id"))
 
     # Everything that would refuse the meal, in the order the counter explains it.
+    problem = plan.problem
     if problem is None and not is_active_on(elder, moment.day):
         problem = "elder_inactive"
     if problem is None and menu is None:
@@ -98,20 +125,38 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
 
     policies = pricing_policies(elder.hukou_district)
     in_force = pricing.policy_in_force(policies, elder.hukou_district, moment.day)
+    daily_limit = in_force.max_subsidized_per_day if in_force else None
+    price_fen = option.price_fen if option else 0
+    return replace(
+        plan,
+        problem=problem,
+        menu=menu,
+        option=option,
+        policies=policies,
+        in_force=in_force,
+        facts=facts_of_meal(canteen, elder, moment, price_fen, daily_limit),
+    )
+
+
+def record_scan(plan: ScanPlan) -> Meal:
+    """Write the meal a plan allows. From here the database decides (conditional UPDATEs
+    and CHECKs); where the reads went stale meanwhile, the scan is planned again."""
+    actor, canteen, data, moment = plan.actor, plan.canteen, plan.data, plan.moment
+    card, elder, problem = plan.judged.card, plan.judged.elder, plan.problem
+    if plan.booking is not None:
+        meal = _serve_booking(actor, canteen, card, plan.booking, moment, data)
+        # None: the booking was closed meanwhile.
+        return meal or record_scan(plan_scan(actor, canteen, data, plan.now))
+    in_force, menu, option, facts = plan.in_force, plan.menu, plan.option, plan.facts
+    read_version = in_force.version if in_force else None
+    if read_version != current_version(elder.hukou_district, moment.day):
+        # A new version took effect for this date while we read: price under it instead.
+        return record_scan(plan_scan(actor, canteen, data, plan.now))
     per_slot = in_force.max_meals_per_slot if in_force else 1
     refuse_beyond = in_force.refuse_beyond_limit if in_force else True
     daily_limit = in_force.max_subsidized_per_day if in_force else None
     price_fen = option.price_fen if option else 0
-    facts = facts_of_meal(canteen, elder, moment, price_fen, daily_limit)
     elder_facts = facts_of_elder(elder)
-
-    # The reads are done. From here the database decides (conditional UPDATEs and
-    # CHECKs), and on SQLite this request holds the write lock only for these steps.
-    start_writing()
-    read_version = in_force.version if in_force else None
-    if read_version != current_version(elder.hukou_district, moment.day):
-        # A new version took effect for this date while we read: price under it instead.
-        return scan(actor, canteen, data, now)
     before = limits.take_slot(elder.id, moment.day, moment.slot, per_slot)
     if before is None and refuse_beyond and problem is None:
         if not moment.offline:
@@ -140,12 +185,12 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
         meal.conflict = problem
     else:
         facts = replace(facts, meals_in_slot=per_slot if before is None else before)
-        price = pricing.price_meal(policies, elder_facts, facts)
+        price = pricing.price_meal(plan.policies, elder_facts, facts)
         if price.subsidy_fen and daily_limit is not None:
             if limits.take_subsidized(elder.id, moment.day, daily_limit) is None:
                 # Another meal of the day took the last subsidized place meanwhile.
                 full_day = replace(facts, subsidized_today=daily_limit)
-                price = pricing.price_meal(policies, elder_facts, full_day)
+                price = pricing.price_meal(plan.policies, elder_facts, full_day)
             else:
                 meal.holds_subsidy = True
         set_price(meal, price)
@@ -197,7 +242,6 @@ def _record(actor, canteen: Canteen, meal: Meal, balance_after: int | None, data
 def _serve_booking(actor, canteen: Canteen, card, booking: Order, moment: Moment, data: dict):
     """The elder booked this meal: the booking's option, seat and price win, and only what
     is still owed is collected. None when the booking was closed meanwhile."""
-    start_writing()
     meal = _counter_meal(actor, canteen, card, booking.elder, moment)
     if not consume_booking(booking, meal, moment.at):
         return None

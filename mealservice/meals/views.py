@@ -3,7 +3,7 @@ from flask.views import MethodView
 
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user
-from mealservice.core.db import reads_first
+from mealservice.core.db import reads_first, start_writing
 from mealservice.core.idempotency import HEADER_DOC, idempotent
 from mealservice.core.schemas import page_of_query
 from mealservice.elders.schemas import ElderList, elder_staff_out
@@ -50,7 +50,10 @@ class Scans(MethodView):
         signature, and any other refusal becomes a meal marked `conflict`. A scan by
         `elder_id` is written to the personal-data access log."""
         user = current_user()
-        return services.scan(user, get_canteen(user, canteen_id), data)
+        plan = services.plan_scan(user, get_canteen(user, canteen_id), data)
+        # The reads are done: on SQLite the write lock is held only for the writes.
+        start_writing()
+        return services.record_scan(plan)
 
 
 @blp.route("/canteens/<id:canteen_id>/meals")

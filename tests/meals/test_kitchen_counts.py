@@ -6,8 +6,8 @@ import pytest
 
 from mealservice.core.db import db
 from mealservice.core.errors import Conflict
-from mealservice.menus.models import Menu
 from mealservice.meals.kitchen import kitchen_counts
+from mealservice.menus.models import Menu
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.menus.helpers import add_order

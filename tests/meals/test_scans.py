@@ -671,7 +671,7 @@ def test_a_failure_lets_the_key_go_at_once(db, cashier, canteen, card, lunch, po
     def broken(*args, **kwargs):
         raise RuntimeError("the kitchen printer caught fire")
 
-    monkeypatch.setattr(services, "scan", broken)
+    monkeypatch.setattr(services, "record_scan", broken)
     failed = scan(cashier, canteen, card, headers={"Idempotency-Key": "scan-0006"})
     assert_error(failed, 500, "internal_error")
     claims = select(func.count()).select_from(IdempotentRequest)
