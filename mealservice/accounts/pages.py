@@ -9,7 +9,6 @@ from mealservice.accounts import services
 from mealservice.accounts.passwords import MIN_LENGTH, PasswordRefused, explain
 from mealservice.accounts.throttling import limit_logins
 from mealservice.core.auth import require_login
-from mealservice.core.db import db
 
 bp = Blueprint("accounts_pages", __name__)
 
@@ -71,7 +70,7 @@ def change_password():
         try:
             services.change_password(user, form.current_password.data, form.new_password.data)
         except PasswordRefused as refused:
-            db.session.rollback()
+            # Refused before anything was written; the 422 rolls the request back.
             for field, codes in refused.codes_by_field.items():
                 form[field].errors = explain(codes)
         else:

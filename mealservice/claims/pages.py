@@ -4,8 +4,6 @@ and an official's review of a claim, its anomalies first and its lines underneat
 Plain forms that work without script; every refusal of the services is a sentence on the
 page. Elders' names are masked on every line, as services.lines gives them."""
 
-from datetime import timedelta
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,6 +17,7 @@ from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed
 from mealservice.core.i18n import yuan
 from mealservice.core.privacy import mask_name
+from mealservice.core.refusals import explain
 from mealservice.core.schemas import page_of_query
 from mealservice.elders.models import Elder
 from mealservice.places.models import Canteen, District
@@ -75,30 +74,8 @@ def claim_words():
 
 
 def refusal_text(error: ApiError) -> str:
-    """A refusal of the services as a sentence in the reader's language."""
-    detail = error.detail or {}
-    if error.code == "month_not_ended":
-        _first, last = services.month_bounds(detail["month"])
-        opens = last + timedelta(days=detail["grace_days"] + 1)
-        return _(
-            "The claim for %(month)s can be made from %(day)s, once the month and its "
-            "%(days)s days of grace are over.",
-            month=detail["month"],
-            day=opens.isoformat(),
-            days=detail["grace_days"],
-        )
-    if error.code == "claim_exists":
-        return _("This meal place already has a claim for %(month)s.", month=detail.get("month"))
-    if error.code == "claim_decided":
-        return _("This claim is already decided, and a decision is final.")
-    if error.code == "claim_not_rejected":
-        return _("Only a rejected claim can be made again.")
-    if error.fields:
-        return " ".join(
-            f"{FIELD_NAMES.get(name, name)}: {' '.join(messages)}"
-            for name, messages in error.fields.items()
-        )
-    return error.message
+    """Undo what the refused change wrote; say why, naming the claim pages' fields."""
+    return explain(error, field_names=FIELD_NAMES)
 
 
 def _month_arg(text: str | None) -> str | None:
@@ -217,7 +194,6 @@ def make():
             )
         claim = services.make_claim(user, canteen, month)
     except ApiError as error:
-        db.session.rollback()
         if error.status == 404:
             raise
         return _list_page(
@@ -358,13 +334,11 @@ def review(claim_id: int):
             user, claim, form["decision"], form["reason"], form["rejected_meal_ids"] or None
         )
     except ApiError as error:
-        db.session.rollback()
         if error.status == 404:
             raise
+        text = refusal_text(error)
         claim = services.get_claim(user, claim_id)
-        return _claim_page(
-            user, claim, error_text=refusal_text(error), form=form, status=error.status
-        )
+        return _claim_page(user, claim, error_text=text, form=form, status=error.status)
     flash(
         _(
             "The claim is %(status)s: %(amount)s approved.",
@@ -384,8 +358,8 @@ def resubmit(claim_id: int):
     try:
         made = services.resubmit(user, claim)
     except ApiError as error:
-        db.session.rollback()
+        text = refusal_text(error)
         claim = services.get_claim(user, claim_id)
-        return _claim_page(user, claim, error_text=refusal_text(error), status=error.status)
+        return _claim_page(user, claim, error_text=text, status=error.status)
     flash(_("Revision %(n)s of the claim is made.", n=made.revision), "success")
     return redirect(url_for("claims_pages.claim_page", claim_id=made.id))

@@ -129,11 +129,11 @@ def make_claim(actor, canteen: Canteen, month: str, today: date | None = None) -
     """A manager's claim for a month that has ended; one per canteen and month."""
     if not month_has_ended(canteen, month, today):
         _, last = month_bounds(month)
+        opens_on = last + timedelta(days=grace_days() + 1)
         raise Conflict(
             "month_not_ended",
-            f"A claim for {month} can be made after its grace period, from "
-            f"{last + timedelta(days=grace_days() + 1):%Y-%m-%d}.",
-            {"month": month, "grace_days": grace_days()},
+            f"A claim for {month} can be made after its grace period, from {opens_on:%Y-%m-%d}.",
+            {"month": month, "grace_days": grace_days(), "opens_on": opens_on.isoformat()},
         )
     if db.session.scalar(
         select(exists().where(Claim.canteen_id == canteen.id, Claim.month == month))

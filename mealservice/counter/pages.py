@@ -13,9 +13,9 @@ from wtforms.validators import DataRequired, Length
 from mealservice.accounts.services import sign_in
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.clock import utcnow
-from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound
 from mealservice.core.i18n import local_time
+from mealservice.core.refusals import COUNTER, explain, words_for
 from mealservice.counter import services
 from mealservice.elders import cards
 from mealservice.places.models import Slot
@@ -94,28 +94,7 @@ def script_texts() -> dict:
         "from_balance": _("Taken from the meal card: %(amount)s, balance %(balance)s"),
         "diet_note": _("Diet note:"),
         "sending": _("Checking…"),
-        "refusals": {
-            "card_invalid": _("This is not a valid meal card. Look the elder up by name."),
-            "card_revoked": _("This card has been cancelled (reported lost). Look the elder up."),
-            "card_superseded": _("This is an old card: a newer card was issued. Ask for it."),
-            "card_expired": _("This card has expired. A manager can issue a new one."),
-            "elder_inactive": _("The elder is no longer registered as active."),
-            "already_served": _("Already had this meal today."),
-            "already_served_at": _("Already had this meal at %(canteen)s at %(time)s."),
-            "capacity_full": _("Every seat of this meal is taken."),
-            "no_menu": _("No menu is published for this meal."),
-            "insufficient_balance": _("Not enough on the meal card."),
-            "insufficient_balance_of": _(
-                "Not enough on the meal card: balance %(balance)s, needs %(needed)s."
-            ),
-            "outside_window": _("Now is outside every meal window."),
-            "reference_needed": _("Type or scan the e-payment reference first."),
-            "validation_error": _("The scan was not accepted: %(reasons)s"),
-            "unauthorized": _("Your login has ended. Log in again."),
-            "forbidden": _("You are not allowed to do this."),
-            "not_found": _("Not found."),
-            "other": _("Not accepted: %(message)s"),
-        },
+        "refusals": words_for(COUNTER),
         "offline_recorded": _("Recorded offline: it will be sent when the network is back."),
         "offline_sent": _("The network is back: every scan recorded offline was sent."),
         "offline_banner": _("Offline — %(n)s waiting to upload"),
@@ -178,8 +157,7 @@ def terminals(canteen_id: int):
         try:
             registered, token = services.register_terminal(user, canteen, form.name.data.strip())
         except ApiError as error:
-            db.session.rollback()
-            form.name.errors.append(_error_text(error, "name"))
+            form.name.errors.append(explain(error))
         else:
             form = TerminalForm(formdata=None)
     return render_template(
@@ -202,18 +180,10 @@ def revoke_terminal(canteen_id: int, terminal_id: int):
     try:
         services.revoke_terminal(user, terminal)
     except ApiError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        flash(explain(error), "error")
     else:
         flash(_("The terminal %(name)s was revoked.", name=terminal.name), "success")
     return redirect(url_for("counter_pages.terminals", canteen_id=canteen_id))
-
-
-def _error_text(error: ApiError, field: str) -> str:
-    if error.code == "terminal_exists":
-        return _("A terminal of this name is already registered here.")
-    reasons = (error.fields or {}).get(field)
-    return "; ".join(reasons) if reasons else error.message
 
 
 @bp.get("/canteens/<id:canteen_id>/shift-report")
@@ -235,8 +205,7 @@ def shift_report(canteen_id: int):
     try:
         report = services.shift_report(user, canteen, day, slot=slot, cashier=cashier)
     except ApiError as error:
-        db.session.rollback()
-        errors.append(error.message)
+        errors.append(explain(error))
         report = None
     return render_template(
         "counter/shift_report.html",

@@ -17,6 +17,7 @@ from mealservice.accounts.models import User
 from mealservice.core.auth import VOLUNTEER, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
+from mealservice.core.refusals import DELIVERY, explain
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryRun
 from mealservice.delivery.platforms.base import configured_platforms
@@ -50,17 +51,6 @@ ALERT_KIND_WORDS = {
     "absent": _l("A regular diner has not come for days"),
 }
 
-REFUSALS = {
-    "no_orders": _l("There are no confirmed delivery orders left to put in a run for this meal."),
-    "wrong_code": _l("That code is not right. Please ask the elder for the code again."),
-    "order_closed": _l("This delivery is already finished."),
-    "not_a_volunteer_run": _l("This meal is carried by a delivery platform, not by volunteers."),
-    "order_not_failed": _l("Only a failed delivery can be sent out again."),
-    "already_served": _l("The elder has had this meal meanwhile, so it is not sent again."),
-    "already_followed_up": _l("Someone already followed this alert up."),
-    "validation_error": _l("Something in the form is not right. Please check and try again."),
-}
-
 
 def stage_of(order: Order) -> str:
     """The key into STAGE_WORDS for an order (the JavaScript computes the same)."""
@@ -72,10 +62,6 @@ def stage_of(order: Order) -> str:
 def masked_phone(phone: str | None) -> str:
     """The phone as a courier may see it: the first three and last four digits."""
     return services.mask_phone(phone) or "****"
-
-
-def refusal_text(error: ApiError) -> str:
-    return str(REFUSALS.get(error.code, error.message))
 
 
 @bp.app_context_processor
@@ -118,7 +104,9 @@ def _volunteers(canteen: Canteen) -> list[User]:
     )
 
 
-def _deliveries_page(user, canteen: Canteen, day: date, slot: str | None, *, error=None, form=None):
+def _deliveries_page(
+    user, canteen: Canteen, day: date, slot: str | None, *, error_text=None, status=200, form=None
+):
     found = services.canteen_delivery_orders(canteen, day, slot)
     runs: dict[int, DeliveryRun] = {}
     for run_id in sorted({o.run_id for o in found if o.run_id is not None}):
@@ -140,8 +128,7 @@ def _deliveries_page(user, canteen: Canteen, day: date, slot: str | None, *, err
         volunteers=volunteers,
         volunteer_names={v.id: v.username for v in volunteers},
         may_write=may(user, "delivery_runs.write"),
-        error=error,
-        error_text=refusal_text(error) if error is not None else None,
+        error_text=error_text,
         form=form or {},
         timezone=canteen.district.effective_timezone,
         # The JSON delivery.js polls; built here so the page needs no inline script.
@@ -150,7 +137,7 @@ def _deliveries_page(user, canteen: Canteen, day: date, slot: str | None, *, err
         stage_word_texts={key: str(words) for key, words in STAGE_WORDS.items()},
         failure_word_texts={key: str(words) for key, words in FAILURE_WORDS.items()},
     )
-    return html, 200 if error is None else error.status
+    return html, status
 
 
 @bp.get("/canteens/<id:canteen_id>/deliveries")
@@ -179,8 +166,10 @@ def make_runs(canteen_id: int):
             raise ValidationFailed({"slot": ["Choose a meal."]})
         made = services.make_runs(user, canteen, day, slot, platform, volunteer_id=volunteer_id)
     except ApiError as error:
-        db.session.rollback()
-        return _deliveries_page(user, canteen, day, slot, error=error, form=request.form)
+        text = explain(error, DELIVERY)
+        return _deliveries_page(
+            user, canteen, day, slot, error_text=text, status=error.status, form=request.form
+        )
     flash(_("%(count)s runs made.", count=len(made)), "success")
     return redirect(
         url_for("delivery_pages.deliveries", canteen_id=canteen.id, date=day.isoformat(), slot=slot)
@@ -200,8 +189,7 @@ def redispatch(order_id: int):
     try:
         services.redispatch(user, order, request.form.get("platform") or None)
     except ApiError as error:
-        db.session.rollback()
-        flash(refusal_text(error), "error")
+        flash(explain(error, DELIVERY), "error")
     else:
         flash(_("Order %(id)s is on its way again.", id=order_id), "success")
     return redirect(back)
@@ -296,11 +284,9 @@ def confirm_drop(run_id: int, order_id: int):
     try:
         services.confirm_drop(user, order, code)
     except ApiError as error:
-        db.session.rollback()
+        text = explain(error, DELIVERY)
         chosen = "" if user.role == VOLUNTEER else str(run_id)
-        return _drops_page(
-            user, chosen, errors={order_id: refusal_text(error)}, status=error.status
-        )
+        return _drops_page(user, chosen, errors={order_id: text}, status=error.status)
     flash(_("Delivered to %(name)s.", name=order.elder.name), "success")
     return _back_to_drops(run, user)
 
@@ -312,8 +298,7 @@ def no_answer(run_id: int, order_id: int):
     try:
         services.report_no_answer(user, order)
     except ApiError as error:
-        db.session.rollback()
-        flash(refusal_text(error), "error")
+        flash(explain(error, DELIVERY), "error")
     else:
         flash(
             _("Recorded: nobody answered. The community has been alerted to check on the elder."),
@@ -383,12 +368,11 @@ def follow_up(alert_id: int):
     try:
         services.follow_up_alert(user, alert_id, note)
     except ApiError as error:
-        db.session.rollback()
         if error.status == 404:
             raise
         return _alerts_page(
             user,
-            errors={alert_id: refusal_text(error)},
+            errors={alert_id: explain(error, DELIVERY)},
             notes={alert_id: note},
             status=error.status,
         )

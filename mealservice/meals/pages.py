@@ -21,6 +21,7 @@ from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound
 from mealservice.core.i18n import local_time
+from mealservice.core.refusals import ORDERING, explain, words
 from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder
 from mealservice.meals import orders
@@ -40,29 +41,6 @@ NEAREST_PLACES = 5
 
 # An elder's walking pace: about 80 metres a minute, so 1 km is the "15-minute circle".
 WALKING_M_PER_MIN = 80
-
-# A refusal of the services in plain words, per code; others show the service's sentence.
-REFUSALS = {
-    "cutoff_passed": _l(
-        "Ordering for this meal has closed, so it can no longer be ordered or cancelled."
-    ),
-    "capacity_full": _l("This meal is full. Please choose another place or another meal."),
-    "already_ordered": _l("This elder already has this meal ordered."),
-    "no_delivery": _l(
-        "This place does not deliver this meal. Please book a seat or choose another place."
-    ),
-    "insufficient_balance": _l(
-        "The meal balance is too low. Please top it up, or pay on delivery or at the counter."
-    ),
-    "no_menu": _l("There is no menu for this meal yet."),
-    "elder_inactive": _l(
-        "This elder can no longer order meals here. Please ask the community office."
-    ),
-    "order_closed": _l("This order is already cancelled or finished and cannot be changed."),
-    "already_dispatched": _l("The meal is already on its way and can no longer be cancelled."),
-    "already_rated": _l("This meal has already been rated."),
-    "validation_error": _l("Something in the form is not right. Please check and try again."),
-}
 
 STATUS_WORDS = {
     OrderStatus.CONFIRMED: _l("Confirmed"),
@@ -105,10 +83,6 @@ SCORE_WORDS = {
 def day_words(day) -> str:
     """A date as people say it: 11月25日周三, Wed, Nov 25."""
     return format_skeleton("MMMEd", day, locale=str(get_locale()))
-
-
-def refusal_text(error: ApiError) -> str:
-    return str(REFUSALS.get(error.code, error.message))
 
 
 @bp.app_context_processor
@@ -264,12 +238,12 @@ def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, s
             {"date": menu.date, "slot": menu.slot, "channel": channel, "option_id": option.id},
         )
     except ApiError as error:
-        db.session.rollback()
-        price, refusal = None, refusal or refusal_text(error)
+        explained = explain(error, ORDERING)
+        price, refusal = None, refusal or explained
     if refusal is None and utcnow() >= menu.order_cutoff:
-        refusal = str(REFUSALS["cutoff_passed"])
+        refusal = words("cutoff_passed", ORDERING)
     if refusal is None and price is not None and price.refusal == "slot_limit":
-        refusal = str(REFUSALS["already_ordered"])
+        refusal = words("already_ordered", ORDERING)
     balance = balance_of(elder.id)
     if payment not in _payments(channel):
         # The balance is what relatives top up so the elder need not handle cash.
@@ -305,13 +279,12 @@ def place():
     try:
         placed = orders.place_order(user, data)
     except ApiError as error:
-        db.session.rollback()
         return _confirmation(
             elder,
             menu,
             option,
             channel,
-            refusal=refusal_text(error),
+            refusal=explain(error, ORDERING),
             payment=payment,
             status=error.status,
         )
@@ -348,8 +321,7 @@ def cancel(order_id: int):
     try:
         orders.cancel_order(user, found)
     except ApiError as error:
-        db.session.rollback()
-        flash(refusal_text(error), "error")
+        flash(explain(error, ORDERING), "error")
     else:
         flash(_("The order is cancelled."), "success")
     if request.form.get("back") == "order":
@@ -411,8 +383,7 @@ def rate(meal_id: int):
         try:
             orders.rate_meal(user, meal, score, comment)
         except ApiError as error:
-            db.session.rollback()
-            flash(refusal_text(error), "error")
+            flash(explain(error, ORDERING), "error")
         else:
             flash(_("Thank you for rating the meal."), "success")
     return redirect(url_for("meals_pages.history", elder=meal.elder_id, _anchor="meals"))

@@ -23,8 +23,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from mealservice.core.auth import require_permission
-from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, flatten_messages
+from mealservice.core.refusals import explain
 from mealservice.menus import services
 from mealservice.menus.models import MenuStatus
 from mealservice.menus.schemas import MenuIn, MenuPatchIn
@@ -177,8 +177,7 @@ def copy_week(canteen_id: int):
     try:
         created, skipped = services.copy_week(canteen, monday - timedelta(days=7), monday)
     except ApiError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+        flash(explain(error), "error")
     else:
         kept = sum(1 for s in skipped if s["reason"] == "exists")
         if created:
@@ -212,8 +211,7 @@ def publish_menu(canteen_id: int, menu_id: int):
     try:
         services.publish_menu(menu)
     except ApiError as error:
-        db.session.rollback()
-        flash(_refusal_text(error), "error")
+        flash(explain(error), "error")
     else:
         flash(_("The menu of %(day)s is published.", day=menu.date.isoformat()), "success")
     return redirect(_plan_url(canteen_id, services.week_start(menu.date)))
@@ -257,7 +255,6 @@ def new_menu(canteen_id: int):
                 for key, messages in flatten_messages(error.messages).items():
                     report.add(key, messages)
             except ApiError as error:
-                db.session.rollback()
                 _report(report, error)
             else:
                 flash(_("The menu was added as a draft."), "success")
@@ -288,7 +285,6 @@ def edit_menu(canteen_id: int, menu_id: int):
                 for key, messages in flatten_messages(error.messages).items():
                     report.add(key, messages)
             except ApiError as error:
-                db.session.rollback()
                 _report(report, error, _rows_by_option_id(form))
             else:
                 flash(_("The menu was saved."), "success")
@@ -389,11 +385,12 @@ def _rows_by_option_id(form: MenuForm) -> dict[int, int]:
 
 
 def _report(report: MenuFormErrors, error: ApiError, rows_by_id: dict | None = None) -> None:
+    """Undo what the refused change wrote and put the reasons beside the fields they name."""
+    text = explain(error)
     if error.fields:
         for key, messages in error.fields.items():
             report.add(key, messages)
         return
-    text = _refusal_text(error)
     if error.code == "seats_below_booked":
         report.add("seats", [text])
     elif error.code == "delivery_below_booked":
@@ -403,24 +400,3 @@ def _report(report: MenuFormErrors, error: ApiError, rows_by_id: dict | None = N
         row.name.errors = [*row.name.errors, text]
     else:
         report.general.append(text)
-
-
-def _refusal_text(error: ApiError) -> str:
-    detail = error.detail or {}
-    texts = {
-        "seats_below_booked": lambda: _(
-            "%(n)s seats are already booked or used: seats cannot go below that.",
-            n=detail["seats_used"],
-        ),
-        "delivery_below_booked": lambda: _(
-            "%(n)s deliveries are already ordered: the capacity cannot go below that.",
-            n=detail["delivery_used"],
-        ),
-        "option_in_use": lambda: _(
-            "This option was already ordered or served, so it cannot be removed."
-        ),
-        "menu_in_past": lambda: _("This menu is of a past date and can no longer change."),
-        "menu_in_use": lambda: _("This menu was already ordered; it stays published."),
-        "menu_exists": lambda: _("There is already a menu for this date and meal."),
-    }
-    return texts[error.code]() if error.code in texts else error.message

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from mealservice.core.auth import ADMIN, MANAGER, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
+from mealservice.core.refusals import explain
 from mealservice.core.schemas import page_of_query
 from mealservice.menus.pages import fen_to_yuan_text, yuan_to_fen
 from mealservice.oversight import inspections
@@ -80,19 +81,8 @@ def oversight_words():
 
 
 def refusal_text(error: ApiError) -> str:
-    """A refusal of the services as a sentence in the reader's language."""
-    if error.code == "already_lifted":
-        return _("This blacklist entry is already lifted.")
-    if error.code == "already_recorded":
-        return _("The result of this inspection is already recorded.")
-    if error.code == "no_inspectors":
-        return _("The district has no active inspector to draw.")
-    if error.fields:
-        return " ".join(
-            f"{FIELD_NAMES.get(name, name)}: {' '.join(messages)}"
-            for name, messages in error.fields.items()
-        )
-    return error.message
+    """Undo what the refused change wrote; say why, naming the oversight pages' fields."""
+    return explain(error, field_names=FIELD_NAMES)
 
 
 def _date_field(name: str, required: bool = False) -> date | None:
@@ -144,14 +134,14 @@ def _change(action: str, canteen_id: int, which: str, change, done: str):
     try:
         change(user, canteen)
     except ApiError as error:
-        db.session.rollback()
         if error.status == 404:
             raise
+        text = refusal_text(error)
         canteen = get_canteen(user, canteen_id)
         return _canteen_page(
             user,
             canteen,
-            error_text=refusal_text(error),
+            error_text=text,
             error_form=which,
             form=request.form,
             status=error.status,
@@ -286,7 +276,6 @@ def draw():
         district = get_district(user, code)
         drawn = inspections.draw_inspections(user, district, int(text) if text.isdigit() else None)
     except ApiError as error:
-        db.session.rollback()
         return _inspections_page(
             user, error_text=refusal_text(error), form=request.form, status=error.status
         )
@@ -311,7 +300,6 @@ def record(inspection_id: int):
             request.form.get("findings"),
         )
     except ApiError as error:
-        db.session.rollback()
         if error.status == 404:
             raise
         return _inspections_page(

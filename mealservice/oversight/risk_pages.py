@@ -13,8 +13,8 @@ from mealservice.claims import sampling, services
 from mealservice.claims.models import AnomalyCode, Claim, ClaimStatus, SampleOutcome
 from mealservice.claims.pages import ANOMALY_WORDS, SLOT_NAMES, STATUS_WORDS
 from mealservice.core.auth import canteen_scope, may, require_permission
-from mealservice.core.db import db
 from mealservice.core.errors import ApiError
+from mealservice.core.refusals import explain
 from mealservice.oversight.risk import MONTHS_COVERED, WEIGHTS, district_risk
 from mealservice.places.services import get_district
 
@@ -63,19 +63,15 @@ def risk(code: str):
 
 
 def refusal_text(error: ApiError) -> str:
-    if error.code == "claim_decided":
-        return _("This claim is already decided, and a decision is final.")
-    if error.code == "sample_recorded":
-        return _("The outcome of this check is already recorded.")
-    if error.code == "sample_drawn_meanwhile":
-        return _("Someone drew lines of this claim at the same moment. Please draw again.")
+    """Undo what the refused change wrote; say why, the form's fields in the page's words."""
+    text = explain(error)
     if "size" in (error.fields or {}):
         return _("Number of lines: draw from 1 to %(n)s.", n=sampling.MAX_SIZE)
     if "outcome" in (error.fields or {}):
         return _("Outcome: choose what the call found.")
     if "note" in (error.fields or {}):
         return _("Note: at most %(n)s characters.", n=sampling.NOTE_MAX)
-    return error.message
+    return text
 
 
 def _samples_page(user, claim: Claim, *, error_text=None, size=None, status=200):
@@ -117,11 +113,9 @@ def draw(claim_id: int):
     try:
         checks = sampling.draw_sample(user, claim, size)
     except ApiError as error:
-        db.session.rollback()
+        error_text = refusal_text(error)
         claim = services.get_claim(user, claim_id)
-        return _samples_page(
-            user, claim, error_text=refusal_text(error), size=text, status=error.status
-        )
+        return _samples_page(user, claim, error_text=error_text, size=text, status=error.status)
     if checks:
         flash(_("Lines drawn for checking: %(n)s.", n=len(checks)), "success")
     else:
@@ -140,9 +134,9 @@ def record_outcome(sample_id: int):
             user, check, request.form.get("outcome", ""), request.form.get("note")
         )
     except ApiError as error:
-        db.session.rollback()
+        error_text = refusal_text(error)
         claim = services.get_claim(user, claim_id)
-        return _samples_page(user, claim, error_text=refusal_text(error), status=error.status)
+        return _samples_page(user, claim, error_text=error_text, status=error.status)
     if check.outcome == SampleOutcome.FAILED:
         flash(
             _("Recorded. The line failed the check and is now an anomaly of the claim."), "success"

@@ -7,8 +7,8 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from mealservice.core.auth import may, require_permission, sees_public_view
-from mealservice.core.db import db
 from mealservice.core.errors import ApiError
+from mealservice.core.refusals import explain
 from mealservice.places import services
 from mealservice.places.schemas import CanteenQuery
 
@@ -58,8 +58,7 @@ def canteen_detail(canteen_id: int):
             try:
                 services.update_canteen(user, canteen, changes)
             except ApiError as error:
-                db.session.rollback()
-                flash(error.message, "error")
+                flash(explain(error), "error")
             else:
                 flash(_("Saved."), "success")
                 return redirect(url_for("places_pages.canteen_detail", canteen_id=canteen.id))
