@@ -355,7 +355,7 @@ def seed_orders(canteens: list[Canteen], elder_ids: list[int], now: datetime) ->
         canteen = usual_place(elder, canteens)
         menu = db.session.scalar(
             select(Menu)
-            .where(Menu.canteen_id == canteen.id, Menu.slot == "lunch", Menu.order_cutoff > now)
+            .where(Menu.canteen_id == canteen.id, Menu.slot == "lunch", Menu.ordering_open(now))
             .order_by(Menu.date)
             .limit(1)
         )

@@ -46,7 +46,26 @@ RELEASE_DELIVERY = text(
     "UPDATE menus SET delivery_used = delivery_used - 1 WHERE id = :menu_id AND delivery_used > 0"
 )
 
-DEFAULT_PAYMENT = {"delivery": OrderPayment.ON_DELIVERY, "dine_in": OrderPayment.AT_COUNTER}
+# How an order of each channel may be paid: from the balance when it is placed, or in cash
+# when the meal arrives, which is what an order that names no way is paid by.
+PAYMENTS = {
+    "delivery": (OrderPayment.BALANCE, OrderPayment.ON_DELIVERY),
+    "dine_in": (OrderPayment.BALANCE, OrderPayment.AT_COUNTER),
+}
+
+
+def payment_method(channel: str, method: str | None = None, field: str = "payment.method"):
+    """The way an order of the channel is paid: the one asked for, if the channel allows
+    it, else cash when the meal arrives."""
+    method = method or PAYMENTS[channel][1]
+    if method not in PAYMENTS[channel]:
+        raise ValidationFailed({field: [f"A {channel} order is not paid {method}."]})
+    return OrderPayment(method)
+
+
+def cancellable(order: Order, menu: Menu | None, now: datetime) -> bool:
+    """Whether the order may still be cancelled: confirmed, and ordering still open."""
+    return order.status == OrderStatus.CONFIRMED and menu is not None and menu.ordering_open(now)
 
 
 def ordering_elders(user) -> list[Elder]:
@@ -71,7 +90,7 @@ def place_order(actor, data: dict, *, now: datetime | None = None, standing_orde
             raise ValidationFailed({"address": ["Give the address to deliver to."]})
     if menu.status != MenuStatus.PUBLISHED:
         raise Conflict("no_menu", "This menu is not published yet.", {"menu_id": menu.id})
-    if now >= menu.order_cutoff:
+    if not menu.ordering_open(now):
         raise Conflict(
             "cutoff_passed",
             "Ordering for this meal has closed.",
@@ -79,7 +98,7 @@ def place_order(actor, data: dict, *, now: datetime | None = None, standing_orde
         )
     if not is_active_on(elder, menu.date):
         raise Conflict("elder_inactive", "The elder is no longer active in the registry.")
-    method = (data.get("payment") or {}).get("method") or DEFAULT_PAYMENT[channel]
+    method = payment_method(channel, (data.get("payment") or {}).get("method"))
 
     policies = pricing_policies(elder.hukou_district)
     in_force = pricing.policy_in_force(policies, elder.hukou_district, menu.date)
@@ -180,7 +199,7 @@ def cancel_order(actor, order: Order, *, now: datetime | None = None) -> Order:
     if order.status != OrderStatus.CONFIRMED:
         raise Conflict("order_closed", f"The order is {order.status}.", {"status": order.status})
     menu = db.session.get(Menu, order.menu_id)
-    if now >= menu.order_cutoff:
+    if not menu.ordering_open(now):
         raise Conflict(
             "cutoff_passed",
             "Ordering for this meal has closed; it can no longer be cancelled.",
@@ -302,7 +321,7 @@ def close_ordering(now: datetime | None = None) -> int:
         update(Menu)
         .where(
             Menu.ordering_closed_at.is_(None),
-            Menu.order_cutoff <= now,
+            ~Menu.ordering_open(now),
             Menu.status == MenuStatus.PUBLISHED,
         )
         .values(ordering_closed_at=now)

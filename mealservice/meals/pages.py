@@ -26,7 +26,7 @@ from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder
 from mealservice.meals import orders
 from mealservice.meals.kitchen import kitchen_counts
-from mealservice.meals.models import Meal, Order, OrderPayment, OrderStatus, Rating
+from mealservice.meals.models import Meal, OrderPayment, OrderStatus, Rating
 from mealservice.meals.services import quote
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.pages import TAG_NAMES
@@ -224,12 +224,6 @@ def confirm():
     return _confirmation(elder, menu, option, channel)
 
 
-def _payments(channel: str) -> tuple[OrderPayment, OrderPayment]:
-    """The ways to pay for a meal: the balance now, or cash at the door or the counter."""
-    later = OrderPayment.ON_DELIVERY if channel == "delivery" else OrderPayment.AT_COUNTER
-    return OrderPayment.BALANCE, later
-
-
 def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, status=200):
     try:
         price = quote(
@@ -240,15 +234,15 @@ def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, s
     except ApiError as error:
         explained = explain(error, ORDERING)
         price, refusal = None, refusal or explained
-    if refusal is None and utcnow() >= menu.order_cutoff:
+    if refusal is None and not menu.ordering_open(utcnow()):
         refusal = words("cutoff_passed", ORDERING)
     if refusal is None and price is not None and price.refusal == "slot_limit":
         refusal = words("already_ordered", ORDERING)
     balance = balance_of(elder.id)
-    if payment not in _payments(channel):
+    if payment not in orders.PAYMENTS[channel]:
         # The balance is what relatives top up so the elder need not handle cash.
         enough = price is not None and 0 < price.elder_pays_fen <= balance
-        payment = OrderPayment.BALANCE if enough else _payments(channel)[1]
+        payment = OrderPayment.BALANCE if enough else orders.payment_method(channel)
     html = render_template(
         "ordering/confirm.html",
         elder=elder,
@@ -257,7 +251,7 @@ def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, s
         channel=channel,
         price=price,
         balance_fen=balance,
-        payments=_payments(channel),
+        payments=orders.PAYMENTS[channel],
         payment=payment,
         refusal=refusal,
         timezone=menu.canteen.district.effective_timezone,
@@ -271,7 +265,7 @@ def place():
     elder, menu, option, channel = _choice_from(request.form)
     payment = request.form.get("payment")
     data = {"elder_id": elder.id, "menu_id": menu.id, "option_id": option.id, "channel": channel}
-    if payment in _payments(channel):
+    if payment in orders.PAYMENTS[channel]:
         data["payment"] = {"method": payment}
     address = (request.form.get("address") or "").strip()
     if channel == "delivery" and address:
@@ -295,10 +289,6 @@ def place():
 # One order, the history
 
 
-def _cancellable(order_: Order, menu: Menu | None, now) -> bool:
-    return order_.status == OrderStatus.CONFIRMED and menu is not None and now < menu.order_cutoff
-
-
 @bp.get("/orders/<id:order_id>")
 def order_detail(order_id: int):
     user = require_permission("orders.read")
@@ -308,7 +298,7 @@ def order_detail(order_id: int):
         "ordering/order.html",
         order=found,
         menu=menu,
-        cancellable=_cancellable(found, menu, utcnow()) and may(user, "orders.place"),
+        cancellable=orders.cancellable(found, menu, utcnow()) and may(user, "orders.place"),
         timezone=found.canteen.district.effective_timezone,
     )
 
@@ -360,7 +350,8 @@ def history():
         elder=elder,
         elders=elders,
         orders=[
-            {"order": o, "cancellable": _cancellable(o, menus.get(o.menu_id), now)} for o in placed
+            {"order": o, "cancellable": orders.cancellable(o, menus.get(o.menu_id), now)}
+            for o in placed
         ],
         may_cancel=may(user, "orders.place"),
         may_rate=may(user, "ratings.write"),

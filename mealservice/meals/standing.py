@@ -23,12 +23,11 @@ from mealservice.elders.models import Elder, account_elders
 from mealservice.elders.services import get_elder, is_active_on
 from mealservice.meals.models import (
     Order,
-    OrderPayment,
     OrderStatus,
     StandingOrder,
     StandingOrderHold,
 )
-from mealservice.meals.orders import DEFAULT_PAYMENT, cancel_order, place_order
+from mealservice.meals.orders import cancel_order, payment_method, place_order
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.places.models import Canteen, Function
 from mealservice.places.services import get_canteen
@@ -42,13 +41,8 @@ DAYS_AHEAD = 2
 # Who made or stopped a standing order when no person did.
 SYSTEM = "system"
 
+
 # Payment methods that make sense for each channel.
-PAYMENTS_BY_CHANNEL = {
-    "delivery": (OrderPayment.BALANCE, OrderPayment.ON_DELIVERY),
-    "dine_in": (OrderPayment.BALANCE, OrderPayment.AT_COUNTER),
-}
-
-
 def _name(actor) -> str:
     return actor.username if actor is not None else SYSTEM
 
@@ -63,9 +57,7 @@ def create_standing_order(actor, data: dict) -> StandingOrder:
         raise Conflict("elder_inactive", "The elder is no longer active in the registry.")
     if channel == "delivery" and Function.DELIVERY not in canteen.functions:
         raise Conflict("no_delivery", f"{canteen.name} does not deliver meals.")
-    payment = data.get("payment_method") or DEFAULT_PAYMENT[channel]
-    if payment not in PAYMENTS_BY_CHANNEL[channel]:
-        raise ValidationFailed({"payment_method": [f"A {channel} order is not paid {payment}."]})
+    payment = payment_method(channel, data.get("payment_method"), field="payment_method")
     _ensure_no_overlap(elder.id, data["slot"], data["weekdays"])
     standing_order = StandingOrder(
         elder_id=elder.id,
@@ -351,7 +343,7 @@ def _open_menus(canteen_ids: set[int], first: date, last: date, now: datetime) -
             Menu.canteen_id.in_(canteen_ids),
             Menu.date.between(first, last),
             Menu.status == MenuStatus.PUBLISHED,
-            Menu.order_cutoff > now,
+            Menu.ordering_open(now),
         )
         .order_by(Menu.date, Menu.id)
     )

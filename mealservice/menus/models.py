@@ -2,6 +2,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.clock import utcnow
@@ -57,6 +58,11 @@ class Menu(db.Model):
     @property
     def seats_left(self) -> int:
         return self.seats - self.seats_used
+
+    @hybrid_method
+    def ordering_open(self, now: datetime):
+        """Orders are taken, and cancelled, until the cutoff: one rule for Python and SQL."""
+        return self.order_cutoff > now
 
 
 class MenuOption(db.Model):

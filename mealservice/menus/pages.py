@@ -148,20 +148,22 @@ def plan(canteen_id: int):
     canteen = get_canteen(user, canteen_id)
     monday = _week_of(canteen, request.args.get("week"))
     menus = services.week_menus(canteen, monday)
+    days = [monday + timedelta(days=n) for n in range(7)]
     return render_template(
         "menus/plan.html",
         canteen=canteen,
         monday=monday,
         previous_week=monday - timedelta(days=7),
         next_week=monday + timedelta(days=7),
-        days=[monday + timedelta(days=n) for n in range(7)],
+        days=days,
         slots=services.planned_slots(canteen),
         menus=menus,
         drafts=any(
-            menu.status == MenuStatus.DRAFT and menu.date >= canteen.district.local_today()
+            menu.status == MenuStatus.DRAFT and services.changeable(canteen, menu.date)
             for menu in menus.values()
         ),
         today=canteen.district.local_today(),
+        changeable={day: services.changeable(canteen, day) for day in days},
         weekdays=WEEKDAYS,
         slot_names=SLOT_NAMES,
         tag_names=TAG_NAMES,
@@ -307,7 +309,7 @@ def _menu_page(canteen, menu, day: date, slot: str, form: MenuForm, errors: list
         slot_names=SLOT_NAMES,
         tag_names=TAG_NAMES,
         plan_week=services.week_start(day),
-        past=day < canteen.district.local_today(),
+        past=not services.changeable(canteen, day),
     )
 
 

@@ -94,7 +94,7 @@ def open_menus(day: date, near: tuple[float, float] | None = None) -> list[tuple
         .where(
             Menu.date == day,
             Menu.status == MenuStatus.PUBLISHED,
-            Menu.order_cutoff > now,
+            Menu.ordering_open(now),
             Menu.seats_used < Menu.seats,
         )
         .order_by(Menu.id)
@@ -162,12 +162,14 @@ def week_menus(canteen: Canteen, monday: date) -> dict[tuple[date, str], Menu]:
     return {(menu.date, menu.slot): menu for menu in menus}
 
 
-def _local_today(canteen: Canteen, now: datetime | None) -> date:
-    return canteen.district.local(now or utcnow()).date()
+def changeable(canteen: Canteen, day: date, now: datetime | None = None) -> bool:
+    """Whether the canteen's menus of `day` may still change: a past day's menus stay as
+    they were served."""
+    return day >= canteen.district.local_today(now)
 
 
 def _ensure_not_past(menu: Menu, now: datetime | None) -> None:
-    if menu.date < _local_today(menu.canteen, now):
+    if not changeable(menu.canteen, menu.date, now):
         raise Conflict(
             "menu_in_past",
             f"The menu of {menu.date:%Y-%m-%d} is in the past and cannot change.",
@@ -276,10 +278,9 @@ def publish_menu(menu: Menu, *, now: datetime | None = None) -> Menu:
 
 def publish_week(canteen: Canteen, monday: date, *, now: datetime | None = None) -> list[Menu]:
     """Publish the week's drafts from today on; past days stay as they were."""
-    today = _local_today(canteen, now)
     published = []
     for (day, _slot), menu in sorted(week_menus(canteen, monday).items()):
-        if menu.status == MenuStatus.DRAFT and day >= today:
+        if menu.status == MenuStatus.DRAFT and changeable(canteen, day, now):
             menu.status = MenuStatus.PUBLISHED
             published.append(menu)
     db.session.flush()
@@ -300,8 +301,7 @@ def copy_week(
         errors["to_week"] = ["Copy to another week."]
     if errors:
         raise ValidationFailed(errors)
-    today = _local_today(canteen, now)
-    if to_week + timedelta(days=6) < today:
+    if not changeable(canteen, to_week + timedelta(days=6), now):
         raise Conflict(
             "menu_in_past",
             f"The week of {to_week:%Y-%m-%d} is over; its menus cannot change.",
@@ -319,7 +319,7 @@ def copy_week(
             "exists"
             if (target, slot) in existing
             else "past"
-            if target < today
+            if not changeable(canteen, target, now)
             else "no_window"
             if slot not in windows
             else None

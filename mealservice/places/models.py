@@ -140,8 +140,8 @@ class District(db.Model):
         """A moment as the district's clocks show it."""
         return moment.astimezone(ZoneInfo(self.effective_timezone))
 
-    def local_today(self) -> date:
-        return self.local(utcnow()).date()
+    def local_today(self, now: datetime | None = None) -> date:
+        return self.local(now or utcnow()).date()
 
 
 class Community(db.Model):

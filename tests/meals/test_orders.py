@@ -135,6 +135,9 @@ def test_a_draft_menu_takes_no_orders(family, elder, canteen, tomorrow):
         ({"option_id": 999999}, "option_id"),
         ({"menu_id": 999999}, "menu_id"),
         ({"payment": {"method": "cash"}}, "payment.method"),
+        # Each channel is paid from the balance or in cash when the meal arrives.
+        ({"payment": {"method": "at_counter"}}, "payment.method"),
+        ({"channel": "dine_in", "payment": {"method": "on_delivery"}}, "payment.method"),
     ],
 )
 def test_bad_input_names_the_field_and_orders_nothing(db, family, elder, lunch, fields, field):
