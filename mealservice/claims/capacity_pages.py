@@ -16,7 +16,6 @@ from mealservice.places.services import get_canteen
 
 bp = Blueprint("capacity_pages", __name__)
 
-SLOT_NAMES = {"breakfast": _l("Breakfast"), "lunch": _l("Lunch"), "dinner": _l("Dinner")}
 RANGE_TEXTS = {
     capacity.END_BEFORE_START: _l("The end date may not be before the start date."),
     capacity.RANGE_TOO_LONG: _l("The report covers at most %(n)s days.", n=capacity.MAX_DAYS),
@@ -60,7 +59,6 @@ def capacity_report(canteen_id: int):
         errors=errors,
         items=items,
         totals=capacity.slot_totals(items),
-        slot_names=SLOT_NAMES,
         max_days=capacity.MAX_DAYS,
         chart_url=url_for(
             "capacity_pages.capacity_chart",

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 
 from mealservice.claims import exports, services
-from mealservice.claims.pages import ANOMALY_WORDS, SLOT_NAMES, STATUS_WORDS
+from mealservice.claims.pages import ANOMALY_WORDS, STATUS_WORDS
 from mealservice.claims.summary import district_summary as summary_of
 from mealservice.core.auth import require_permission
 from mealservice.core.clock import utcnow
@@ -19,7 +19,7 @@ bp = Blueprint("claim_exports_pages", __name__)
 
 def _names() -> dict:
     """The claim pages' words for statuses, anomalies and slots: one wording everywhere."""
-    return {"statuses": STATUS_WORDS, "anomaly_names": ANOMALY_WORDS, "slot_names": SLOT_NAMES}
+    return {"statuses": STATUS_WORDS, "anomaly_names": ANOMALY_WORDS}
 
 
 @bp.get("/claims/<id:claim_id>/print")

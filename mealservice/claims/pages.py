@@ -49,7 +49,6 @@ ANOMALY_WORDS = {
     AnomalyCode.SAMPLE_FAILED: _l("Denied on a random phone check"),
 }
 
-SLOT_NAMES = {"breakfast": _l("Breakfast"), "lunch": _l("Lunch"), "dinner": _l("Dinner")}
 
 DECISION_WORDS = {Decision.APPROVE: _l("Approve"), Decision.REJECT: _l("Reject")}
 
@@ -68,7 +67,6 @@ def claim_words():
     return {
         "claim_status_words": STATUS_WORDS,
         "anomaly_words": ANOMALY_WORDS,
-        "claim_slot_names": SLOT_NAMES,
         "claim_list_args": _pager_args,
     }
 

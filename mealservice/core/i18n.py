@@ -40,12 +40,25 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(yuan, "yuan")
     app.add_template_filter(label, "label")
+    app.add_template_global(SLOT_WORDS, "slot_words")
+    app.add_template_global(TAG_WORDS, "tag_words")
     app.add_template_global(generate_csrf, "csrf_token")
 
     @app.context_processor
     def page_context():
         return {"current_user": current_user(), "may": may, "locale": select_locale()}
 
+
+# The meal slots and the menu options' diet tags as people read them, on every page.
+SLOT_WORDS = {"breakfast": _l("Breakfast"), "lunch": _l("Lunch"), "dinner": _l("Dinner")}
+TAG_WORDS = {
+    "soft": _l("Soft"),
+    "low_salt": _l("Low salt"),
+    "low_sugar": _l("Low sugar"),
+    "low_fat": _l("Low fat"),
+    "vegetarian": _l("Vegetarian"),
+    "halal": _l("Halal"),
+}
 
 # How stored codes read to people; codes stay English in the API.
 LABELS = {

@@ -29,9 +29,8 @@ from mealservice.meals.kitchen import kitchen_counts
 from mealservice.meals.models import Meal, OrderPayment, OrderStatus, Rating
 from mealservice.meals.services import quote
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
-from mealservice.menus.pages import TAG_NAMES
 from mealservice.menus.services import KITCHEN_TAGS, open_menus, planned_slots, week_start
-from mealservice.places.models import Function, slot_at
+from mealservice.places.models import Function, Slot, slot_at
 from mealservice.places.services import get_canteen
 
 bp = Blueprint("meals_pages", __name__)
@@ -58,17 +57,6 @@ PAYMENT_WORDS = {
     OrderPayment.AT_COUNTER: _l("Pay at the counter"),
 }
 
-TAG_WORDS = {
-    "soft": _l("Soft"),
-    "low_salt": _l("Low salt"),
-    "low_sugar": _l("Low sugar"),
-    "low_fat": _l("Low fat"),
-    "vegetarian": _l("Vegetarian"),
-    "halal": _l("Halal"),
-}
-
-SLOT_ORDER = ("breakfast", "lunch", "dinner")
-SLOT_WORDS = {"breakfast": _l("Breakfast"), "lunch": _l("Lunch"), "dinner": _l("Dinner")}
 
 SCORE_WORDS = {
     1: _l("Very poor"),
@@ -90,8 +78,6 @@ def ordering_words():
     return {
         "status_words": STATUS_WORDS,
         "payment_words": PAYMENT_WORDS,
-        "tag_words": TAG_WORDS,
-        "slot_words": SLOT_WORDS,
         "score_words": SCORE_WORDS,
     }
 
@@ -167,7 +153,7 @@ def _places(day, home: tuple[float, float] | None, everything: bool) -> tuple[li
             {"menu": menu, "delivers": _deliverable(menu), "dine_in": _may_dine_in(menu)}
         )
     for place in places.values():
-        place["meals"].sort(key=lambda meal: SLOT_ORDER.index(meal["menu"].slot))
+        place["meals"].sort(key=lambda meal: list(Slot).index(meal["menu"].slot))
     found = list(places.values())
     if everything or len(found) <= NEAREST_PLACES:
         return found, False
@@ -436,8 +422,6 @@ def kitchen(canteen_id: int):
         slot=slot,
         slots=slots,
         errors=errors,
-        slot_names=SLOT_WORDS,
-        tag_names=TAG_NAMES,
         tags=KITCHEN_TAGS,
         zone=district.effective_timezone,
         now_local=local_time(utcnow(), district.effective_timezone),

@@ -37,8 +37,6 @@ YUAN = re.compile(r"(\d{1,7})(?:\.(\d{1,2}))?")
 # Managers type dishes with Chinese or Western commas alike.
 DISH_SEPARATORS = re.compile(r"[,，、;；]")
 TAG_FIELDS = {"soft": "soft", "low_salt": "low_salt", "low_sugar": "low_sugar"}
-SLOT_NAMES = {"breakfast": _l("Breakfast"), "lunch": _l("Lunch"), "dinner": _l("Dinner")}
-TAG_NAMES = {"soft": _l("Soft"), "low_salt": _l("Low salt"), "low_sugar": _l("Low sugar")}
 WEEKDAYS = [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
 
 
@@ -165,8 +163,6 @@ def plan(canteen_id: int):
         today=canteen.district.local_today(),
         changeable={day: services.changeable(canteen, day) for day in days},
         weekdays=WEEKDAYS,
-        slot_names=SLOT_NAMES,
-        tag_names=TAG_NAMES,
         zone=canteen.district.effective_timezone,
     )
 
@@ -306,8 +302,6 @@ def _menu_page(canteen, menu, day: date, slot: str, form: MenuForm, errors: list
         slot=slot,
         form=form,
         errors=errors,
-        slot_names=SLOT_NAMES,
-        tag_names=TAG_NAMES,
         plan_week=services.week_start(day),
         past=not services.changeable(canteen, day),
     )

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from mealservice.claims import sampling, services
 from mealservice.claims.models import AnomalyCode, Claim, ClaimStatus, SampleOutcome
-from mealservice.claims.pages import ANOMALY_WORDS, SLOT_NAMES, STATUS_WORDS
+from mealservice.claims.pages import ANOMALY_WORDS, STATUS_WORDS
 from mealservice.core.auth import canteen_scope, may, require_permission
 from mealservice.core.errors import ApiError
 from mealservice.core.refusals import explain
@@ -88,7 +88,6 @@ def _samples_page(user, claim: Claim, *, error_text=None, size=None, status=200)
         outcomes=outcomes,
         outcome_words=OUTCOME_WORDS,
         status_words=STATUS_WORDS,
-        slot_names=SLOT_NAMES,
         size=size if size is not None else sampling.DEFAULT_SIZE,
         max_size=sampling.MAX_SIZE,
         note_max=sampling.NOTE_MAX,
