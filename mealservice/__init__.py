@@ -117,14 +117,6 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.meals import views as meal_views
     from mealservice.menus import pages as menu_pages
     from mealservice.menus import views as menu_views
-    from mealservice.oversight import (
-        dashboard_pages,
-        dashboard_views,
-        risk_pages,
-        risk_views,
-        warnings_pages,
-        warnings_views,
-    )
     from mealservice.oversight import pages as oversight_pages
     from mealservice.oversight import views as oversight_views
     from mealservice.places import pages as place_pages
@@ -145,9 +137,6 @@ def register_blueprints(app: Flask) -> None:
         capacity_views.blp,
         claim_views.blp,
         summary_views.blp,
-        dashboard_views.blp,
-        warnings_views.blp,
-        risk_views.blp,
         oversight_views.blp,
     ):
         api.register_blueprint(blueprint)
@@ -171,9 +160,6 @@ def register_blueprints(app: Flask) -> None:
         capacity_pages.bp,
         claim_pages.bp,
         export_pages.bp,
-        dashboard_pages.bp,
-        warnings_pages.bp,
-        risk_pages.bp,
         oversight_pages.bp,
     ):
         app.register_blueprint(blueprint)

@@ -298,7 +298,7 @@ def create_blacklist_entry(canteen):
 
 def create_inspection(district):
     """A random inspection of a place of the district, drawn for a new inspector."""
-    from mealservice.oversight.inspections import draw_inspections
+    from mealservice.oversight.services.inspections import draw_inspections
 
     create_user("inspector", district=district)
     return _committed(draw_inspections(None, district, 1)[0])

@@ -116,7 +116,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     # Regular diners not seen for days: a welfare alert for their community.
     ScheduledJob(
         "raise_absence_alerts",
-        "mealservice.oversight.warnings.raise_absence_alerts",
+        "mealservice.oversight.services.warnings.raise_absence_alerts",
         {"hour": 8, "minute": 0},
         "raised",
     ),

@@ -56,9 +56,9 @@ from mealservice.meals.models import Meal, Order, Rating, StandingOrder
 from mealservice.meals.orders import place_order
 from mealservice.meals.standing import add_hold, create_standing_order, place_standing_orders
 from mealservice.menus.models import Menu
-from mealservice.oversight.inspections import draw_inspections, record_result
 from mealservice.oversight.models import CHECKLIST, Inspection
-from mealservice.oversight.warnings import raise_absence_alerts
+from mealservice.oversight.services.inspections import draw_inspections, record_result
+from mealservice.oversight.services.warnings import raise_absence_alerts
 from mealservice.places.models import Canteen, Community, District
 from mealservice.places.registry import set_filing, set_grade
 from mealservice.places.services import create_canteen, create_community, create_district

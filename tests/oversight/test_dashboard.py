@@ -12,7 +12,7 @@ from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.elders.models import AlertKind, ElderStatus, WelfareAlert
 from mealservice.menus.models import MenuStatus
-from mealservice.oversight.dashboard import district_dashboard
+from mealservice.oversight.services.dashboard import district_dashboard
 from tests import factories
 from tests.claims.helpers import CLAIMING_OCTOBER, MONTH, menu_for, plant_delivery, plant_meal
 from tests.core.test_errors import assert_error

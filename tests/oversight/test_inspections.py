@@ -7,8 +7,8 @@ import pytest
 
 from mealservice.accounts.models import User
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
-from mealservice.oversight import inspections
 from mealservice.oversight.models import CHECKLIST, Inspection
+from mealservice.oversight.services import inspections
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.pages import browser_as, html_of, post_form

@@ -7,7 +7,7 @@ import pytest
 from mealservice.claims import services
 from mealservice.claims.models import Claim, ClaimAnomaly
 from mealservice.core.db import db as _db
-from mealservice.oversight.risk import WEIGHTS, district_risk, months_ending
+from mealservice.oversight.services.risk import WEIGHTS, district_risk, months_ending
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.pages import browser_as, html_of

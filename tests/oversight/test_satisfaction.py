@@ -9,7 +9,7 @@ import pytest
 
 from mealservice.core.db import db as _db
 from mealservice.meals.models import Rating
-from mealservice.oversight.satisfaction import average_of, district_satisfaction
+from mealservice.oversight.services.satisfaction import average_of, district_satisfaction
 from tests import factories
 from tests.claims.helpers import plant_meal
 from tests.core.test_errors import assert_error

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mealservice.core.db import db as _db
 from mealservice.delivery import services as delivery
 from mealservice.elders.models import AlertKind, WelfareAlert
-from mealservice.oversight.warnings import raise_absence_alerts
+from mealservice.oversight.services.warnings import raise_absence_alerts
 from tests import factories
 from tests.claims.helpers import plant_meal
 from tests.pages import browser_as, html_of

@@ -7,7 +7,7 @@ page, next to the form it refuses."""
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -18,14 +18,13 @@ from mealservice.core.errors import ApiError, NotFound, ValidationFailed
 from mealservice.core.refusals import explain
 from mealservice.core.schemas import page_of_query
 from mealservice.menus.pages import fen_to_yuan_text, yuan_to_fen
-from mealservice.oversight import inspections
 from mealservice.oversight.models import CHECKLIST, InspectionResult
-from mealservice.oversight.views import oversight_body
+from mealservice.oversight.pages import bp
+from mealservice.oversight.services import inspections
+from mealservice.oversight.views.register import oversight_body
 from mealservice.places import registry
 from mealservice.places.models import District, FilingStatus
 from mealservice.places.services import get_canteen, get_district
-
-bp = Blueprint("oversight_pages", __name__)
 
 INSPECTIONS_PER_PAGE = 50
 PUBLIC_PER_PAGE = 50
@@ -266,7 +265,7 @@ def inspection_list():
 
 
 @bp.post("/inspections/draw")
-def draw():
+def draw_inspections():
     user = require_permission("inspections.draw")
     code = user.district_code if user.role != ADMIN else request.form.get("district", "")
     text = (request.form.get("count") or "").strip()
@@ -284,7 +283,7 @@ def draw():
 
 
 @bp.post("/inspections/<id:inspection_id>/record")
-def record(inspection_id: int):
+def record_inspection(inspection_id: int):
     user = require_permission(
         "inspections.record", inspections.get_inspection, inspection_id=inspection_id
     )

@@ -5,7 +5,7 @@ recorded with plain forms.
 Elders are masked on every row, their phones too: the official calling looks the full
 number up in the elder registry."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -15,11 +15,9 @@ from mealservice.claims.pages import ANOMALY_WORDS, STATUS_WORDS
 from mealservice.core.auth import canteen_scope, may, require_permission
 from mealservice.core.errors import ApiError
 from mealservice.core.refusals import explain
-from mealservice.oversight.risk import MONTHS_COVERED, WEIGHTS, district_risk
+from mealservice.oversight.pages import bp
+from mealservice.oversight.services.risk import MONTHS_COVERED, WEIGHTS, district_risk
 from mealservice.places.services import get_district
-
-bp = Blueprint("oversight_risk_pages", __name__)
-
 
 CODE_WORDS = {
     **ANOMALY_WORDS,
@@ -103,7 +101,7 @@ def samples(claim_id: int):
 
 
 @bp.post("/claims/<id:claim_id>/samples")
-def draw(claim_id: int):
+def draw_samples(claim_id: int):
     """Draw N lines of an undecided claim at random; then the checks."""
     user = require_permission("samples.write", scope=services.get_claim, claim_id=claim_id)
     claim = services.get_claim(user, claim_id)
@@ -119,7 +117,7 @@ def draw(claim_id: int):
         flash(_("Lines drawn for checking: %(n)s.", n=len(checks)), "success")
     else:
         flash(_("Every line of this claim has been drawn already."), "notice")
-    return redirect(url_for("oversight_risk_pages.samples", claim_id=claim.id))
+    return redirect(url_for("oversight_pages.samples", claim_id=claim.id))
 
 
 @bp.post("/samples/<id:sample_id>/outcome")
@@ -143,5 +141,5 @@ def record_outcome(sample_id: int):
     else:
         flash(_("Recorded: %(outcome)s.", outcome=OUTCOME_WORDS[check.outcome]), "success")
     return redirect(
-        url_for("oversight_risk_pages.samples", claim_id=claim_id, _anchor=f"sample-{check.id}")
+        url_for("oversight_pages.samples", claim_id=claim_id, _anchor=f"sample-{check.id}")
     )

@@ -1,8 +1,6 @@
 from mealservice.claims import sampling, services
-from mealservice.core.api import Blueprint
 from mealservice.core.auth import canteen_scope, current_user
-from mealservice.oversight.risk import district_risk
-from mealservice.oversight.risk_schemas import (
+from mealservice.oversight.schemas.risk import (
     DistrictRiskOut,
     OutcomeIn,
     RiskQuery,
@@ -10,11 +8,9 @@ from mealservice.oversight.risk_schemas import (
     SampleList,
     SampleOut,
 )
+from mealservice.oversight.services.risk import district_risk
+from mealservice.oversight.views import blp
 from mealservice.places.services import get_district
-
-blp = Blueprint(
-    "risk", __name__, url_prefix="/api/v1", description="Risk scores and claim sampling"
-)
 
 
 @blp.get("/districts/<code:code>/risk")

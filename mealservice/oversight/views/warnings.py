@@ -1,24 +1,17 @@
 """Satisfaction per meal place and the review of the personal-data access log."""
 
-from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user
 from mealservice.core.schemas import page_of_query
 from mealservice.elders import access
-from mealservice.oversight.satisfaction import district_satisfaction
-from mealservice.oversight.warnings_schemas import (
+from mealservice.oversight.schemas.warnings import (
     AccessLogList,
     AccessLogQuery,
     SatisfactionOut,
     SatisfactionQuery,
 )
+from mealservice.oversight.services.satisfaction import district_satisfaction
+from mealservice.oversight.views import blp
 from mealservice.places.services import get_district
-
-blp = Blueprint(
-    "warnings",
-    __name__,
-    url_prefix="/api/v1",
-    description="Satisfaction and the personal-data access log",
-)
 
 
 @blp.get("/districts/<code:code>/satisfaction")

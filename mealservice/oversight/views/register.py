@@ -1,9 +1,7 @@
-from mealservice.core.api import Blueprint
 from mealservice.core.auth import MANAGER, current_user
 from mealservice.core.db import db
 from mealservice.core.schemas import page_of_query
-from mealservice.oversight import inspections
-from mealservice.oversight.schemas import (
+from mealservice.oversight.schemas.register import (
     BlacklistEntryOut,
     BlacklistIn,
     CanteenOversightOut,
@@ -18,16 +16,11 @@ from mealservice.oversight.schemas import (
     PublicQuery,
     ResultIn,
 )
+from mealservice.oversight.services import inspections
+from mealservice.oversight.views import blp
 from mealservice.places import registry
 from mealservice.places.models import Canteen
 from mealservice.places.services import get_canteen, get_district
-
-blp = Blueprint(
-    "oversight",
-    __name__,
-    url_prefix="/api/v1",
-    description="Filing, grading, blacklist and inspections",
-)
 
 
 def oversight_body(user, canteen: Canteen) -> dict:

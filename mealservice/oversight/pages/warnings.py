@@ -1,7 +1,7 @@
 """Oversight pages: satisfaction per meal place in a month, and the review of the
 personal-data access log. Plain GET forms that work without script."""
 
-from flask import Blueprint, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -12,11 +12,10 @@ from mealservice.core.db import db
 from mealservice.core.schemas import MAX_ID, page_of_query
 from mealservice.elders import access
 from mealservice.elders.models import Access
-from mealservice.oversight.satisfaction import SCORES, district_satisfaction
+from mealservice.oversight.pages import bp
+from mealservice.oversight.services.satisfaction import SCORES, district_satisfaction
 from mealservice.places.models import Canteen, District
 from mealservice.places.services import get_district
-
-bp = Blueprint("oversight_warnings_pages", __name__)
 
 ENTRIES_PER_PAGE = 50
 

@@ -2,17 +2,16 @@
 server (SVG images, each served by its own route, so no script runs in the page) and the
 tables that are their accessible version. A manager sees their own canteen's figures."""
 
-from flask import Blueprint, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from mealservice.claims.services import is_month, month_bounds
 from mealservice.core import charts
 from mealservice.core.auth import canteen_scope, require_permission
 from mealservice.core.errors import ApiError
-from mealservice.oversight.dashboard import current_month, district_dashboard
+from mealservice.oversight.pages import bp
+from mealservice.oversight.services.dashboard import current_month, district_dashboard
 from mealservice.places.services import get_district
-
-bp = Blueprint("oversight_dashboard_pages", __name__)
 
 
 def _figures(code: str, *, strict: bool) -> tuple[dict, list[str]]:

@@ -1,10 +1,8 @@
-from mealservice.core.api import Blueprint
 from mealservice.core.auth import canteen_scope, current_user
-from mealservice.oversight.dashboard import current_month, district_dashboard
-from mealservice.oversight.dashboard_schemas import DashboardOut, DashboardQuery
+from mealservice.oversight.schemas.dashboard import DashboardOut, DashboardQuery
+from mealservice.oversight.services.dashboard import current_month, district_dashboard
+from mealservice.oversight.views import blp
 from mealservice.places.services import get_district
-
-blp = Blueprint("dashboard", __name__, url_prefix="/api/v1", description="The district dashboard")
 
 
 @blp.get("/districts/<code:code>/dashboard")

@@ -1,0 +1,8 @@
+"""The oversight pages: one blueprint, its pages in a module a concern."""
+
+from flask import Blueprint
+
+bp = Blueprint("oversight_pages", __name__)
+
+# The pages register themselves on bp when their modules are imported.
+from mealservice.oversight.pages import dashboard, register, risk, warnings  # noqa: E402, F401
