@@ -98,7 +98,6 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.accounts import views as account_views
     from mealservice.balances import pages as balance_pages
     from mealservice.balances import views as balance_views
-    from mealservice.claims import capacity_pages, capacity_views, export_pages, summary_views
     from mealservice.claims import pages as claim_pages
     from mealservice.claims import views as claim_views
     from mealservice.core import health
@@ -134,9 +133,7 @@ def register_blueprints(app: Flask) -> None:
         balance_views.blp,
         counter_views.blp,
         delivery_views.blp,
-        capacity_views.blp,
         claim_views.blp,
-        summary_views.blp,
         oversight_views.blp,
     ):
         api.register_blueprint(blueprint)
@@ -157,9 +154,7 @@ def register_blueprints(app: Flask) -> None:
         meal_pages.bp,
         menu_pages.bp,
         delivery_pages.bp,
-        capacity_pages.bp,
         claim_pages.bp,
-        export_pages.bp,
         oversight_pages.bp,
     ):
         app.register_blueprint(blueprint)

@@ -123,3 +123,83 @@ class ReviewIn(InputSchema):
     def not_blank(self, value, **kwargs):
         if not value.strip():
             raise ma.ValidationError("Give the reason for the decision.")
+
+
+# The capacity report
+
+
+class CapacityQuery(InputSchema):
+    # `from` is a Python keyword: the fields are named start and end, sent as from and to.
+    start = ma.fields.Date(
+        data_key="from",
+        metadata={"description": "the first local date; default 6 days before `to`"},
+    )
+    end = ma.fields.Date(
+        data_key="to",
+        metadata={"description": "the last local date, included; default today"},
+    )
+
+
+class CapacityItem(ma.Schema):
+    date = ma.fields.Date()
+    slot = ma.fields.String()
+    seats = ma.fields.Integer()
+    booked = ma.fields.Integer(
+        metadata={"description": "dine-in orders confirmed, consumed or no-show"}
+    )
+    served = ma.fields.Integer(metadata={"description": "dine-in meals not voided"})
+    delivered = ma.fields.Integer(metadata={"description": "delivery orders delivered"})
+    utilisation = ma.fields.Float(metadata={"description": "served / seats, 4 places"})
+
+
+class CapacityReportOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CapacityItem))
+
+
+# A district's month of claims
+
+
+class SummaryQuery(InputSchema):
+    month = Month(required=True)
+
+
+class SummaryItemOut(ma.Schema):
+    canteen_id = ma.fields.Integer()
+    canteen_name = ma.fields.String()
+    canteen_kind = ma.fields.String()
+    claim_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "the latest revision; null: no claim yet"}
+    )
+    status = ma.fields.String(allow_none=True)
+    revision = ma.fields.Integer(allow_none=True)
+    meals = ma.fields.Integer(allow_none=True)
+    subsidized_meals = ma.fields.Integer(allow_none=True)
+    meal_subsidy_fen = ma.fields.Integer(allow_none=True)
+    delivery_subsidy_fen = ma.fields.Integer(allow_none=True)
+    operating_subsidy_fen = ma.fields.Integer(allow_none=True)
+    total_fen = ma.fields.Integer(allow_none=True)
+    approved_fen = ma.fields.Integer(allow_none=True, metadata={"description": "once decided"})
+    anomalies = ma.fields.Integer(allow_none=True, metadata={"description": "anomalies found"})
+
+
+class SummaryTotalsOut(ma.Schema):
+    canteens = ma.fields.Integer()
+    claims = ma.fields.Integer(metadata={"description": "canteens with a claim for the month"})
+    by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    meals = ma.fields.Integer()
+    subsidized_meals = ma.fields.Integer()
+    meal_subsidy_fen = ma.fields.Integer()
+    delivery_subsidy_fen = ma.fields.Integer()
+    operating_subsidy_fen = ma.fields.Integer()
+    total_fen = ma.fields.Integer()
+    approved_fen = ma.fields.Integer(
+        allow_none=True, metadata={"description": "of the decided claims; null while none is"}
+    )
+    anomalies = ma.fields.Integer()
+
+
+class DistrictSummaryOut(ma.Schema):
+    district_code = ma.fields.String()
+    month = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(SummaryItemOut))
+    totals = ma.fields.Nested(SummaryTotalsOut)

@@ -1,23 +1,31 @@
 from flask import send_file
 
-from mealservice.claims import exports, services
+from mealservice.claims import capacity, exports, services
 from mealservice.claims.schemas import (
+    CapacityQuery,
+    CapacityReportOut,
     ClaimIn,
     ClaimList,
     ClaimOut,
     ClaimQuery,
+    DistrictSummaryOut,
     LineList,
     LineQuery,
     MonthQuery,
     ReviewIn,
+    SummaryQuery,
 )
+from mealservice.claims.summary import district_summary
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user
 from mealservice.core.schemas import page_of_query
-from mealservice.places.services import get_canteen
+from mealservice.places.services import get_canteen, get_district
 
 blp = Blueprint(
-    "claims", __name__, url_prefix="/api/v1", description="Monthly subsidy claims and reviews"
+    "claims",
+    __name__,
+    url_prefix="/api/v1",
+    description="Capacity reports, monthly subsidy claims and reviews, district summaries",
 )
 
 
@@ -123,3 +131,53 @@ def resubmit_claim(claim_id):
     `claim_exists` (a later revision exists)."""
     user = current_user()
     return services.claim_body(services.resubmit(user, services.get_claim(user, claim_id)))
+
+
+# The capacity report
+
+
+@blp.get("/canteens/<id:canteen_id>/capacity")
+@blp.requires("capacity.read", scope=get_canteen)
+@blp.arguments(CapacityQuery, location="query")
+@blp.response(200, CapacityReportOut)
+def capacity_report(query, canteen_id):
+    """Seats against use, one item per published menu of the canteen from `from` to `to`
+    (local dates, both included; default the 7 days ending today; at most 92 days), by
+    date then breakfast, lunch, dinner. `booked`: dine-in orders not cancelled;
+    `served`: dine-in meals not voided; `delivered`: delivery orders delivered;
+    `utilisation`: served / seats. A `to` before `from` or a longer range is a 422 naming
+    `to`."""
+    canteen = get_canteen(current_user(), canteen_id)
+    start, end = capacity.report_range(canteen, query.get("start"), query.get("end"))
+    return {"items": capacity.capacity_report(canteen, start, end)}
+
+
+# A district's month of claims
+
+
+@blp.get("/districts/<code:code>/claims-summary")
+@blp.requires("claims.summary", 422, scope=get_district)
+@blp.arguments(SummaryQuery, location="query")
+@blp.response(200, DistrictSummaryOut)
+def claims_summary(query, code):
+    """The district's month: one item per canteen with its latest claim revision (null
+    figures where none was made yet), and the district's totals of the claims made."""
+    return district_summary(code, query["month"])
+
+
+@blp.get("/districts/<code:code>/claims-summary.xlsx")
+@blp.requires("claims.summary", 422, scope=get_district)
+@blp.arguments(SummaryQuery, location="query")
+@blp.response(
+    200,
+    content_type=exports.XLSX,
+    description="the district's month as a workbook: a row per canteen and a totals row",
+)
+def claims_summary_xlsx(query, code):
+    summary = district_summary(code, query["month"])
+    return send_file(
+        exports.district_summary_workbook(summary),
+        mimetype=exports.XLSX,
+        as_attachment=True,
+        download_name=exports.district_summary_file_name(summary),
+    )

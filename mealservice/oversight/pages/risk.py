@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from mealservice.claims import sampling, services
 from mealservice.claims.models import AnomalyCode, Claim, ClaimStatus, SampleOutcome
-from mealservice.claims.pages import ANOMALY_WORDS, STATUS_WORDS
+from mealservice.claims.pages.claims import ANOMALY_WORDS, STATUS_WORDS
 from mealservice.core.auth import canteen_scope, may, require_permission
 from mealservice.core.errors import ApiError
 from mealservice.core.refusals import explain

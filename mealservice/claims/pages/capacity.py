@@ -4,17 +4,16 @@ the accessible version of it."""
 
 from datetime import date
 
-from flask import Blueprint, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from mealservice.claims import capacity
+from mealservice.claims.pages import bp
 from mealservice.core.auth import require_permission
 from mealservice.core.charts import bar_chart, svg_response
 from mealservice.core.errors import ApiError, ValidationFailed
 from mealservice.places.services import get_canteen
-
-bp = Blueprint("capacity_pages", __name__)
 
 RANGE_TEXTS = {
     capacity.END_BEFORE_START: _l("The end date may not be before the start date."),
@@ -61,7 +60,7 @@ def capacity_report(canteen_id: int):
         totals=capacity.slot_totals(items),
         max_days=capacity.MAX_DAYS,
         chart_url=url_for(
-            "capacity_pages.capacity_chart",
+            "claims_pages.capacity_chart",
             canteen_id=canteen.id,
             **{"from": start.isoformat(), "to": end.isoformat()},
         ),

@@ -3,18 +3,17 @@ the elders masked) and a district's month of claims, with the workbook links."""
 
 from collections import Counter
 
-from flask import Blueprint, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from mealservice.claims import exports, services
-from mealservice.claims.pages import ANOMALY_WORDS, STATUS_WORDS
+from mealservice.claims.pages import bp
+from mealservice.claims.pages.claims import ANOMALY_WORDS, STATUS_WORDS
 from mealservice.claims.summary import district_summary as summary_of
 from mealservice.core.auth import require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.i18n import local_time
 from mealservice.places.services import get_district
-
-bp = Blueprint("claim_exports_pages", __name__)
 
 
 def _names() -> dict:
@@ -57,6 +56,6 @@ def district_summary(code: str):
         month=month,
         errors=errors,
         summary=summary_of(district.code, month),
-        xlsx_url=url_for("claim_summary.claims_summary_xlsx", code=district.code, month=month),
+        xlsx_url=url_for("claims.claims_summary_xlsx", code=district.code, month=month),
         **_names(),
     )

@@ -4,7 +4,7 @@ and an official's review of a claim, its anomalies first and its lines underneat
 Plain forms that work without script; every refusal of the services is a sentence on the
 page. Elders' names are masked on every line, as services.lines gives them."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from mealservice.claims import services
 from mealservice.claims.models import AnomalyCode, Claim, ClaimAnomaly, ClaimStatus, Decision
+from mealservice.claims.pages import bp
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed
@@ -22,8 +23,6 @@ from mealservice.core.schemas import page_of_query
 from mealservice.elders.models import Elder
 from mealservice.places.models import Canteen, District
 from mealservice.places.services import get_canteen
-
-bp = Blueprint("claims_pages", __name__)
 
 CLAIMS_PER_PAGE = 50
 LINES_PER_PAGE = 100
