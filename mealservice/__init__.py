@@ -112,7 +112,6 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.elders import views as elder_views
     from mealservice.extensions import api
     from mealservice.meals import pages as meal_pages
-    from mealservice.meals import standing_views
     from mealservice.meals import views as meal_views
     from mealservice.menus import pages as menu_pages
     from mealservice.menus import views as menu_views
@@ -129,7 +128,6 @@ def register_blueprints(app: Flask) -> None:
         policy_views.blp,
         menu_views.blp,
         meal_views.blp,
-        standing_views.blp,
         balance_views.blp,
         counter_views.blp,
         delivery_views.blp,

@@ -112,7 +112,7 @@ def test_a_relative_of_one_elder_sees_the_nearby_menus_with_the_walk_and_the_tag
 
 
 def test_walking_time_counts_80_metres_a_minute(district, canteen, relative, lunch, db):
-    from mealservice.meals.pages import walking_minutes
+    from mealservice.meals.pages.ordering import walking_minutes
 
     assert walking_minutes(57) == 1 and walking_minutes(80) == 1 and walking_minutes(81) == 2
     assert walking_minutes(1000) == 13

@@ -5,11 +5,11 @@ cancel and rating, and the manager's view of the ratings.
 Plain forms, few taps, large type: many readers are elders on a phone. Every refusal of
 the services is shown as a plain sentence on the page, never as an error page."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from math import ceil
 
 from babel.dates import format_skeleton
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,20 +20,17 @@ from mealservice.core.auth import LINKED_ELDER_ROLES, may, require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound
-from mealservice.core.i18n import local_time
 from mealservice.core.refusals import ORDERING, explain, words
 from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder
 from mealservice.meals import orders
-from mealservice.meals.kitchen import kitchen_counts
 from mealservice.meals.models import Meal, OrderPayment, OrderStatus, Rating
+from mealservice.meals.pages import bp
 from mealservice.meals.services import quote
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
-from mealservice.menus.services import KITCHEN_TAGS, open_menus, planned_slots, week_start
-from mealservice.places.models import Function, Slot, slot_at
+from mealservice.menus.services import open_menus
+from mealservice.places.models import Function, Slot
 from mealservice.places.services import get_canteen
-
-bp = Blueprint("meals_pages", __name__)
 
 # The places listed first: a short page on a phone. The nearest that delivers is added.
 NEAREST_PLACES = 5
@@ -384,56 +381,3 @@ def canteen_ratings(canteen_id: int):
         average=average,
         timezone=canteen.district.effective_timezone,
     )
-
-
-# The kitchen
-
-
-@bp.get("/canteens/<id:canteen_id>/kitchen")
-def kitchen(canteen_id: int):
-    user = require_permission("kitchen_counts.read", scope=get_canteen, canteen_id=canteen_id)
-    canteen = get_canteen(user, canteen_id)
-    district = canteen.district
-    slots = planned_slots(canteen)
-    errors = []
-    day = district.local_today()
-    if request.args.get("date"):
-        try:
-            day = date.fromisoformat(request.args["date"])
-        except ValueError:
-            errors.append(_("The date must look like 2026-11-24."))
-    slot = request.args.get("slot") or _slot_now(canteen, slots)
-    if slot not in slots:
-        errors.append(_("Pick one of the meals of the day."))
-        slot = _slot_now(canteen, slots)
-    counts = None
-    if slot is not None:
-        try:
-            counts = kitchen_counts(canteen, day, slot)
-        except ApiError as error:
-            if error.code != "no_menu":
-                raise
-    return render_template(
-        "meals/kitchen.html",
-        canteen=canteen,
-        counts=counts,
-        day=day,
-        plan_week=week_start(day),
-        slot=slot,
-        slots=slots,
-        errors=errors,
-        tags=KITCHEN_TAGS,
-        zone=district.effective_timezone,
-        now_local=local_time(utcnow(), district.effective_timezone),
-    )
-
-
-def _slot_now(canteen, slots: list[str]) -> str | None:
-    """The meal being served now, else the next one today, else the day's first."""
-    now = canteen.district.local(utcnow()).strftime("%H:%M")
-    windows = canteen.district.slot_windows
-    current = slot_at(windows, now)
-    if current:
-        return current
-    ahead = [slot for slot in slots if windows[slot][0] > now]
-    return (ahead or slots or [None])[0]
