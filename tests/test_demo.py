@@ -410,7 +410,7 @@ def test_the_demo_has_deliveries_in_motion_and_a_welfare_alert(runner, db):
 
 def test_the_demo_has_last_months_claims_submitted_with_their_anomalies(runner, db):
     from mealservice.claims.models import Claim, ClaimAnomaly
-    from mealservice.claims.services import month_bounds
+    from mealservice.core.periods import month_bounds
     from mealservice.meals.models import Meal
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from mealservice import demo
 from mealservice.balances.models import BalanceMovement
 from mealservice.claims.models import Claim, ClaimAnomaly
-from mealservice.claims.services import month_bounds
 from mealservice.core.clock import utcnow
+from mealservice.core.periods import month_bounds
 from mealservice.delivery.models import DeliveryJob, DeliveryRun
 from mealservice.elders.models import WelfareAlert
 from mealservice.meals.models import Meal, Order, StandingOrder

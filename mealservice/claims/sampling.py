@@ -20,11 +20,12 @@ from mealservice.claims.models import (
     SampleCheck,
     SampleOutcome,
 )
-from mealservice.claims.services import _decided, month_bounds
+from mealservice.claims.services import _decided
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
+from mealservice.core.periods import month_bounds
 from mealservice.core.privacy import mask_name
 from mealservice.delivery.services import mask_phone
 from mealservice.elders.models import Elder

@@ -1,7 +1,7 @@
 import marshmallow as ma
 
 from mealservice.claims.models import ClaimStatus, Decision
-from mealservice.claims.services import MONTH_PATTERN
+from mealservice.core.periods import MONTH_PATTERN
 from mealservice.core.schemas import Id, InputSchema, PageQuery, UtcDateTime
 
 MONTH = ma.validate.Regexp(f"^{MONTH_PATTERN}$", error="Give the month as YYYY-MM.")

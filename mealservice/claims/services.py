@@ -5,8 +5,6 @@ operating (or, for a meal point, management) subsidy is its own line. Once a cla
 its month is closed to new scans, voids and orders, so what the claim says stays true."""
 
 import logging
-import re
-from calendar import monthrange
 from datetime import date, datetime, timedelta
 
 from flask import current_app
@@ -27,6 +25,7 @@ from mealservice.core.auth import district_scope, ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
+from mealservice.core.periods import month_bounds, month_of, previous_month
 from mealservice.core.privacy import mask_name
 from mealservice.elders.models import Elder
 from mealservice.meals.models import Meal
@@ -37,30 +36,6 @@ log = logging.getLogger(__name__)
 
 
 # Months.
-
-
-# "YYYY-MM": the form every month takes, in the API and in the pages' query strings. Only
-# this century's: year 0 is no date at all, and the first and last months a date can hold
-# have no month before or after them to compute with.
-MONTH_PATTERN = r"20\d{2}-(0[1-9]|1[0-2])"
-
-
-def is_month(text: str) -> bool:
-    return re.fullmatch(MONTH_PATTERN, text) is not None
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """ "2026-10" → (2026-10-01, 2026-10-31)."""
-    year, number = (int(part) for part in month.split("-"))
-    return date(year, number, 1), date(year, number, monthrange(year, number)[1])
-
-
-def month_of(day: date) -> str:
-    return f"{day:%Y-%m}"
-
-
-def previous_month(day: date) -> str:
-    return month_of(day.replace(day=1) - timedelta(days=1))
 
 
 def grace_days() -> int:

@@ -19,10 +19,11 @@ from mealservice.accounts.services import create_user, hash_password
 from mealservice.balances.models import BalanceMovement
 from mealservice.balances.services import balance_of, top_up
 from mealservice.claims.models import Claim
-from mealservice.claims.services import grace_days, make_claim, month_bounds, previous_month
+from mealservice.claims.services import grace_days, make_claim
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError
+from mealservice.core.periods import month_bounds, previous_month
 from mealservice.counter.models import Terminal
 from mealservice.counter.services import register_terminal
 from mealservice.delivery.models import DeliveryRun

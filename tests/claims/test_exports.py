@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from mealservice.claims import services
 from mealservice.claims.exports import MONEY_FORMAT
 from mealservice.core.idnumber import make_id_number
+from mealservice.core.periods import previous_month
 from mealservice.elders.protection import decrypt_id_number
 from tests import factories
 from tests.claims.helpers import CLAIMING_OCTOBER, MONTH, a_clean_month, plant_delivery, plant_meal
@@ -317,7 +318,7 @@ def test_the_summary_page_defaults_to_last_month_and_links_each_claim(
     response = client.get(f"/districts/{district.code}/claims-summary")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    month = services.previous_month(district.local_today())
+    month = previous_month(district.local_today())
     assert f'value="{month}"' in html
     if month == MONTH:
         assert f'href="/claims/{claim.id}"' in html

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from mealservice.claims.models import AnomalyCode, Claim, ClaimAnomaly, ClaimStatus
-from mealservice.claims.services import month_of
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
+from mealservice.core.periods import month_of
 from mealservice.elders.models import AlertKind, ElderStatus, WelfareAlert
 from mealservice.menus.models import MenuStatus
 from mealservice.oversight.services.dashboard import district_dashboard

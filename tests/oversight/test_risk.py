@@ -4,10 +4,10 @@ the formula out."""
 
 import pytest
 
-from mealservice.claims import services
 from mealservice.claims.models import Claim, ClaimAnomaly
 from mealservice.core.db import db as _db
-from mealservice.oversight.services.risk import WEIGHTS, district_risk, months_ending
+from mealservice.core.periods import months_ending, previous_month
+from mealservice.oversight.services.risk import WEIGHTS, district_risk
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.pages import browser_as, html_of
@@ -76,8 +76,8 @@ def test_the_weights_are_the_published_ones():
 
 
 def test_the_window_is_three_months_across_a_new_year():
-    assert months_ending("2026-10") == ["2026-08", "2026-09", "2026-10"]
-    assert months_ending("2026-02") == ["2025-12", "2026-01", "2026-02"]
+    assert months_ending("2026-10", 3) == ["2026-08", "2026-09", "2026-10"]
+    assert months_ending("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
 
 
 def test_the_risk_formula_on_planted_claims(planted, district):
@@ -154,7 +154,7 @@ def test_an_official_reads_the_districts_risk(planted, login_as, district):
 
 def test_the_month_defaults_to_last_month(planted, login_as, district):
     body = login_as("admin").get(f"/api/v1/districts/{district.code}/risk").get_json()
-    assert body["month"] == services.previous_month(district.local_today())
+    assert body["month"] == previous_month(district.local_today())
     assert body["months"][-1] == body["month"]
 
 
@@ -206,7 +206,7 @@ def test_the_page_says_a_bad_month_and_shows_last_month(app, planted, district):
     official = browser_as(app, "official", district=district)
     html = html_of(official.get(f"/districts/{district.code}/risk?month=2026-99"))
     assert 'data-testid="risk-error"' in html
-    assert services.previous_month(district.local_today()) in html
+    assert previous_month(district.local_today()) in html
 
 
 def test_the_page_follows_the_same_scope(app, planted, district, canteen):

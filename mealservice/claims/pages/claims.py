@@ -17,6 +17,7 @@ from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed
 from mealservice.core.i18n import yuan
+from mealservice.core.periods import is_month, previous_month
 from mealservice.core.privacy import mask_name
 from mealservice.core.refusals import explain
 from mealservice.core.schemas import page_of_query
@@ -77,7 +78,7 @@ def refusal_text(error: ApiError) -> str:
 
 def _month_arg(text: str | None) -> str | None:
     text = (text or "").strip()
-    return text if services.is_month(text) else None
+    return text if is_month(text) else None
 
 
 def _page_arg() -> int:
@@ -134,7 +135,7 @@ def _list_page(user, *, error_text=None, make_month=None, status=200):
         ).all()
     ) if ids else {}  # fmt: skip
     canteen = _own_canteen(user)
-    default_month = services.previous_month(canteen.district.local_today()) if canteen else None
+    default_month = previous_month(canteen.district.local_today()) if canteen else None
     html = render_template(
         "claims/list.html",
         claims=found["items"],
@@ -216,7 +217,7 @@ def preview():
     month = _month_arg(request.args.get("month"))
     bad_month = bool(request.args.get("month")) and month is None
     if month is None and canteen is not None:
-        month = services.previous_month(canteen.district.local_today())
+        month = previous_month(canteen.district.local_today())
     body = services.preview(canteen, month) if canteen is not None and month else None
     canteens = []
     if own is None:

@@ -13,6 +13,7 @@ from mealservice.claims.summary import district_summary as summary_of
 from mealservice.core.auth import require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.i18n import local_time
+from mealservice.core.periods import is_month, previous_month
 from mealservice.places.services import get_district
 
 
@@ -44,10 +45,10 @@ def print_claim(claim_id: int):
 def district_summary(code: str):
     user = require_permission("claims.summary", scope=get_district, code=code)
     district = get_district(user, code)
-    default = services.previous_month(district.local_today())
+    default = previous_month(district.local_today())
     month = request.args.get("month", "").strip() or default
     errors = []
-    if not services.is_month(month):
+    if not is_month(month):
         errors.append(_("The month must look like 2026-10."))
         month = default
     return render_template(

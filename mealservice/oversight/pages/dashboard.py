@@ -5,10 +5,10 @@ tables that are their accessible version. A manager sees their own canteen's fig
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
-from mealservice.claims.services import is_month, month_bounds
 from mealservice.core import charts
 from mealservice.core.auth import canteen_scope, require_permission
 from mealservice.core.errors import ApiError
+from mealservice.core.periods import is_month, month_bounds
 from mealservice.oversight.pages import bp
 from mealservice.oversight.services.dashboard import current_month, district_dashboard
 from mealservice.places.services import get_district

@@ -14,6 +14,7 @@ from mealservice.claims.models import AnomalyCode, Claim, ClaimStatus, SampleOut
 from mealservice.claims.pages.claims import ANOMALY_WORDS, STATUS_WORDS
 from mealservice.core.auth import canteen_scope, may, require_permission
 from mealservice.core.errors import ApiError
+from mealservice.core.periods import is_month, previous_month
 from mealservice.core.refusals import explain
 from mealservice.oversight.pages import bp
 from mealservice.oversight.services.risk import MONTHS_COVERED, WEIGHTS, district_risk
@@ -42,7 +43,7 @@ def risk(code: str):
     user = require_permission("risk.read", scope=get_district, code=code)
     district = get_district(user, code)
     text = request.args.get("month", "").strip()
-    month = text if services.is_month(text) else services.previous_month(district.local_today())
+    month = text if is_month(text) else previous_month(district.local_today())
     body = district_risk(district.code, month, canteen_scope(user))
     return render_template(
         "oversight/risk.html",

@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from mealservice.claims.services import is_month, month_of
 from mealservice.core.auth import ADMIN, require_permission
 from mealservice.core.db import db
+from mealservice.core.periods import is_month, month_of
 from mealservice.core.schemas import MAX_ID, page_of_query
 from mealservice.elders import access
 from mealservice.elders.models import Access

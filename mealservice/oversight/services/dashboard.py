@@ -13,8 +13,8 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from mealservice.claims.models import Claim, ClaimAnomaly, ClaimStatus
-from mealservice.claims.services import month_bounds, month_of
 from mealservice.core.db import db
+from mealservice.core.periods import month_bounds, month_of
 from mealservice.elders.models import Elder, ElderStatus, WelfareAlert
 from mealservice.meals.models import Meal
 from mealservice.menus.models import Menu, MenuStatus

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, select
 
 from mealservice.claims.models import AnomalyCode, Claim, ClaimAnomaly
 from mealservice.core.db import db
+from mealservice.core.periods import months_ending
 from mealservice.places.models import Canteen
 
 WEIGHTS: dict[str, int] = {
@@ -34,17 +35,10 @@ WEIGHTS: dict[str, int] = {
 MONTHS_COVERED = 3
 
 
-def months_ending(month: str, count: int = MONTHS_COVERED) -> list[str]:
-    """ "2026-02", 3 → ["2025-12", "2026-01", "2026-02"]."""
-    year, number = (int(part) for part in month.split("-"))
-    index = year * 12 + number - 1
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
-
-
 def district_risk(district_code: str, month: str, canteen_id: int | None = None) -> dict:
     """Every canteen of the district (only `canteen_id`, when given) with its risk over the
     three months ending with `month`, highest risk first."""
-    months = months_ending(month)
+    months = months_ending(month, MONTHS_COVERED)
     in_window = and_(
         Claim.district_code == district_code, Claim.month.between(months[0], months[-1])
     )

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from mealservice.claims.services import month_bounds
 from mealservice.core.auth import canteen_scope
 from mealservice.core.db import db
+from mealservice.core.periods import month_bounds
 from mealservice.core.privacy import mask_name
 from mealservice.elders.models import Elder
 from mealservice.meals.models import Meal, Rating

@@ -1,5 +1,6 @@
 from mealservice.claims import sampling, services
 from mealservice.core.auth import canteen_scope, current_user
+from mealservice.core.periods import previous_month
 from mealservice.oversight.schemas.risk import (
     DistrictRiskOut,
     OutcomeIn,
@@ -23,7 +24,7 @@ def district_risk_scores(query, code):
     latest revision of each month's claim; highest first. A manager sees their canteen."""
     user = current_user()
     district = get_district(user, code)
-    month = query.get("month") or services.previous_month(district.local_today())
+    month = query.get("month") or previous_month(district.local_today())
     return district_risk(district.code, month, canteen_scope(user))
 
 
