@@ -33,7 +33,7 @@ demo: $(BIN)/.installed translations vendor
 	@echo "Serving the demo district on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	export PUBLIC_BASE_URL=http://$(HOST):$(PORT); \
 	$(FLASK) scheduler & scheduler=$$!; \
-	$(BIN)/python -m mealservice.delivery.simulator --port 5055 & simulator=$$!; \
+	$(BIN)/python -m tools.delivery_simulator --port 5055 & simulator=$$!; \
 	trap 'kill $$scheduler $$simulator 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

@@ -21,13 +21,13 @@ SECRET = "test-secret"
 
 
 class Simulator:
-    """`python -m mealservice.delivery.simulator` on a free port, and a client for it."""
+    """`python -m tools.delivery_simulator` on a free port, and a client for it."""
 
     def __init__(self, step_ms: int = 20, api_key: str = API_KEY, secret: str = SECRET):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mealservice.delivery.simulator", "--port", str(self.port),
+            [sys.executable, "-m", "tools.delivery_simulator", "--port", str(self.port),
              "--step-ms", str(step_ms), "--api-key", api_key, "--secret", secret],
             cwd=ROOT,
             env=clock_environment(),

@@ -1,4 +1,4 @@
-"""The local simulator (`python -m mealservice.delivery.simulator`) spoken to as any HTTP
+"""The local simulator (`python -m tools.delivery_simulator`) spoken to as any HTTP
 platform, with the defaults it starts with, so a bare {"adapter": "simulator"} works."""
 
 from mealservice.delivery.platforms.http import HttpPlatform

@@ -2,7 +2,7 @@
 server that books deliveries and reports their progress to the service's webhook, signed
 as a real platform would, and that can be told to misbehave.
 
-    python -m mealservice.delivery.simulator --port 5055 [--api-key K] [--secret S]
+    python -m tools.delivery_simulator --port 5055 [--api-key K] [--secret S]
         [--step-ms 1500] [--host 127.0.0.1]
 
 It knows nothing of the database or the Flask app: the standard library only, plus the
