@@ -1,8 +1,6 @@
 """The counter's pages: the cashier page, counter terminals, the end-of-shift report,
 and the printable card a manager hands over at the counter."""
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +12,7 @@ from mealservice.accounts.services import sign_in
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError, NotFound
+from mealservice.core.forms import date_arg
 from mealservice.core.i18n import local_time
 from mealservice.core.refusals import COUNTER, explain, words_for
 from mealservice.counter import services
@@ -191,12 +190,7 @@ def shift_report(canteen_id: int):
     user = require_permission("shift_reports.read", scope=get_canteen, canteen_id=canteen_id)
     canteen = get_canteen(user, canteen_id)
     errors = []
-    day = canteen.district.local_today()
-    if request.args.get("date"):
-        try:
-            day = date.fromisoformat(request.args["date"])
-        except ValueError:
-            errors.append(_("The date must look like 2026-11-24."))
+    day = date_arg(canteen.district.local_today(), errors)
     slot = request.args.get("slot") or None
     if slot is not None and slot not in {s.value for s in Slot}:
         errors.append(_("Pick breakfast, lunch, dinner or the whole day."))

@@ -24,6 +24,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from mealservice.core.auth import require_permission
 from mealservice.core.errors import ApiError, NotFound, flatten_messages
+from mealservice.core.forms import YuanField
 from mealservice.core.refusals import explain
 from mealservice.menus import services
 from mealservice.menus.models import MenuStatus
@@ -33,45 +34,10 @@ from mealservice.places.services import get_canteen
 bp = Blueprint("menus_pages", __name__)
 
 MAX_OPTIONS = 10
-YUAN = re.compile(r"(\d{1,7})(?:\.(\d{1,2}))?")
 # Managers type dishes with Chinese or Western commas alike.
 DISH_SEPARATORS = re.compile(r"[,，、;；]")
 TAG_FIELDS = {"soft": "soft", "low_salt": "low_salt", "low_sugar": "low_sugar"}
 WEEKDAYS = [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
-
-
-def yuan_to_fen(text: str) -> int:
-    """ "12.5" → 1250: digits only, never through a float, so no cent is lost."""
-    match = YUAN.fullmatch(text.strip().replace("¥", "").replace("￥", ""))
-    if match is None:
-        raise ValueError(text)
-    whole, cents = match.groups()
-    return int(whole) * 100 + int((cents or "").ljust(2, "0"))
-
-
-def fen_to_yuan_text(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-class YuanField(StringField):
-    """An amount typed in yuan, held as integer fen (None when left empty)."""
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip()
-        self.raw_text = text
-        if not text:
-            self.data = None
-            return
-        try:
-            self.data = yuan_to_fen(text)
-        except ValueError:
-            self.data = None
-            raise ValueError(_("Enter an amount in yuan, such as 12.50.")) from None
-
-    def _value(self):
-        if getattr(self, "raw_text", None) is not None:
-            return self.raw_text
-        return "" if self.data is None else fen_to_yuan_text(self.data)
 
 
 class OptionForm(Form):

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from mealservice.core.db import db
+from mealservice.core.forms import yuan_to_fen
 from mealservice.menus.models import Menu
-from mealservice.menus.pages import yuan_to_fen
 from mealservice.menus.services import week_start
 from tests import factories
 from tests.core.test_pages import page_token

@@ -16,6 +16,7 @@ from mealservice.claims.pages import bp
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed
+from mealservice.core.forms import page_arg
 from mealservice.core.i18n import yuan
 from mealservice.core.periods import is_month, previous_month
 from mealservice.core.privacy import mask_name
@@ -81,11 +82,6 @@ def _month_arg(text: str | None) -> str | None:
     return text if is_month(text) else None
 
 
-def _page_arg() -> int:
-    text = request.args.get("page", "")
-    return max(int(text), 1) if text.isdigit() else 1
-
-
 def _masked_elders(elder_ids) -> dict[int, str]:
     ids = {elder_id for elder_id in elder_ids if elder_id is not None}
     if not ids:
@@ -121,7 +117,7 @@ def _list_page(user, *, error_text=None, make_month=None, status=200):
     month = _month_arg(args.get("month"))
     claim_status = args.get("status") if args.get("status") in tuple(ClaimStatus) else None
     district = (args.get("district") or None) if user.role == ADMIN else None
-    page = _page_arg()
+    page = page_arg()
     query = services.claims_query(user, district, month, claim_status).options(
         selectinload(Claim.canteen)
     )
@@ -250,7 +246,7 @@ def _latest_revision(claim: Claim) -> int:
 
 
 def _claim_page(user, claim: Claim, *, errors=None, error_text=None, form=None, status=200):
-    page = _page_arg()
+    page = page_arg()
     lines, more = services.lines(claim, page, LINES_PER_PAGE)
     form = form or {}
     chosen = form.get("rejected_meal_ids", [])

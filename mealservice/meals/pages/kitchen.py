@@ -1,14 +1,13 @@
 """The kitchen's printable counts for one meal: what to cook per option, dine-in and
 delivery apart, the walk-ins so far and the diet portions."""
 
-from datetime import date
-
 from flask import render_template, request
 from flask_babel import gettext as _
 
 from mealservice.core.auth import require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError
+from mealservice.core.forms import date_arg
 from mealservice.core.i18n import local_time
 from mealservice.meals.kitchen import kitchen_counts
 from mealservice.meals.pages import bp
@@ -24,12 +23,7 @@ def kitchen(canteen_id: int):
     district = canteen.district
     slots = planned_slots(canteen)
     errors = []
-    day = district.local_today()
-    if request.args.get("date"):
-        try:
-            day = date.fromisoformat(request.args["date"])
-        except ValueError:
-            errors.append(_("The date must look like 2026-11-24."))
+    day = date_arg(district.local_today(), errors)
     slot = request.args.get("slot") or _slot_now(canteen, slots)
     if slot not in slots:
         errors.append(_("Pick one of the meals of the day."))

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from mealservice.core.auth import ADMIN, MANAGER, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
+from mealservice.core.forms import fen_to_yuan_text, page_arg, yuan_error, yuan_to_fen
 from mealservice.core.refusals import explain
 from mealservice.core.schemas import page_of_query
-from mealservice.menus.pages import fen_to_yuan_text, yuan_to_fen
 from mealservice.oversight.models import CHECKLIST, InspectionResult
 from mealservice.oversight.pages import bp
 from mealservice.oversight.services import inspections
@@ -173,9 +173,7 @@ def set_grade(canteen_id: int):
             try:
                 subsidy = yuan_to_fen(subsidy_text)
             except ValueError:
-                raise ValidationFailed(
-                    {"operating_subsidy_fen": [_("Enter an amount in yuan, such as 12.50.")]}
-                ) from None
+                raise ValidationFailed({"operating_subsidy_fen": [yuan_error()]}) from None
         registry.set_grade(
             user,
             canteen,
@@ -225,13 +223,8 @@ def lift(canteen_id: int, entry_id: int):
 # Random inspections
 
 
-def _page_arg() -> int:
-    text = request.args.get("page", "")
-    return max(int(text), 1) if text.isdigit() else 1
-
-
 def _inspections_page(user, *, error_text=None, form=None, status=200):
-    page = _page_arg()
+    page = page_arg()
     found = page_of_query(inspections.inspections_query(user), page, INSPECTIONS_PER_PAGE)
     rows = inspections.inspection_bodies(found["items"])
     districts = (
@@ -319,7 +312,7 @@ def public_inspections():
     """Results of random inspections for everyone, per meal place, newest first. No login,
     and nobody's personal data."""
     district = (request.args.get("district") or "").strip()[:12] or None
-    page = _page_arg()
+    page = page_arg()
     items = inspections.public_results(
         district, limit=PUBLIC_PER_PAGE + 1, offset=(page - 1) * PUBLIC_PER_PAGE
     )

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from mealservice.core.auth import ADMIN, require_permission
 from mealservice.core.db import db
+from mealservice.core.forms import page_arg
 from mealservice.core.periods import is_month, month_of
 from mealservice.core.schemas import MAX_ID, page_of_query
 from mealservice.elders import access
@@ -24,11 +25,6 @@ ACCESS_WORDS = {
     Access.CARDLESS_SCAN: _l("Served without a card"),
     Access.RECORD_READ: _l("Read the elder's record from outside the district"),
 }
-
-
-def _page_arg() -> int:
-    text = request.args.get("page", "")
-    return max(int(text), 1) if text.isdigit() else 1
 
 
 # Satisfaction
@@ -91,7 +87,7 @@ def access_log():
     """Who reached which elder's personal data, newest first, by user and by elder."""
     user = require_permission("access_log.read")
     filters, error = _filters()
-    page = _page_arg()
+    page = page_arg()
     found = (
         {"items": [], "next": None}
         if error
