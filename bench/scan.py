@@ -119,6 +119,7 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
     from mealservice.elders.cards import issue_card, payload_of
     from mealservice.elders.services import create_elder
     from mealservice.menus.services import create_menu, slot_end
+    from mealservice.places.registry import set_filing
     from mealservice.places.services import create_canteen, create_community, create_district
     from mealservice.policy.services import create_policy
 
@@ -171,6 +172,8 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
                     "location": {"lat": 30.25 + n / 500, "lng": 120.12 + n / 500},
                 },
             )
+            # Filed with civil affairs, as a place must be to claim.
+            set_filing(None, canteen, "filed", f"基准备{n:03d}号", today)
             for slot in SLOTS:
                 create_menu(
                     canteen,

@@ -19,6 +19,7 @@ from mealservice.elders.cards import issue_card
 from mealservice.elders.services import create_elder as create_elder_service
 from mealservice.menus.services import create_menu as create_menu_service
 from mealservice.menus.services import slot_end
+from mealservice.places.registry import set_filing
 from mealservice.places.services import create_canteen as create_canteen_service
 from mealservice.places.services import create_community as create_community_service
 from mealservice.places.services import create_district as create_district_service
@@ -72,8 +73,12 @@ def canteen_body(district_code: str, community_code: str, **fields) -> dict:
     }
 
 
-def create_canteen(district, community=None, **fields):
-    return _committed(create_canteen_service(None, canteen_data(district, community, **fields)))
+def create_canteen(district, community=None, filed: bool = True, **fields):
+    """A canteen, filed (备案) with civil affairs as a place must be to claim, unless not."""
+    canteen = create_canteen_service(None, canteen_data(district, community, **fields))
+    if filed:
+        set_filing(None, canteen, "filed", f"测试备〔2026〕{canteen.id:03d}号", date(2026, 1, 5))
+    return _committed(canteen)
 
 
 def create_user(

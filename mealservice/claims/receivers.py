@@ -1,9 +1,8 @@
 """Claims listen here to the packages below them: a change that bears on the meals of an
 undecided claim has the claim checked again, whichever path made the change."""
 
-from mealservice.claims.services import ensure_month_open, recheck_undecided
+from mealservice.claims.services import recheck_undecided
 from mealservice.elders.signals import elder_status_changed
-from mealservice.meals.signals import month_writing
 from mealservice.policy.signals import holiday_changed
 
 
@@ -16,9 +15,3 @@ def recheck_after_status_change(_elder, since, **_) -> None:
 def recheck_after_holiday_change(_sender, day, **_) -> None:
     # The month's holiday_subsidy may change.
     recheck_undecided(on=day)
-
-
-@month_writing.connect
-def refuse_writing_into_a_claimed_month(canteen_id, day, **_) -> None:
-    # A claim freezes its month: what it claimed must stay what it lists.
-    ensure_month_open(canteen_id, day)

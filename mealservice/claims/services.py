@@ -29,8 +29,8 @@ from mealservice.core.periods import month_bounds, month_of, previous_month
 from mealservice.core.privacy import mask_name
 from mealservice.elders.models import Elder
 from mealservice.meals.models import Meal
-from mealservice.places.models import Canteen
-from mealservice.places.registry import blacklisted_on
+from mealservice.places import registry
+from mealservice.places.models import Canteen, FilingStatus
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +47,6 @@ def month_has_ended(canteen: Canteen, month: str, today: date | None = None) -> 
     _, last = month_bounds(month)
     today = today or canteen.district.local_today()
     return today > last + timedelta(days=grace_days())
-
-
-def ensure_month_open(canteen_id: int, day: date) -> None:
-    """Refuse a scan, void or order dated in a month that has a claim."""
-    month = month_of(day)
-    closed = db.session.scalar(
-        select(exists().where(Claim.canteen_id == canteen_id, Claim.month == month))
-    )
-    if closed:
-        raise Conflict(
-            "month_closed",
-            f"{month} is closed: its subsidy claim has been made.",
-            {"month": month},
-        )
 
 
 # Totals and the claim's body.
@@ -114,22 +100,38 @@ def make_claim(actor, canteen: Canteen, month: str, today: date | None = None) -
         select(exists().where(Claim.canteen_id == canteen.id, Claim.month == month))
     ):
         raise _claim_exists(canteen, month)
-    ensure_not_blacklisted(canteen, today)
+    ensure_claimable(canteen, month)
     return _make(actor.username, [canteen], month, revision=1)[0]
 
 
-def ensure_not_blacklisted(canteen: Canteen, today: date | None = None) -> None:
-    """A canteen on the blacklist (失信黑名单) claims nothing while the entry is in force."""
-    entry = blacklisted_on(canteen.id, today or canteen.district.local_today())
+def ensure_claimable(canteen: Canteen, month: str) -> None:
+    """A month is claimed only by a place filed (备案) with civil affairs and on the
+    blacklist (失信黑名单) on none of its days; a month that ended before a blacklisting
+    began can still be claimed and reviewed."""
+    refusal = claim_refusal(canteen, month)
+    if refusal is not None:
+        raise refusal
+
+
+def claim_refusal(canteen: Canteen, month: str) -> Conflict | None:
+    if canteen.filing_status != FilingStatus.FILED:
+        return Conflict(
+            "canteen_not_filed",
+            f"{canteen.name} is not filed with civil affairs: its claims are refused until it is.",
+            {"filing_status": canteen.filing_status},
+        )
+    first, last = month_bounds(month)
+    entry = registry.blacklisted_during(canteen.id, first, last)
     if entry is not None:
-        raise Conflict(
+        return Conflict(
             "canteen_blacklisted",
-            f"{canteen.name} is on the blacklist: {entry.reason}",
+            f"{canteen.name} is on the blacklist in {month}: {entry.reason}",
             {
                 "starts_on": entry.starts_on.isoformat(),
                 "ends_on": entry.ends_on.isoformat() if entry.ends_on else None,
             },
         )
+    return None
 
 
 def _claim_exists(canteen: Canteen, month: str) -> Conflict:
@@ -167,6 +169,8 @@ def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[C
         ) from exc
     for claim in claims:
         _add_anomalies(claim, checked.anomalies.get(claim.canteen_id, []))
+        # From now on the month's meals are what the claim lists.
+        registry.close_month(claim.canteen_id, month)
     db.session.flush()
     log.info("%s claims made for %s (revision %s) by %s", len(claims), month, revision, by)
     return claims
@@ -207,8 +211,7 @@ def make_due_claims(now: datetime | None = None) -> int:
         missing = [
             canteen
             for canteen in due
-            if canteen.id not in have
-            and blacklisted_on(canteen.id, canteen.district.local(now).date()) is None
+            if canteen.id not in have and claim_refusal(canteen, month) is None
         ]
         if not missing:
             continue
@@ -237,7 +240,7 @@ def resubmit(actor, claim: Claim) -> Claim:
     )
     if latest != claim.revision:
         raise _claim_exists(claim.canteen, claim.month)
-    ensure_not_blacklisted(claim.canteen)
+    ensure_claimable(claim.canteen, claim.month)
     return _make(actor.username, [claim.canteen], claim.month, revision=claim.revision + 1)[0]
 
 
@@ -401,6 +404,9 @@ def review(
         raise ValidationFailed({"reason": ["Give the reason for the decision."]})
     if claim.decided:
         raise _decided(claim)
+    if decision == Decision.APPROVE:
+        # No public money for a month the place spent on the blacklist, or unfiled.
+        ensure_claimable(claim.canteen, claim.month)
     rejected = sorted(set(rejected_meal_ids or []))
     if decision == Decision.REJECT and rejected:
         raise ValidationFailed(

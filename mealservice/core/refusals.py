@@ -107,6 +107,16 @@ WORDS = {
         "Someone drew lines of this claim at the same moment. Please draw again."
     ),
     "already_lifted": _l("This blacklist entry is already lifted."),
+    "canteen_not_filed": _l(
+        "This meal place is not filed with civil affairs: its claims are refused until it is."
+    ),
+    "canteen_blacklisted": {
+        "": _l("This meal place is on the blacklist in that month: its claims are refused."),
+        "ordering": _l(
+            "This meal place is on the district's blacklist, so its orders are cancelled and"
+            " money paid ahead is refunded. Please choose another place."
+        ),
+    },
     "already_recorded": _l("The result of this inspection is already recorded."),
     "no_inspectors": _l("The district has no active inspector to draw."),
 }

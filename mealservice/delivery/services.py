@@ -43,8 +43,10 @@ from mealservice.delivery.platforms.base import (
 )
 from mealservice.elders.models import AlertKind, Elder, WelfareAlert
 from mealservice.meals import limits
+from mealservice.meals import services as meal_services
 from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
 from mealservice.meals.orders import get_order
+from mealservice.places import registry
 from mealservice.places.models import Canteen, Community
 from mealservice.policy import pricing
 from mealservice.policy.services import pricing_policies
@@ -59,6 +61,8 @@ RANK = {None: 0, "accepted": 1, "picked_up": 2, "delivered": 3, "failed": 3}
 FIRST_RETRY_S = 5
 MAX_RETRY_S = 600
 MAX_ATTEMPTS = 12
+# How far ahead of the service's clock a report may be dated.
+REPORT_CLOCK_SKEW = timedelta(minutes=5)
 DISPATCH_BATCH = 200
 
 
@@ -444,6 +448,7 @@ def apply_report(
     if order is None:
         log.info("%s reported on unknown order %s; ignored", platform, report.order_id)
         return False
+    _check_report_time(order, report.at, now)
     event = DeliveryEvent(
         platform=platform,
         event_id=report.event_id,
@@ -466,6 +471,13 @@ def apply_report(
         return False
     if RANK[report.status] <= RANK[order.delivery_stage]:
         return False  # late: the order is already past it
+    if report.status == "delivered" and registry.month_closed(order.canteen_id, order.date):
+        if by is not None:
+            registry.ensure_month_open(order.canteen_id, order.date)  # a person is told
+        # A platform's report into a claimed month stays a late report: the claim's meals
+        # are what it lists.
+        log.warning("%s reported order %s delivered in a claimed month; kept", platform, order.id)
+        return False
     if report.status == "delivered":
         applied = _deliver(order, report, by or platform, now)
     elif report.status == "failed":
@@ -491,6 +503,21 @@ def apply_report(
         _close_run_if_done(run.id)
     db.session.flush()
     return applied
+
+
+def _check_report_time(order: Order, at: datetime, now: datetime) -> None:
+    """A report is dated on its meal's day (a day either side, for a round past midnight or
+    a platform's clock in another zone) and not ahead of now by more than a clock's drift."""
+    day = order.canteen.district.local(at).date()
+    if at > now + REPORT_CLOCK_SKEW or abs((day - order.date).days) > 1:
+        raise ValidationFailed(
+            {
+                "at": [
+                    f"A report on the meal of {order.date:%Y-%m-%d} is dated that day or a day"
+                    " either side, and not in the future."
+                ]
+            }
+        )
 
 
 def _stage_before(status: str):
@@ -521,8 +548,6 @@ def _deliver(order: Order, report: Report, by: str, now: datetime) -> bool:
     meal = Meal(
         canteen_id=order.canteen_id,
         elder_id=order.elder_id,
-        menu_id=order.menu_id,
-        option_id=order.option_id,
         date=order.date,
         slot=order.slot,
         channel="delivery",
@@ -530,20 +555,11 @@ def _deliver(order: Order, report: Report, by: str, now: datetime) -> bool:
         served_at=report.at,
         recorded_at=now,
         recorded_by=by[:64],
-        policy_version=order.policy_version,
-        tier=order.tier,
-        reason=order.reason,
-        price_fen=order.price_fen,
-        delivery_fee_fen=order.delivery_fee_fen,
-        subsidy_fen=order.subsidy_fen,
-        delivery_subsidy_fen=order.delivery_subsidy_fen,
-        elder_pays_fen=order.elder_pays_fen,
-        to_collect_fen=order.elder_pays_fen - order.paid_fen,
         payment_method=PaymentMethod.BALANCE if order.paid_fen else None,
         holds_slot=holds_slot,
         holds_subsidy=holds_subsidy,
-        order_id=order.id,
     )
+    meal_services.take_order(meal, order)
     db.session.add(meal)
     db.session.flush()
     log.info("order %s delivered; meal %s", order.id, meal.id)

@@ -74,6 +74,8 @@ def seed() -> list[dict]:
     district = db.session.get(District, DISTRICT["code"]) or create_district(DISTRICT)
     canteens = seed_places(district)
     places = list(canteens.values())
+    # Filed with civil affairs before anything is claimed: an unfiled place claims nothing.
+    file_places(places)
     elder_ids = seed_elders(district)
     seed_cards(elder_ids)
     seed_policy(district)
@@ -531,16 +533,23 @@ def _deliver_lunches(
     return runs
 
 
+def file_places(canteens: list[Canteen]) -> None:
+    """Every place filed (备案) with civil affairs, each on its own day of 2025."""
+    official = SimpleNamespace(username="seed-demo", role="official", canteen_id=None)
+    for number, canteen in enumerate(canteens, start=1):
+        if canteen.filing_status != "filed":
+            filed_on = date(2025, 3, 1) + timedelta(days=17 * number)
+            set_filing(official, canteen, "filed", f"西民养备〔2025〕{number:03d}号", filed_on)
+
+
 def seed_oversight(district: District, canteens: list[Canteen], now: datetime) -> None:
-    """What officials oversee: every place filed (备案) and the canteens graded, a regular
+    """What officials oversee: the canteens graded (every place was filed first), a regular
     diner who stopped coming (a welfare alert), and a random inspection, one of whose
     results the inspector has recorded. Skipped once the inspections exist."""
     if db.session.scalar(select(Inspection.id).limit(1)) is not None:
         return
     official = SimpleNamespace(username="seed-demo", role="official", canteen_id=None)
     for number, canteen in enumerate(canteens, start=1):
-        filed_on = date(2025, 3, 1) + timedelta(days=17 * number)
-        set_filing(official, canteen, "filed", f"西民养备〔2025〕{number:03d}号", filed_on)
         if canteen.kind == "canteen":
             set_grade(official, canteen, 4 if number % 2 else 3, date(2026, 6, 30))
     raise_absence_alerts(now)

@@ -235,6 +235,8 @@ class Order(db.Model):
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    # Why the registry cancelled it (canteen_blacklisted, elder_inactive); None: by a person.
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
 
     canteen: Mapped[Canteen] = relationship()
     elder: Mapped[Elder] = relationship()

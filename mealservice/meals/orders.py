@@ -26,10 +26,10 @@ from mealservice.meals.models import (
     Rating,
 )
 from mealservice.meals.services import Moment, facts_of_elder, facts_of_meal, set_price
-from mealservice.meals.signals import ensure_month_open
 from mealservice.menus.models import Menu, MenuStatus
 from mealservice.menus.services import release_seat, slot_end, take_seat
 from mealservice.places.models import Canteen, Function
+from mealservice.places.registry import ensure_month_open
 from mealservice.policy import pricing
 from mealservice.policy.services import pricing_policies
 
@@ -209,6 +209,24 @@ def cancel_order(actor, order: Order, *, now: datetime | None = None) -> Order:
     if not _close(order, OrderStatus.CANCELLED, now, cancelled_by=by):
         raise Conflict("order_closed", "The order was closed meanwhile.")
     return order
+
+
+def cancel_for(query, reason: str, by: str, now: datetime | None = None) -> list[int]:
+    """Cancel the confirmed orders `query` finds, whatever their cutoff, because the meal
+    can no longer happen as ordered (`reason`: the place was blacklisted, the elder died or
+    moved away): what they held goes back and money paid ahead is refunded."""
+    now = now or utcnow()
+    found = db.session.scalars(
+        query.where(Order.status == OrderStatus.CONFIRMED).order_by(Order.date, Order.id)
+    ).all()
+    cancelled = [
+        order.id
+        for order in found
+        if _close(order, OrderStatus.CANCELLED, now, cancelled_by=by[:64], cancel_reason=reason)
+    ]
+    if cancelled:
+        log.info("%s orders cancelled (%s): %s", len(cancelled), reason, cancelled)
+    return cancelled
 
 
 def _close(order: Order, status: OrderStatus, now: datetime, **values) -> bool:

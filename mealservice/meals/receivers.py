@@ -1,5 +1,7 @@
 """Meals listen here to the packages below them: a change to a policy or a menu that would
-break a meal served or an order taken is refused, whichever path makes it."""
+break a meal served or an order taken is refused, and what the registry says can no longer
+happen (a blacklisted place, an elder who died or moved away) is cancelled and refunded,
+whichever path makes the change."""
 
 from datetime import date
 
@@ -7,8 +9,12 @@ from sqlalchemy import func, select
 
 from mealservice.core.db import db
 from mealservice.core.errors import Conflict, ValidationFailed
-from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order
+from mealservice.elders.models import ElderStatus
+from mealservice.elders.signals import elder_status_changed
+from mealservice.meals import orders, standing
+from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order, StandingOrder
 from mealservice.menus.signals import menu_unpublishing, options_removing
+from mealservice.places.signals import canteen_blacklisted
 from mealservice.policy.models import SubsidyPolicy
 from mealservice.policy.signals import policy_version_starting
 
@@ -85,3 +91,25 @@ def _option_uses(option_ids: list[int]) -> dict[int, dict[str, int]]:
     ):
         uses[option_id]["meals"] += n
     return uses
+
+
+@canteen_blacklisted.connect
+def cancel_orders_at_a_blacklisted_place(canteen, entry, **_) -> None:
+    query = select(Order).where(Order.canteen_id == canteen.id, Order.date >= entry.starts_on)
+    if entry.ends_on is not None:
+        query = query.where(Order.date <= entry.ends_on)
+    orders.cancel_for(query, "canteen_blacklisted", entry.created_by)
+
+
+@elder_status_changed.connect
+def close_what_an_elder_gone_had_ordered(elder, since, **_) -> None:
+    if elder.status == ElderStatus.ACTIVE:
+        return
+    gone = select(Order).where(Order.elder_id == elder.id, Order.date >= elder.status_since)
+    orders.cancel_for(gone, "elder_inactive", "registry")
+    for live in db.session.scalars(
+        select(StandingOrder).where(
+            StandingOrder.elder_id == elder.id, StandingOrder.stopped_at.is_(None)
+        )
+    ).all():
+        standing.stop_standing_order(None, live)

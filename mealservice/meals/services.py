@@ -23,10 +23,11 @@ from mealservice.elders.models import Access, Elder
 from mealservice.elders.services import is_active_on, linked_elder_ids
 from mealservice.meals import limits
 from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
-from mealservice.meals.signals import ensure_month_open
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import release_seat, take_seat
+from mealservice.places import registry
 from mealservice.places.models import Canteen, slot_at
+from mealservice.places.registry import ensure_month_open
 from mealservice.policy import pricing
 from mealservice.policy.services import current_version, is_holiday, pricing_policies
 
@@ -388,6 +389,7 @@ def facts_of_meal(
         delivery_fee_fen=delivery_fee_fen,
         is_holiday=is_holiday(moment.day),
         subsidized_today=limits.subsidized_count(elder.id, moment.day) if counted else 0,
+        canteen_blacklisted=registry.blacklisted_on(canteen.id, moment.day) is not None,
     )
 
 
@@ -435,22 +437,49 @@ def consume_booking(booking: Order, meal: Meal, now: datetime) -> bool:
     if not consumed:
         return False
     meal.holds_slot, meal.holds_seat, meal.holds_subsidy = holds
-    for column in (
-        "policy_version",
-        "tier",
-        "reason",
-        "price_fen",
-        "delivery_fee_fen",
-        "subsidy_fen",
-        "delivery_subsidy_fen",
-        "elder_pays_fen",
-    ):
-        setattr(meal, column, getattr(booking, column))
-    meal.option_id = booking.option_id
-    meal.menu_id = booking.menu_id
-    meal.order_id = booking.id
-    meal.to_collect_fen = booking.elder_pays_fen - booking.paid_fen
+    take_order(meal, booking)
     return True
+
+
+# The columns of a priced snapshot, as an order stores it and its meal takes it over.
+PRICED_SNAPSHOT = (
+    "policy_version",
+    "tier",
+    "reason",
+    "price_fen",
+    "delivery_fee_fen",
+    "subsidy_fen",
+    "delivery_subsidy_fen",
+    "elder_pays_fen",
+)
+
+
+def take_order(meal: Meal, order: Order) -> None:
+    """The meal an order became (a booking eaten, a delivery delivered): the order's menu,
+    option and priced snapshot, and what is still owed after what was paid ahead. At a
+    place blacklisted on the meal's date, or for an elder no longer active on it, the meal
+    is priced in full, whenever the order was placed: public money does not go there. Set
+    the meal's holds first."""
+    for column in PRICED_SNAPSHOT:
+        setattr(meal, column, getattr(order, column))
+    meal.menu_id, meal.option_id, meal.order_id = order.menu_id, order.option_id, order.id
+    unpaid_reason = None
+    if order.subsidy_fen or order.delivery_subsidy_fen:
+        if registry.blacklisted_on(order.canteen_id, order.date) is not None:
+            unpaid_reason = "canteen_blacklisted"
+        elif not is_active_on(db.session.get(Elder, order.elder_id), order.date):
+            unpaid_reason = "elder_inactive"
+    if unpaid_reason is not None:
+        set_price(
+            meal,
+            pricing.full_price(
+                order.price_fen, unpaid_reason, order.policy_version, order.delivery_fee_fen
+            ),
+        )
+        if meal.holds_subsidy:
+            limits.release_subsidized(order.elder_id, order.date)
+            meal.holds_subsidy = False
+    meal.to_collect_fen = meal.elder_pays_fen - order.paid_fen
 
 
 def get_meal(actor, meal_id: int) -> Meal:

@@ -235,3 +235,15 @@ class BlacklistEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lifted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class MonthClosure(db.Model):
+    """A canteen's month whose subsidy claim has been made: its meals are what the claim
+    lists, so none is recorded, changed or voided in it any more. A trigger on `meals`
+    refuses what a forgetful path would write, on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "month_closures"
+
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,6 +1,6 @@
 """The district's register of its meal places: filing (备案) with civil affairs, the grade
-(等级评定, one to five stars, which sets the operating subsidy) and the blacklist (失信黑名单)
-that stops a place's subsidy claims while it is in force.
+(等级评定, one to five stars, which sets the operating subsidy), the blacklist (失信黑名单)
+that stops a place's subsidy claims while it is in force, and the months closed by a claim.
 
 The grade has no CHECK in the database (adding one would rebuild `canteens` on SQLite), so
 these functions are where its range is kept. They flush and never commit."""
@@ -13,8 +13,10 @@ from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
+from mealservice.core.periods import month_of
 from mealservice.core.schemas import MAX_ID
-from mealservice.places.models import BlacklistEntry, Canteen, FilingStatus
+from mealservice.places.models import BlacklistEntry, Canteen, FilingStatus, MonthClosure
+from mealservice.places.signals import canteen_blacklisted
 
 GRADES = range(1, 6)
 FILING_NUMBER_MAX = 40  # Canteen.filing_number
@@ -123,6 +125,7 @@ def add_to_blacklist(
     )
     db.session.add(entry)
     db.session.flush()
+    canteen_blacklisted.send(canteen, entry=entry)
     return entry
 
 
@@ -169,6 +172,22 @@ def blacklisted_on(canteen_id: int, day: date) -> BlacklistEntry | None:
     ).first()
 
 
+def blacklisted_during(canteen_id: int, first: date, last: date) -> BlacklistEntry | None:
+    """The first entry keeping the place on the blacklist on any day from `first` to
+    `last`, or None."""
+    return db.session.scalars(
+        select(BlacklistEntry)
+        .where(
+            BlacklistEntry.canteen_id == canteen_id,
+            BlacklistEntry.lifted_at.is_(None),
+            BlacklistEntry.starts_on <= last,
+            (BlacklistEntry.ends_on.is_(None)) | (BlacklistEntry.ends_on >= first),
+        )
+        .order_by(BlacklistEntry.starts_on, BlacklistEntry.id)
+        .limit(1)
+    ).first()
+
+
 def blacklist_of(canteen_id: int) -> list[BlacklistEntry]:
     """Every entry of the place, the latest first, lifted ones included."""
     return db.session.scalars(
@@ -200,3 +219,36 @@ def entry_body(entry: BlacklistEntry, today: date) -> dict:
         "lifted_by": entry.lifted_by,
         "in_force": in_force(entry, today),
     }
+
+
+# Closed months
+
+
+def close_month(canteen_id: int, month: str) -> None:
+    """Close the canteen's month to meals: its claim has been made (again, for a
+    revision, which changes nothing here)."""
+    if db.session.get(MonthClosure, (canteen_id, month)) is None:
+        db.session.add(MonthClosure(canteen_id=canteen_id, month=month))
+        db.session.flush()
+
+
+def month_closed(canteen_id: int, day: date) -> bool:
+    return (
+        db.session.scalar(
+            select(MonthClosure.month).where(
+                MonthClosure.canteen_id == canteen_id, MonthClosure.month == month_of(day)
+            )
+        )
+        is not None
+    )
+
+
+def ensure_month_open(canteen_id: int, day: date) -> None:
+    """Refuse a scan, void, order or delivery dated in a month whose claim has been made."""
+    if month_closed(canteen_id, day):
+        month = month_of(day)
+        raise Conflict(
+            "month_closed",
+            f"{month} is closed: its subsidy claim has been made.",
+            {"month": month},
+        )

@@ -18,7 +18,16 @@ from mealservice.core.idnumber import age_on
 SLOTS = ("breakfast", "lunch", "dinner")
 CHANNELS = ("dine_in", "delivery")
 TIER_CHANNELS = (*CHANNELS, "any")
-REASONS = ("other_district", "no_policy", "slot_limit", "holiday", "daily_limit", "no_tier", "tier")
+REASONS = (
+    "other_district",
+    "no_policy",
+    "slot_limit",
+    "canteen_blacklisted",
+    "holiday",
+    "daily_limit",
+    "no_tier",
+    "tier",
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class MealFacts:
     is_holiday: bool = False  # the canteen district's statutory holiday calendar
     meals_in_slot: int = 0  # the elder's meals/orders already counted in this slot (all canteens)
     subsidized_today: int = 0  # the elder's subsidized meals already counted this local date
+    canteen_blacklisted: bool = False  # the place is on the blacklist (失信黑名单) that day
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,8 @@ def policy_in_force(
 
 def price_meal(policies: Iterable[Policy], elder: ElderFacts, meal: MealFacts) -> Price:
     """Price one meal for one elder; checks run in the order of API.md and the first that
-    applies decides: other_district, no_policy, slot_limit, holiday, daily_limit, then tiers.
+    applies decides: other_district, no_policy, slot_limit, canteen_blacklisted, holiday,
+    daily_limit, then tiers.
 
     Raises ValueError (TypeError for non-integer money) on values no caller may pass: they
     are bugs upstream, and a wrong price silently stored would be worse than a failed scan.
@@ -116,6 +127,9 @@ def price_meal(policies: Iterable[Policy], elder: ElderFacts, meal: MealFacts) -
         # Prices are still filled in so a refusing counter can show what the meal costs.
         refusal = "slot_limit" if policy.refuse_beyond_limit else None
         return _full_price(meal, fee, "slot_limit", policy.version, refusal)
+    if meal.canteen_blacklisted:
+        # A blacklisted place serves at full price: public money does not go there.
+        return _full_price(meal, fee, "canteen_blacklisted", policy.version)
     if policy.no_subsidy_on_holidays and meal.is_holiday:
         return _full_price(meal, fee, "holiday", policy.version)
     if (

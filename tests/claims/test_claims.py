@@ -2,11 +2,12 @@
 meals to the fen, closing the month, reviewed once and for good, made again after a
 rejection; the scheduler makes the missing ones."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from mealservice.claims import services
 from mealservice.claims.models import Claim, ClaimReview
@@ -14,6 +15,8 @@ from mealservice.core.db import db as _db
 from mealservice.elders.models import ElderStatus
 from mealservice.meals.models import Meal
 from mealservice.meals.services import scan
+from mealservice.places import registry
+from mealservice.places.models import MonthClosure
 from tests import factories
 from tests.claims.helpers import (
     AFTER_GRACE,
@@ -129,6 +132,23 @@ def test_preview_answers_for_the_current_month_and_saves_nothing(
     assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
 
 
+def test_a_claim_closes_its_month_once_and_the_database_keeps_meals_out(
+    db, login_as, canteen, elder, month_of_meals
+):
+    make(login_as("manager"), canteen)
+    closures = db.session.scalars(select(MonthClosure).where(MonthClosure.canteen_id == canteen.id))
+    assert [closure.month for closure in closures] == [MONTH]
+    # Whatever path forgets to ask, the database refuses a meal written into the month.
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        plant_meal(canteen, elder, date(2026, 10, 20), "dinner")
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.execute(
+            update(Meal).where(Meal.id == month_of_meals[0].id).values(subsidy_fen=0)
+        )
+    # The month after stays open.
+    assert plant_meal(canteen, elder, date(2026, 11, 2)).id is not None
+
+
 def test_a_claimed_month_is_closed_to_scans_voids_and_orders(
     db, login_as, canteen, elder, month_of_meals
 ):
@@ -144,9 +164,9 @@ def test_a_claimed_month_is_closed_to_scans_voids_and_orders(
     void = manager.post(f"/api/v1/meals/{month_of_meals[0].id}/void", json={"reason": "wrong"})
     assert_error(void, 409, "month_closed")
     with pytest.raises(Exception) as refused:
-        services.ensure_month_open(canteen.id, date(2026, 10, 31))
+        registry.ensure_month_open(canteen.id, date(2026, 10, 31))
     assert refused.value.code == "month_closed"
-    services.ensure_month_open(canteen.id, date(2026, 11, 1))
+    registry.ensure_month_open(canteen.id, date(2026, 11, 1))
 
 
 def test_review_approves_all_lines(db, login_as, canteen, month_of_meals):
@@ -323,13 +343,12 @@ def test_claims_of_inactive_elders_keep_their_lines(db, login_as, canteen, elder
     assert len(inactive[0]["meal_ids"]) == meals_of_elder
 
 
-def test_a_blacklisted_canteen_claims_nothing_while_the_entry_is_in_force(
+def test_a_canteen_blacklisted_in_a_month_claims_nothing_for_it(
     db, login_as, canteen, month_of_meals
 ):
     from mealservice.places.registry import add_to_blacklist, lift
 
-    today = canteen.district.local_today()
-    entry = add_to_blacklist(MANAGER, canteen, "虚报就餐人次", today - timedelta(days=10))
+    entry = add_to_blacklist(MANAGER, canteen, "虚报就餐人次", date(2026, 10, 20))
     db.session.commit()
     response = make(login_as("manager"), canteen)
     assert_error(response, 409, "canteen_blacklisted")
@@ -339,3 +358,50 @@ def test_a_blacklisted_canteen_claims_nothing_while_the_entry_is_in_force(
     assert services.make_due_claims(now) == 0
     lift(MANAGER, entry)
     assert services.make_due_claims(now) == 1
+
+
+def test_a_month_that_ended_before_the_blacklisting_can_be_claimed_and_approved(
+    db, login_as, canteen, month_of_meals
+):
+    from mealservice.places.registry import add_to_blacklist
+
+    add_to_blacklist(MANAGER, canteen, "虚报就餐人次", date(2026, 11, 15))
+    db.session.commit()
+    claim = make(login_as("manager"), canteen).get_json()
+    assert claim["status"] == "submitted"
+    response = login_as("official").post(
+        f"/api/v1/claims/{claim['id']}/review", json={"decision": "approve", "reason": "核对无误"}
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_pending_claim_is_not_approved_once_its_month_is_blacklisted(
+    db, login_as, canteen, month_of_meals
+):
+    from mealservice.places.registry import add_to_blacklist
+
+    claim = make(login_as("manager"), canteen).get_json()
+    add_to_blacklist(MANAGER, canteen, "虚报就餐人次", date(2026, 10, 25))
+    db.session.commit()
+    official = login_as("official")
+    approve = {"decision": "approve", "reason": "核对无误"}
+    assert_error(
+        official.post(f"/api/v1/claims/{claim['id']}/review", json=approve),
+        409,
+        "canteen_blacklisted",
+    )
+    reject = {"decision": "reject", "reason": "列入失信黑名单"}
+    assert official.post(f"/api/v1/claims/{claim['id']}/review", json=reject).status_code == 200
+
+
+def test_an_unfiled_place_claims_nothing_until_it_is_filed(db, login_as, canteen, month_of_meals):
+    from mealservice.places.registry import set_filing
+
+    set_filing(None, canteen, "withdrawn")
+    db.session.commit()
+    response = make(login_as("manager"), canteen)
+    assert_error(response, 409, "canteen_not_filed")
+    assert services.make_due_claims(datetime(2026, 11, 25, 1, 10, tzinfo=UTC)) == 0
+    set_filing(None, canteen, "filed", "西民养备〔2026〕001号", date(2026, 11, 20))
+    db.session.commit()
+    assert make(login_as("manager"), canteen).status_code == 201

@@ -1,20 +1,25 @@
 """Delivery runs, the outbox that sends them, and the state machine every report goes
 through."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from mealservice.balances.services import balance_of, top_up
+from mealservice.claims import services as claims
 from mealservice.core.db import db as _db
 from mealservice.core.errors import Conflict, ValidationFailed
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryEvent, DeliveryJob, DeliveryRun
 from mealservice.elders.models import WelfareAlert
+from mealservice.elders.services import update_elder
 from mealservice.meals import limits
 from mealservice.meals.models import Meal
+from mealservice.places.registry import add_to_blacklist
 from tests import factories
+from tests.conftest import travelling_to
 from tests.core.test_errors import assert_error
 from tests.delivery import install_fake_platform, report
 
@@ -264,9 +269,70 @@ def test_reports_move_the_order_forward(on_its_way):
     assert services.apply_report("fake", report(order, "picked_up"))
     assert order.delivery_stage == "picked_up"
     at = datetime(2026, 11, 26, 4, 30, tzinfo=UTC)
-    assert services.apply_report("fake", report(order, "delivered", at=at, proof="photo-1"))
+    with travelling_to("2026-11-26T12:31:00+08:00"):  # the meal's lunchtime, just after
+        assert services.apply_report("fake", report(order, "delivered", at=at, proof="photo-1"))
     assert (order.status, order.delivered_at, order.proof) == ("delivered", at, "photo-1")
     assert _db.session.get(DeliveryRun, order.run_id).status == "done"
+
+
+@pytest.mark.parametrize("at", ["2001-11-26T12:00:00+08:00", "2099-11-26T12:00:00+08:00"])
+def test_a_report_dated_away_from_its_meal_is_refused_naming_at(on_its_way, at):
+    order = on_its_way
+    with pytest.raises(ValidationFailed) as refused:
+        services.apply_report("fake", report(order, "delivered", at=datetime.fromisoformat(at)))
+    assert "at" in refused.value.fields
+    assert (order.status, count(Meal), count(DeliveryEvent)) == ("dispatched", 0, 0)
+
+
+def test_a_report_minutes_ahead_of_the_clock_is_refused(on_its_way):
+    ahead = datetime.now(UTC) + timedelta(minutes=6)
+    with pytest.raises(ValidationFailed):
+        services.apply_report("fake", report(on_its_way, "accepted", at=ahead))
+    assert services.apply_report(
+        "fake", report(on_its_way, "accepted", at=ahead - timedelta(minutes=2))
+    )
+
+
+@pytest.mark.now("2026-10-30T10:00:00+08:00")
+def test_a_delivery_reported_into_a_claimed_month_is_kept_and_changes_no_claim(on_its_way, canteen):
+    order = on_its_way  # 31 October's lunch
+    with travelling_to("2026-11-25T10:00:00+08:00"):  # October's grace period is over
+        claim = claims.make_claim(SimpleNamespace(username="m", role="manager"), canteen, "2026-10")
+        at = datetime(2026, 10, 31, 4, 30, tzinfo=UTC)
+        assert not services.apply_report("fake", report(order, "delivered", at=at))
+    assert count(Meal) == 0
+    assert order.status == "dispatched"
+    event = _db.session.scalar(select(DeliveryEvent))
+    assert (event.status, event.applied) == ("delivered", False)
+    assert claims.claim_body(claim)["totals"]["meals"] == 0
+    assert claims.lines(claim) == ([], False)  # the lines are still what the claim counted
+
+
+def test_a_delivery_to_a_place_blacklisted_meanwhile_is_not_subsidized(on_its_way, canteen):
+    order = on_its_way
+    assert order.subsidy_fen + order.delivery_subsidy_fen > 0
+    add_to_blacklist(None, canteen, "虚报就餐人次", order.date)
+    at = datetime.combine(order.date, time(12, 0), tzinfo=UTC)
+    with travelling_to(at.isoformat()):
+        assert services.apply_report("fake", report(order, "delivered", at=at))
+    meal = _db.session.scalar(select(Meal))
+    assert (meal.subsidy_fen, meal.delivery_subsidy_fen, meal.reason) == (
+        0,
+        0,
+        "canteen_blacklisted",
+    )
+    assert meal.elder_pays_fen == meal.price_fen + meal.delivery_fee_fen
+    assert not meal.holds_subsidy
+
+
+def test_a_delivery_after_the_elder_died_is_not_subsidized(on_its_way, poor):
+    order = on_its_way  # already on its way: too late to cancel
+    update_elder(poor, {"status": "deceased", "status_since": order.date})
+    at = datetime.combine(order.date, time(12, 0), tzinfo=UTC)
+    with travelling_to(at.isoformat()):
+        assert services.apply_report("fake", report(order, "delivered", at=at))
+    meal = _db.session.scalar(select(Meal))
+    assert (meal.subsidy_fen, meal.delivery_subsidy_fen, meal.reason) == (0, 0, "elder_inactive")
 
 
 def test_a_duplicate_report_changes_nothing(on_its_way):

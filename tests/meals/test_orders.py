@@ -7,12 +7,15 @@ import pytest
 from sqlalchemy import func, select
 
 from mealservice.balances.services import balance_of, top_up
+from mealservice.elders.services import update_elder
 from mealservice.meals.models import Meal, Order, Rating
 from mealservice.meals.orders import close_ordering, mark_no_shows, place_order
 from mealservice.menus.models import Menu
 from mealservice.menus.services import slot_end
+from mealservice.places.registry import add_to_blacklist
 from tests import factories
 from tests.core.test_errors import assert_error
+from tests.core.test_pages import log_in
 from tests.meals.test_scans import scan
 
 
@@ -85,6 +88,15 @@ def test_a_dine_in_booking_holds_a_seat_and_gets_the_dine_in_tier(db, family, el
     assert (body["subsidy_fen"], body["tier"], body["elder_pays_fen"]) == (500, "70岁以上", 1300)
     assert body["payment_method"] == "at_counter"
     assert seats_used(db, lunch) == 1
+
+
+def test_an_order_at_a_place_blacklisted_that_day_is_priced_in_full(
+    db, family, elder, canteen, lunch, policy
+):
+    add_to_blacklist(None, canteen, "虚报就餐人次", lunch.date)
+    db.session.commit()
+    body = order(family, elder, lunch, "dine_in").get_json()
+    assert (body["subsidy_fen"], body["reason"]) == (0, "canteen_blacklisted")
 
 
 def test_a_second_order_for_the_same_meal_is_refused(family, elder, lunch, policy):
@@ -196,6 +208,50 @@ def test_a_short_balance_refuses_the_order_and_holds_nothing(db, family, elder, 
     assert_error(response, 409, "insufficient_balance")
     assert seats_used(db, lunch) == 0
     assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_blacklisting_cancels_the_places_orders_from_its_first_day_and_refunds(
+    app, db, login_as, family, canteen, elder, lunch, policy
+):
+    top_up(login_as("cashier").user, canteen, elder, 2000, "cash")
+    db.session.commit()
+    prepaid = order(family, elder, lunch, "dine_in", payment={"method": "balance"}).get_json()
+    assert balance_of(elder.id) == 700
+    add_to_blacklist(None, canteen, "虚报就餐人次", lunch.date)
+    db.session.commit()
+    cancelled = db.session.get(Order, prepaid["id"])
+    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "canteen_blacklisted")
+    assert balance_of(elder.id) == 2000
+    assert seats_used(db, lunch) == 0
+    relative = factories.create_user("family", elders=[elder], password="rice-porridge-42")
+    browser = app.test_client()
+    log_in(browser, relative.username, "rice-porridge-42")
+    page = browser.get(f"/orders/{cancelled.id}").get_data(as_text=True)
+    assert 'data-testid="cancel-reason"' in page and "失信黑名单" in page
+
+
+def test_a_blacklisting_from_a_later_day_leaves_earlier_orders_alone(
+    db, family, canteen, elder, lunch, policy
+):
+    booked = order(family, elder, lunch, "dine_in").get_json()
+    add_to_blacklist(None, canteen, "虚报就餐人次", lunch.date + timedelta(days=1))
+    db.session.commit()
+    assert db.session.get(Order, booked["id"]).status == "confirmed"
+
+
+def test_an_elder_who_died_has_their_orders_cancelled_refunded_and_standing_orders_stopped(
+    db, login_as, family, canteen, elder, lunch, policy
+):
+    top_up(login_as("cashier").user, canteen, elder, 2000, "cash")
+    standing = factories.create_standing_order(canteen, elder)
+    prepaid = order(family, elder, lunch, "dine_in", payment={"method": "balance"}).get_json()
+    update_elder(elder, {"status": "deceased", "status_since": lunch.date})
+    db.session.commit()
+    cancelled = db.session.get(Order, prepaid["id"])
+    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "elder_inactive")
+    assert balance_of(elder.id) == 2000
+    db.session.refresh(standing)
+    assert standing.stopped_at is not None
 
 
 def test_family_see_their_elders_orders_only(login_as, family, district, canteen, elder, lunch):

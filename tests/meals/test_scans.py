@@ -18,6 +18,7 @@ from mealservice.elders.models import Card
 from mealservice.elders.protection import decrypt_id_number
 from mealservice.meals.models import Meal, SlotTally, SubsidyTally
 from mealservice.places.models import slot_at
+from mealservice.places.registry import add_to_blacklist
 from tests import factories
 from tests.core.test_errors import assert_error
 
@@ -155,6 +156,25 @@ def test_no_subsidy_on_a_statutory_holiday(db, cashier, canteen, card, lunch, po
     factories.create_holiday(today, "测试假日")
     body = scan(cashier, canteen, card).get_json()
     assert (body["subsidy_fen"], body["reason"]) == (0, "holiday")
+
+
+def test_a_blacklisted_place_serves_at_full_price_from_its_first_day(
+    db, cashier, canteen, card, lunch, policy, today
+):
+    add_to_blacklist(None, canteen, "虚报就餐人次", today)
+    db.session.commit()
+    body = scan(cashier, canteen, card).get_json()
+    assert (body["subsidy_fen"], body["reason"]) == (0, "canteen_blacklisted")
+    assert body["elder_pays_fen"] == body["price_fen"]
+    assert db.session.scalar(select(func.count()).select_from(SubsidyTally)) == 0
+
+
+def test_a_blacklisting_that_starts_tomorrow_leaves_today_subsidized(
+    db, cashier, canteen, card, lunch, policy, today
+):
+    add_to_blacklist(None, canteen, "虚报就餐人次", today + timedelta(days=1))
+    db.session.commit()
+    assert scan(cashier, canteen, card).get_json()["reason"] == "tier"
 
 
 def test_without_a_policy_the_meal_is_full_price(cashier, canteen, card, lunch):

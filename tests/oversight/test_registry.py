@@ -11,6 +11,13 @@ from tests import factories
 from tests.core.test_errors import assert_error
 from tests.pages import browser_as, html_of, post_form
 
+
+@pytest.fixture
+def canteen(db, district):
+    """A place as registered, before civil affairs have filed it."""
+    return factories.create_canteen(district, filed=False)
+
+
 # Filing
 
 

@@ -76,6 +76,8 @@ def ordering_words():
         "status_words": STATUS_WORDS,
         "payment_words": PAYMENT_WORDS,
         "score_words": SCORE_WORDS,
+        # Why the registry cancelled an order, as the family reads it.
+        "cancel_reason_words": lambda code: words(code, ORDERING) or "",
     }
 
 
