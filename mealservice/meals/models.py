@@ -104,6 +104,16 @@ class Meal(db.Model):
             sqlite_where=text("voided_at IS NULL"),
             postgresql_where=text("voided_at IS NULL"),
         ),
+        # An offline scan's natural key: the same queued scan sent again is the same meal.
+        Index(
+            "ux_meals_offline_scan",
+            "canteen_id",
+            "elder_id",
+            "served_at",
+            unique=True,
+            sqlite_where=text("offline"),
+            postgresql_where=text("offline"),
+        ),
         Index(
             "ix_meals_conflict",
             "conflict",

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from mealservice.balances import services as balances
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import db
+from mealservice.core.db import UTCDateTime, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
 from mealservice.elders.access import record_access
@@ -63,6 +63,16 @@ PUBLISHED_MENU = (
 )
 
 
+# An offline scan's natural key (canteen, elder, the moment it was scanned), as the unique
+# index ux_meals_offline_scan holds it.
+OFFLINE_SCAN = select(Meal).where(
+    Meal.canteen_id == bindparam("canteen_id"),
+    Meal.elder_id == bindparam("elder_id"),
+    Meal.served_at == bindparam("at", type_=UTCDateTime),
+    Meal.offline.is_(True),
+)
+
+
 @dataclass(frozen=True)
 class Moment:
     """When a meal happens, in UTC and as the local date and slot of the canteen."""
@@ -91,6 +101,7 @@ class ScanPlan:
     policies: list[pricing.Policy] | None = None
     in_force: pricing.Policy | None = None
     facts: pricing.MealFacts | None = None
+    recorded: Meal | None = None  # the meal this offline scan made when first sent
 
 
 def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Meal:
@@ -109,6 +120,13 @@ def plan_scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) 
     judged = cards.judge(canteen.district_code, data, moment.at, moment.day)
     plan = ScanPlan(actor, canteen, data, now, moment, judged, judged.problem)
     elder = judged.elder
+    if moment.offline:
+        # The same queued scan sent again (its answer lost) is the meal it already made.
+        recorded = db.session.scalar(
+            OFFLINE_SCAN, {"canteen_id": canteen.id, "elder_id": elder.id, "at": moment.at}
+        )
+        if recorded is not None:
+            return replace(plan, recorded=recorded)
     if plan.problem is None and is_active_on(elder, moment.day):
         booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
         if booking is not None:
@@ -144,6 +162,9 @@ def record_scan(plan: ScanPlan) -> Meal:
     and CHECKs); where the reads went stale meanwhile, the scan is planned again."""
     actor, canteen, data, moment = plan.actor, plan.canteen, plan.data, plan.moment
     card, elder, problem = plan.judged.card, plan.judged.elder, plan.problem
+    if plan.recorded is not None:
+        plan.recorded.balance_after_fen = None  # the answer's, as when it was first sent
+        return plan.recorded
     if plan.booking is not None:
         meal = _serve_booking(actor, canteen, card, plan.booking, moment, data)
         # None: the booking was closed meanwhile.

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from mealservice.balances.services import balance_of, top_up
 from mealservice.core.clock import utcnow
 from mealservice.core.idempotency import IdempotentRequest, request_fingerprint
 from mealservice.core.idnumber import make_id_number
@@ -466,11 +468,53 @@ def test_offline_scans_beyond_the_limit_and_the_seats_are_conflicts(
 ):
     factories.create_menu(canteen, today, "lunch", seats=1)
     now = utcnow().isoformat()
-    assert scan(cashier, canteen, card, scanned_at=now).get_json()["conflict"] is None
+    earlier = (utcnow() - timedelta(seconds=30)).isoformat()  # two scans, not one sent twice
+    assert scan(cashier, canteen, card, scanned_at=earlier).get_json()["conflict"] is None
     assert scan(cashier, canteen, card, scanned_at=now).get_json()["conflict"] == "already_served"
     other = factories.create_card(factories.create_elder(district))
     assert scan(cashier, canteen, other, scanned_at=now).get_json()["conflict"] == "capacity_full"
     assert meal_count(db) == 3
+
+
+def test_an_offline_scan_sent_again_without_a_key_answers_its_first_meal(
+    db, login_as, cashier, canteen, card, lunch, policy
+):
+    top_up(login_as("cashier").user, canteen, card.elder, 2000, "cash")
+    db.session.commit()
+    at = (utcnow() - timedelta(minutes=3)).isoformat()
+    paid = {"method": "balance"}
+    first = scan(cashier, canteen, card, scanned_at=at, payment=paid).get_json()
+    again = scan(cashier, canteen, card, scanned_at=at, payment=paid)
+    assert again.status_code == 201
+    assert again.get_json()["meal_id"] == first["meal_id"]
+    assert again.get_json()["conflict"] is None
+    assert meal_count(db) == 1
+    assert balance_of(card.elder.id) == 2000 - first["elder_pays_fen"]  # charged once
+
+
+def test_the_database_keeps_one_meal_per_offline_scan(db, cashier, canteen, card, lunch, policy):
+    at = (utcnow() - timedelta(minutes=3)).isoformat()
+    first = scan(cashier, canteen, card, scanned_at=at).get_json()
+    meal = db.session.get(Meal, first["meal_id"])
+    row = {column: getattr(meal, column) for column in ("canteen_id", "elder_id", "served_at")}
+    insert = Meal.__table__.insert().values(
+        date=meal.date,
+        slot="dinner",
+        channel="dine_in",
+        source="card",
+        recorded_by="forgetful path",
+        reason="no_policy",
+        price_fen=0,
+        subsidy_fen=0,
+        elder_pays_fen=0,
+        to_collect_fen=0,
+        offline=True,
+        recorded_at=meal.recorded_at,
+    )
+    # A row like it a second later is a meal of its own; at the same moment it is refused.
+    db.session.execute(insert.values(**row | {"served_at": meal.served_at + timedelta(seconds=1)}))
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.execute(insert.values(**row))
 
 
 def test_an_offline_scan_without_a_menu_is_a_conflict(db, cashier, canteen, card, policy):
