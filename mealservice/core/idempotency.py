@@ -5,10 +5,17 @@ is refused (409).
 
 The key is claimed in its own short transaction before the work starts, so a concurrent
 repeat sees it; the first response is stored in the work's own transaction when it
-succeeds (both commit or neither), or on its own after a refusal."""
+succeeds (both commit or neither), or on its own after a refusal.
+
+A claim older than STALE_AFTER may be taken over by a repeat (its request may have died
+with a killed worker). The claim's moment is then a fencing token: the first request, if
+it was only slow, stores its response only while the claim is still the one it made, in
+the same transaction as its work, so it cannot commit once another has taken the key over:
+one key never moves money twice."""
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
@@ -87,10 +94,19 @@ def idempotent(view):
             # the key is let go at once and an honest retry may run.
             db.session.rollback()
             start_writing()
-            db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.id == claim))
+            db.session.execute(
+                delete(IdempotentRequest).where(
+                    IdempotentRequest.id == claim.id,
+                    IdempotentRequest.claimed_at == claim.claimed_at,
+                )
+            )
             db.session.commit()
             raise
-        _store(claim, response)
+        if not _store(claim, response):
+            # Held so long that a repeat took the key over: that one's work stands, ours
+            # is undone before it could commit.
+            db.session.rollback()
+            return error_response(_taken_over())
         return response
 
     return wrapper
@@ -106,8 +122,16 @@ def request_fingerprint(path: str, raw: bytes) -> str:
     return hashlib.sha256(path.encode() + b"\n" + canonical).hexdigest()
 
 
-def _claim(user_id: int, key: str, fingerprint: str) -> int | Response:
-    """The id of our claim on the key, or the response a repeat must get instead."""
+@dataclass(frozen=True)
+class Claim:
+    """Our claim on a key: its row, and the moment that makes it ours (a fencing token)."""
+
+    id: int
+    claimed_at: datetime
+
+
+def _claim(user_id: int, key: str, fingerprint: str) -> Claim | Response:
+    """Our claim on the key, or the response a repeat must get instead."""
     found = db.session.scalar(
         select(IdempotentRequest).where(
             IdempotentRequest.user_id == user_id, IdempotentRequest.key == key
@@ -128,6 +152,7 @@ def _claim(user_id: int, key: str, fingerprint: str) -> int | Response:
         if seen > utcnow() - STALE_AFTER:
             raise _in_progress()
         # Two repeats may find the same dead claim; the condition lets one take it over.
+        now = utcnow()
         taken_over = db.session.execute(
             update(IdempotentRequest)
             .where(
@@ -135,28 +160,47 @@ def _claim(user_id: int, key: str, fingerprint: str) -> int | Response:
                 IdempotentRequest.status.is_(None),
                 IdempotentRequest.claimed_at == seen,
             )
-            .values(claimed_at=utcnow())
+            .values(claimed_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not taken_over:
             raise _in_progress()
-        claim_id = found.id
+        claim = Claim(found.id, now)
     else:
-        claim = IdempotentRequest(user_id=user_id, key=key, fingerprint=fingerprint)
+        row = IdempotentRequest(user_id=user_id, key=key, fingerprint=fingerprint)
         try:
             with db.session.begin_nested():
-                db.session.add(claim)
+                db.session.add(row)
         except IntegrityError:
             raise _in_progress() from None
-        claim_id = claim.id
+        claim = Claim(row.id, row.claimed_at)
     db.session.commit()
-    return claim_id
+    return claim
 
 
-def _store(claim_id: int, response: Response) -> None:
-    claim = db.session.get(IdempotentRequest, claim_id)
-    claim.status = response.status_code
-    claim.body = response.get_data(as_text=True)
+def _store(claim: Claim, response: Response) -> bool:
+    """Store the response on our claim, in the current transaction; False when the claim
+    is no longer ours (taken over) or no longer open."""
+    return bool(
+        db.session.execute(
+            update(IdempotentRequest)
+            .where(
+                IdempotentRequest.id == claim.id,
+                IdempotentRequest.status.is_(None),
+                IdempotentRequest.claimed_at == claim.claimed_at,
+            )
+            .values(status=response.status_code, body=response.get_data(as_text=True))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def _taken_over() -> Conflict:
+    return Conflict(
+        "idempotency_in_progress",
+        "This request ran so long that a repeat took its Idempotency-Key over; the repeat's"
+        " answer stands.",
+    )
 
 
 def _in_progress() -> Conflict:

@@ -1,14 +1,23 @@
 """Prepaid meal balances: top-ups at the counter, meals paid from them, refunds on a void,
 the history relatives read, and a balance that never goes below zero."""
 
+import json
+from datetime import timedelta
+
 import pytest
+from flask import Response
 from sqlalchemy import select, update
 
+from mealservice.balances import services
 from mealservice.balances.models import Balance, BalanceMovement
 from mealservice.balances.services import balance_of
+from mealservice.core import idempotency
+from mealservice.core.clock import utcnow
+from mealservice.core.idempotency import request_fingerprint
 from mealservice.elders.cards import payload_of, revoke_card
 from mealservice.meals.models import Meal
 from tests import factories
+from tests.conftest import travelling_to
 from tests.core.test_errors import assert_error
 from tests.meals.test_scans import recent_local, scan
 
@@ -238,3 +247,30 @@ def test_a_repeated_top_up_with_its_key_is_taken_once(cashier, canteen, elder):
     assert first.status_code == second.status_code == 201
     assert first.get_json() == second.get_json()
     assert balance_of(elder.id) == 1000
+
+
+def test_a_key_taken_over_from_a_request_held_past_the_window_moves_money_once(
+    app, db, cashier, canteen, elder
+):
+    """A top-up held on a locked row longer than STALE_AFTER loses its key to a repeat;
+    when it finally tries to finish, its claim is no longer its own and its work is undone."""
+    body = {"elder_id": elder.id, "amount_fen": 10_000, "method": "cash"}
+    url = f"/api/v1/canteens/{canteen.id}/top-ups"
+    key = "top-up-held"
+    fingerprint = request_fingerprint(url, json.dumps(body).encode())
+    with app.test_request_context(url, method="POST"):
+        held = idempotency._claim(cashier.user.id, key, fingerprint)
+        held_since = utcnow()
+    later = (held_since + idempotency.STALE_AFTER + timedelta(seconds=1)).isoformat()
+    with travelling_to(later):
+        repeat = cashier.post(url, json=body, headers={"Idempotency-Key": key})
+    assert repeat.status_code == 201
+    assert balance_of(elder.id) == 10_000
+    # The held request finishes its top-up now, and tries to keep its answer.
+    with app.test_request_context(url, method="POST"):
+        services.top_up(cashier.user, canteen, elder, 10_000, "cash")
+        assert not idempotency._store(held, Response("{}", status=201))
+        db.session.rollback()
+    assert balance_of(elder.id) == 10_000
+    again = cashier.post(url, json=body, headers={"Idempotency-Key": key})
+    assert again.get_json() == repeat.get_json()
