@@ -63,6 +63,9 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # At most this many orders in one delivery run; more are split by community.
     DELIVERY_RUN_SIZE = int(os.environ.get("DELIVERY_RUN_SIZE", "20"))
+    # A platform delivery with no report for this long is asked about; one the platform no
+    # longer knows is ended as failed (platform_lost).
+    DELIVERY_LOST_AFTER_MINUTES = int(os.environ.get("DELIVERY_LOST_AFTER_MINUTES", "120"))
     # Days after a month's end before its claim is made: longer than an offline scan waits.
     CLAIM_GRACE_DAYS = int(os.environ.get("CLAIM_GRACE_DAYS", "2"))
     # Early warnings: a regular diner (REGULAR_MEALS_PER_WEEK meals in each of the last

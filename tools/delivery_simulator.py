@@ -12,6 +12,7 @@ Protocol (the http adapter's side is mealservice/delivery/platforms/http.py):
   POST /deliveries             Bearer key, Idempotency-Key, DeliveryRequest JSON → 201
                                {delivery_id, fee_fen}; the same key again → 200, same id
   POST /deliveries/{id}/cancel → 200; no further reports for that delivery
+  GET  /deliveries/{id}        Bearer key → {delivery_id, status}; 404 once it is lost
   POST /quote                  DeliveryRequest JSON → {fee_fen}
   POST /_control               any of CONTROLS → 200 the settings (no key: a test tool)
   GET  /_state                 {bookings, requests, settings, deliveries: {id: {order_id,
@@ -51,6 +52,7 @@ CONTROLS = {
     "duplicate_events": bool,  # every report sent twice (same event_id)
     "reorder_events": bool,  # picked_up before accepted; the last report sent again at the end
     "no_answer": bool,  # deliveries end failed, reason "no_answer"
+    "lose_deliveries": bool,  # booked, then never reported and forgotten (a 404 when asked)
     "fee_fen": int,
 }
 
@@ -70,6 +72,7 @@ class Simulator:
             "duplicate_events": False,
             "reorder_events": False,
             "no_answer": False,
+            "lose_deliveries": False,
             "fee_fen": FEE_FEN,
         }
         self.requests = 0
@@ -135,9 +138,18 @@ class Simulator:
                     name: self.settings[name]
                     for name in ("step_ms", "duplicate_events", "reorder_events", "no_answer")
                 },
+                "lost": self.settings["lose_deliveries"],
             }
-        threading.Thread(target=self.run_delivery, args=(reference,), daemon=True).start()
+            lost = self.settings["lose_deliveries"]
+        if not lost:
+            threading.Thread(target=self.run_delivery, args=(reference,), daemon=True).start()
         return True, reference, fee_fen
+
+    def status_of(self, reference: str) -> str | None:
+        """The delivery's status as the platform knows it; None for one it lost."""
+        with self.lock:
+            delivery = self.deliveries.get(reference)
+            return None if delivery is None or delivery["lost"] else delivery["status"]
 
     def cancel(self, reference: str) -> bool:
         with self.lock:
@@ -265,6 +277,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/_state":
             return self.answer(200, self.server.simulator.state())
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "deliveries":
+            if not self.authorised():
+                return None
+            status = self.server.simulator.status_of(parts[1])
+            if status is not None:
+                return self.answer(200, {"delivery_id": parts[1], "status": status})
         self.answer(404, {"error": "not found"})
 
     def do_POST(self):

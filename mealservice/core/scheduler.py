@@ -107,6 +107,13 @@ JOBS: tuple[ScheduledJob, ...] = (
         "sent",
     ),
     # Last month's subsidy claim for every canteen, once its grace period has passed.
+    # Deliveries nobody has reported on for long are asked about; lost ones end as failed.
+    ScheduledJob(
+        "reconcile_deliveries",
+        "mealservice.delivery.services.reconcile_deliveries",
+        {"minute": "*/10"},
+        "settled",
+    ),
     ScheduledJob(
         "make_claims",
         "mealservice.claims.services.make_due_claims",

@@ -44,11 +44,15 @@ STAGE_WORDS = {
 
 PLATFORM_WORDS = {"volunteer": _l("Volunteer"), "simulator": _l("Simulator")}
 
-FAILURE_WORDS = {"no_answer": _l("Nobody answered the door")}
+FAILURE_WORDS = {
+    "no_answer": _l("Nobody answered the door"),
+    "platform_lost": _l("The delivery platform lost it; money paid ahead is refunded"),
+}
 
 ALERT_KIND_WORDS = {
     "no_answer": _l("Nobody answered the door at a meal delivery"),
     "absent": _l("A regular diner has not come for days"),
+    "no_delivery": _l("A meal delivery never arrived: the platform lost it"),
 }
 
 

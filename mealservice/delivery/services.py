@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mealservice.accounts.models import User
@@ -23,7 +23,7 @@ from mealservice.core.auth import (
 )
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
-from mealservice.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from mealservice.core.errors import ApiError, Conflict, NotFound, Unauthorized, ValidationFailed
 from mealservice.delivery import platforms
 from mealservice.delivery.models import (
     DeliveryEvent,
@@ -619,26 +619,32 @@ def _close_run_if_done(run_id: int | None) -> None:
 
 
 def _raise_no_answer_alert(order: Order, at: datetime) -> WelfareAlert | None:
-    """One alert per order, however often the door goes unanswered. The detail names the
-    order and the meal, never the elder's personal data."""
+    return _raise_alert(
+        order,
+        AlertKind.NO_ANSWER,
+        at,
+        f"Nobody answered the door for order {order.id} ({order.date:%Y-%m-%d} {order.slot}).",
+    )
+
+
+def _raise_alert(order: Order, kind: AlertKind, at: datetime, detail: str) -> WelfareAlert | None:
+    """One alert of a kind per order, however often it happens. The detail names the order
+    and the meal, never the elder's personal data."""
     exists = db.session.scalar(
-        select(WelfareAlert.id).where(
-            WelfareAlert.order_id == order.id, WelfareAlert.kind == AlertKind.NO_ANSWER
-        )
+        select(WelfareAlert.id).where(WelfareAlert.order_id == order.id, WelfareAlert.kind == kind)
     )
     if exists is not None:
         return None
     community = order.elder.community
     alert = WelfareAlert(
-        kind=AlertKind.NO_ANSWER,
+        kind=kind,
         elder_id=order.elder_id,
         community_code=community.code,
         district_code=community.district_code,
         canteen_id=order.canteen_id,
         order_id=order.id,
         raised_at=at,
-        detail=f"Nobody answered the door for order {order.id} ({order.date:%Y-%m-%d} "
-        f"{order.slot}).",
+        detail=detail,
     )
     try:
         with db.session.begin_nested():
@@ -649,6 +655,75 @@ def _raise_no_answer_alert(order: Order, at: datetime) -> WelfareAlert | None:
         "welfare alert %s raised for elder %s (order %s)", alert.id, order.elder_id, order.id
     )
     return alert
+
+
+# Deliveries nobody reports on
+
+
+def reconcile_deliveries(now: datetime | None = None) -> int:
+    """The scheduler's job: ask the platform about every delivery with no report for
+    DELIVERY_LOST_AFTER_MINUTES. What it reports is applied as a report would be; one it no
+    longer knows ends as failed (`platform_lost`): its holds and money go back, the manager
+    sees it on the deliveries page, the family on the order page, and a welfare alert is
+    raised, since the elder had no meal. A platform that cannot be reached is asked again
+    at the next run. Volunteer runs have nobody to ask: their manager settles them by hand.
+    The number of orders settled."""
+    now = now or utcnow()
+    quiet_since = now - timedelta(minutes=current_app.config["DELIVERY_LOST_AFTER_MINUTES"])
+    last_report = (
+        select(func.max(DeliveryEvent.received_at))
+        .where(DeliveryEvent.order_id == Order.id)
+        .scalar_subquery()
+    )
+    quiet = db.session.scalars(
+        select(Order)
+        .join(DeliveryRun, DeliveryRun.id == Order.run_id)
+        .where(
+            Order.status == OrderStatus.DISPATCHED,
+            DeliveryRun.platform != VOLUNTEER_PLATFORM,
+            Order.status_changed_at <= quiet_since,
+            func.coalesce(last_report, Order.status_changed_at) <= quiet_since,
+        )
+        .order_by(Order.id)
+    ).all()
+    settled = 0
+    for order in quiet:
+        run = db.session.get(DeliveryRun, order.run_id)
+        reference = db.session.scalar(
+            select(DeliveryJob.platform_ref)
+            .where(DeliveryJob.order_id == order.id, DeliveryJob.platform_ref.is_not(None))
+            .order_by(DeliveryJob.id.desc())
+            .limit(1)
+        )
+        try:
+            status = platforms.platform_for(run.platform).status(order.id, reference)
+        except (PlatformUnavailable, PlatformRefused) as trouble:
+            log.warning("could not ask %s about order %s: %s", run.platform, order.id, trouble)
+            continue
+        if status in ("delivered", "failed"):
+            report = Report(
+                event_id=f"reconciled-{order.id}-{status}",
+                order_id=order.id,
+                status=status,
+                at=now,
+                reason=None if status == "delivered" else "platform_failed",
+            )
+            try:
+                with db.session.begin_nested():
+                    settled += bool(apply_report(run.platform, report, now, by="reconciliation"))
+            except ApiError as refusal:  # the month was claimed, the meal's day long past
+                log.warning("order %s not settled from %s: %s", order.id, run.platform, refusal)
+        elif status is None and _fail(order, "platform_lost", now, by="reconciliation"):
+            _raise_alert(
+                order,
+                AlertKind.NO_DELIVERY,
+                now,
+                f"The platform lost order {order.id} ({order.date:%Y-%m-%d} {order.slot}):"
+                " the meal never arrived.",
+            )
+            _close_run_if_done(run.id)
+            settled += 1
+    return settled
 
 
 # Webhooks

@@ -152,6 +152,7 @@ class AccessLogEntry(db.Model):
 class AlertKind(StrEnum):
     NO_ANSWER = "no_answer"  # a delivery found nobody at the door
     ABSENT = "absent"  # a regular diner has not eaten for days
+    NO_DELIVERY = "no_delivery"  # a delivery the platform lost: the meal never arrived
 
 
 class WelfareAlert(db.Model):

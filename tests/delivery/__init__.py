@@ -31,6 +31,8 @@ class FakePlatform(Platform):
         self.bookings: dict[int, int] = {}  # order id -> times booked
         self.calls = 0
         self.requests = []
+        self.statuses: dict[int, str | None] = {}  # order id -> what status() answers
+        self.asked: list[int] = []
 
     def create_delivery(self, request):
         self.calls += 1
@@ -42,6 +44,13 @@ class FakePlatform(Platform):
         self.requests.append(request)
         self.bookings[request.order_id] = self.bookings.get(request.order_id, 0) + 1
         return f"FAKE-{request.order_id}"
+
+    def status(self, order_id, reference):
+        self.asked.append(order_id)
+        if self.down_for:
+            self.down_for -= 1
+            raise PlatformUnavailable("503 from the fake")
+        return self.statuses.get(order_id, "picked_up")
 
     def parse_report(self, headers, raw_body, now):
         verify_signature(self.settings["webhook_secret"], headers, raw_body, now)

@@ -69,6 +69,16 @@ def test_quote_and_cancel_reach_the_platform(simulator, receiver):
     platform.cancel(2, None)  # never booked: nothing to call
 
 
+def test_the_platform_says_where_a_delivery_is_and_which_it_lost(simulator, receiver):
+    platform = adapter(simulator.url)
+    kept = platform.create_delivery(request_for(4, receiver.url))
+    assert platform.status(4, kept) in ("booked", "accepted", "picked_up", "delivered")
+    simulator.control(lose_deliveries=True)
+    lost = platform.create_delivery(request_for(5, receiver.url))
+    assert platform.status(5, lost) is None
+    assert platform.status(6, None) is None  # never booked there
+
+
 def test_a_platform_answering_500_is_unavailable(simulator):
     simulator.control(fail_requests=1)
     with pytest.raises(PlatformUnavailable):

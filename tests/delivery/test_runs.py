@@ -475,3 +475,65 @@ def test_only_the_elders_side_sees_the_delivery_code(app, monkeypatch, login_as,
     family = login_as("family").get(f"/api/v1/orders/{order.id}").get_json()
     assert family["delivery_code"] == order.delivery_code and len(order.delivery_code) == 6
     assert manager.get(f"/api/v1/orders/{order.id}").get_json()["delivery_code"] is None
+
+
+# Deliveries nobody reports on
+
+
+def quiet_for(order, minutes: int) -> str:
+    """The instant `minutes` after the order went out."""
+    return (order.status_changed_at + timedelta(minutes=minutes)).isoformat()
+
+
+def test_a_delivery_the_platform_lost_fails_gives_back_and_raises_an_alert(
+    login_as, canteen, poor, fake, manager, policy
+):
+    top_up(login_as("cashier").user, canteen, poor, 5000, "cash")
+    order = factories.create_order(canteen, poor, payment={"method": "balance"})
+    dispatched(manager, canteen)
+    services.dispatch_pending()
+    _db.session.refresh(order)
+    fake.statuses[order.id] = None  # the platform no longer knows it
+    with travelling_to(quiet_for(order, 60)):
+        assert services.reconcile_deliveries() == 0  # not quiet for long enough yet
+    with travelling_to(quiet_for(order, 121)):
+        assert services.reconcile_deliveries() == 1
+    _db.session.refresh(order)
+    assert (order.status, order.failure_reason) == ("failed", "platform_lost")
+    assert balance_of(poor.id) == 5000  # the prepaid meal is refunded
+    assert not order.holds_slot and not order.holds_subsidy
+    alert = _db.session.scalar(select(WelfareAlert).where(WelfareAlert.order_id == order.id))
+    assert alert.kind == "no_delivery"
+    # A report that arrives after all changes nothing and is kept.
+    late = report(order, "delivered", at=datetime.now(UTC))
+    assert not services.apply_report("fake", late)
+    assert count(Meal) == 0
+    assert _db.session.scalar(select(DeliveryEvent.applied)) is False
+
+
+def test_a_quiet_delivery_the_platform_says_was_delivered_becomes_its_meal(on_its_way, fake):
+    order = on_its_way
+    fake.statuses[order.id] = "delivered"
+    with travelling_to(quiet_for(order, 121)):
+        assert services.reconcile_deliveries() == 1
+    assert order.status == "delivered"
+    assert count(Meal) == 1
+
+
+def test_a_delivery_still_moving_or_a_platform_down_is_asked_again_later(on_its_way, fake):
+    order = on_its_way
+    fake.down_for = 1
+    with travelling_to(quiet_for(order, 121)):
+        assert services.reconcile_deliveries() == 0  # unreachable
+        assert services.reconcile_deliveries() == 0  # picked up, still on its way
+    assert fake.asked == [order.id, order.id]
+    assert order.status == "dispatched"
+
+
+def test_a_recent_report_keeps_a_delivery_from_being_asked_about(on_its_way, fake):
+    order = on_its_way
+    with travelling_to(quiet_for(order, 100)):
+        services.apply_report("fake", report(order, "accepted", at=datetime.now(UTC)))
+    with travelling_to(quiet_for(order, 130)):
+        assert services.reconcile_deliveries() == 0
+    assert fake.asked == []

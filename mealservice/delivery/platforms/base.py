@@ -20,6 +20,10 @@ class PlatformUnavailable(Exception):
 class PlatformRefused(Exception):
     """The platform answered and will not do it (4xx): retrying will not help."""
 
+    def __init__(self, message: str = "", status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status it answered, where there was one
+
 
 class BadReport(Exception):
     """A status report that is not the platform's: bad signature, stale timestamp, garbage."""
@@ -74,6 +78,11 @@ class Platform:
         raise NotImplementedError
 
     def cancel(self, order_id: int, reference: str | None) -> None:
+        raise NotImplementedError
+
+    def status(self, order_id: int, reference: str | None) -> str | None:
+        """Where the platform says the delivery is (accepted, picked_up, delivered,
+        failed), or None when it does not know it: the delivery was lost."""
         raise NotImplementedError
 
     def parse_report(self, headers, raw_body: bytes, now: datetime) -> Report:

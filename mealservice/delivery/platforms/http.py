@@ -49,10 +49,13 @@ class HttpPlatform(Platform):
         return float(self.settings.get("timeout_s", DEFAULT_TIMEOUT_S))
 
     def _post(self, path: str, body: dict, headers: dict | None = None) -> dict:
+        return self._call("POST", path, json.dumps(body).encode(), headers)
+
+    def _call(self, method: str, path: str, data: bytes | None, headers: dict | None) -> dict:
         request = urllib.request.Request(
             self.base_url + path,
-            data=json.dumps(body).encode(),
-            method="POST",
+            data=data,
+            method=method,
             headers={
                 "Content-Type": "application/json",
                 "Authorization": f"Bearer {self.settings.get('api_key', '')}",
@@ -63,13 +66,15 @@ class HttpPlatform(Platform):
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
-            detail = f"{self.name} answered {error.code} to {path}"
+            detail = f"{self.name} answered {error.code} to {method} {path}"
             error.close()
             if error.code >= 500 or error.code == 429:
                 raise PlatformUnavailable(detail) from None
-            raise PlatformRefused(detail) from None
+            raise PlatformRefused(detail, error.code) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            raise PlatformUnavailable(f"{self.name} unreachable on {path}: {error}") from None
+            raise PlatformUnavailable(
+                f"{self.name} unreachable on {method} {path}: {error}"
+            ) from None
         except OSError as error:  # e.g. a connection reset half-way through the answer
             raise PlatformUnavailable(f"{self.name} failed on {path}: {error}") from None
         try:
@@ -93,6 +98,16 @@ class HttpPlatform(Platform):
         if reference is None:
             return  # never booked: nothing to cancel at the platform
         self._post(f"/deliveries/{reference}/cancel", {"order_id": order_id})
+
+    def status(self, order_id: int, reference: str | None) -> str | None:
+        if reference is None:
+            return None  # never booked there
+        try:
+            return self._call("GET", f"/deliveries/{reference}", None, None).get("status")
+        except PlatformRefused as refused:
+            if refused.status == 404:
+                return None  # the platform does not know it: lost
+            raise
 
     def parse_report(self, headers, raw_body: bytes, now: datetime) -> Report:
         """BadReport when the signature or timestamp does not hold (the caller answers
