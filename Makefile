@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test lint format translations messages browser run bench vendor
+.PHONY: demo test lint format translations messages browser run bench vendor model-check
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -97,3 +97,11 @@ prod: $(BIN)/.installed translations vendor
 # SOAK_ARGS="--seconds 60 --database-url postgresql://..." for PostgreSQL.
 soak: $(BIN)/.installed
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+# The stateful model test of public money, run long: every money path in random order
+# against the rules that must hold (tests/test_money_model.py); the suite runs it short.
+MODEL_CHECK_EXAMPLES ?= 400
+MODEL_CHECK_STEPS ?= 60
+model-check: $(BIN)/.installed translations
+	MODEL_CHECK_EXAMPLES=$(MODEL_CHECK_EXAMPLES) MODEL_CHECK_STEPS=$(MODEL_CHECK_STEPS) \
+		$(BIN)/pytest -p no:randomly tests/test_money_model.py
