@@ -138,12 +138,20 @@ def commit_request_transaction(response: Response) -> Response:
 
 def add_unique(obj, code: str, message: str, detail: dict | None = None):
     """Add and flush `obj` in a savepoint; a unique-constraint race becomes a 409."""
+    if not add_once(obj):
+        raise ApiError(409, code, message, detail=detail)
+    return obj
+
+
+def add_once(obj) -> bool:
+    """Add and flush `obj` in a savepoint; False (and nothing added) when a unique
+    constraint says it is there already: the same report, alert or claim made again."""
     try:
         with db.session.begin_nested():
             db.session.add(obj)
-    except IntegrityError as exc:
-        raise ApiError(409, code, message, detail=detail) from exc
-    return obj
+    except IntegrityError:
+        return False
+    return True
 
 
 def render_migration_item(type_, obj, autogen_context):

@@ -21,13 +21,12 @@ from functools import wraps
 
 from flask import Response, current_app, request
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
 from mealservice.core.auth import current_user
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, db, start_reading, start_writing
+from mealservice.core.db import UTCDateTime, add_once, db, start_reading, start_writing
 from mealservice.core.errors import (
     ApiError,
     Conflict,
@@ -168,11 +167,8 @@ def _claim(user_id: int, key: str, fingerprint: str) -> Claim | Response:
         claim = Claim(found.id, now)
     else:
         row = IdempotentRequest(user_id=user_id, key=key, fingerprint=fingerprint)
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:
-            raise _in_progress() from None
+        if not add_once(row):
+            raise _in_progress()
         claim = Claim(row.id, row.claimed_at)
     db.session.commit()
     return claim

@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from mealservice.accounts.models import User
 from mealservice.balances import services as balances
@@ -22,7 +21,7 @@ from mealservice.core.auth import (
     ensure_canteen_in_scope,
 )
 from mealservice.core.clock import utcnow
-from mealservice.core.db import db
+from mealservice.core.db import add_once, db
 from mealservice.core.errors import ApiError, Conflict, NotFound, Unauthorized, ValidationFailed
 from mealservice.delivery import platforms
 from mealservice.delivery.models import (
@@ -460,10 +459,7 @@ def apply_report(
         received_at=now,
         applied=False,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(event)
-    except IntegrityError:
+    if not add_once(event):
         # The same report again (platforms resend until they hear 200): nothing changes.
         return False
     run = db.session.get(DeliveryRun, order.run_id) if order.run_id else None
@@ -646,10 +642,7 @@ def _raise_alert(order: Order, kind: AlertKind, at: datetime, detail: str) -> We
         raised_at=at,
         detail=detail,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(alert)
-    except IntegrityError:
+    if not add_once(alert):
         return None
     log.warning(
         "welfare alert %s raised for elder %s (order %s)", alert.id, order.elder_id, order.id
