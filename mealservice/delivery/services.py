@@ -44,7 +44,7 @@ from mealservice.elders.models import AlertKind, Elder, WelfareAlert
 from mealservice.meals import limits
 from mealservice.meals import services as meal_services
 from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
-from mealservice.meals.orders import get_order
+from mealservice.meals.orders import end_order, get_order
 from mealservice.places import registry
 from mealservice.places.models import Canteen, Community
 from mealservice.policy import pricing
@@ -565,30 +565,18 @@ def _deliver(order: Order, report: Report, by: str, now: datetime) -> bool:
 def _fail(order: Order, reason: str, now: datetime, *, by: str) -> bool:
     """The meal never happened: the order's places in the limits and its balance payment go
     back; it is never claimed. The courier went, so the delivery capacity stays used."""
-    holds_slot, holds_subsidy = order.holds_slot, order.holds_subsidy
-    moved = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == OrderStatus.DISPATCHED)
-        .values(
-            status=OrderStatus.FAILED,
-            status_changed_at=now,
-            failure_reason=reason[:64],
-            holds_slot=False,
-            holds_subsidy=False,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(order)
-    if not moved:
-        return False
-    if holds_slot:
-        limits.release_slot(order.elder_id, order.date, order.slot)
-    if holds_subsidy:
-        limits.release_subsidized(order.elder_id, order.date)
-    if order.paid_fen:
-        balances.refund(by[:64], order, order.paid_fen)
-    log.info("order %s failed: %s", order.id, reason)
-    return True
+    failed = end_order(
+        order,
+        OrderStatus.FAILED,
+        now,
+        by=by,
+        live=OrderStatus.DISPATCHED,
+        courier_went=True,
+        failure_reason=reason[:64],
+    )
+    if failed:
+        log.info("order %s failed: %s", order.id, reason)
+    return failed
 
 
 def _close_run_if_done(run_id: int | None) -> None:

@@ -206,7 +206,7 @@ def cancel_order(actor, order: Order, *, now: datetime | None = None) -> Order:
             {"order_cutoff": menu.order_cutoff.isoformat()},
         )
     by = actor.username if actor is not None else SCHEDULER
-    if not _close(order, OrderStatus.CANCELLED, now, cancelled_by=by):
+    if not end_order(order, OrderStatus.CANCELLED, now, by=by, cancelled_by=by):
         raise Conflict("order_closed", "The order was closed meanwhile.")
     return order
 
@@ -222,45 +222,54 @@ def cancel_for(query, reason: str, by: str, now: datetime | None = None) -> list
     cancelled = [
         order.id
         for order in found
-        if _close(order, OrderStatus.CANCELLED, now, cancelled_by=by[:64], cancel_reason=reason)
+        if end_order(
+            order, OrderStatus.CANCELLED, now, by=by, cancelled_by=by[:64], cancel_reason=reason
+        )
     ]
     if cancelled:
         log.info("%s orders cancelled (%s): %s", len(cancelled), reason, cancelled)
     return cancelled
 
 
-def _close(order: Order, status: OrderStatus, now: datetime, **values) -> bool:
-    """Move a confirmed order to `status` and give back what it held. The condition in the
-    UPDATE makes two closings at once (a cancel and the no-show job) close it once."""
+def end_order(
+    order: Order,
+    status: OrderStatus,
+    now: datetime,
+    *,
+    by: str = SCHEDULER,
+    live: OrderStatus = OrderStatus.CONFIRMED,
+    courier_went: bool = False,
+    **values,
+) -> bool:
+    """Move a `live` order to `status` and give back what it held — its place in the slot
+    limit, its seat, its place in the delivery capacity (kept when the courier went), its
+    subsidized place — and refund what was paid ahead from the balance. The one place an
+    order's holds go back; the condition in the UPDATE makes two endings at once (a cancel
+    and the no-show job, two reports) end it once. False when it was ended meanwhile."""
     holds = (order.holds_slot, order.holds_seat, order.holds_delivery, order.holds_subsidy)
-    closed = db.session.execute(
+    released = {"holds_slot": False, "holds_seat": False, "holds_subsidy": False}
+    if not courier_went:
+        released["holds_delivery"] = False
+    ended = db.session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.status == OrderStatus.CONFIRMED)
-        .values(
-            status=status,
-            status_changed_at=now,
-            holds_slot=False,
-            holds_seat=False,
-            holds_delivery=False,
-            holds_subsidy=False,
-            **values,
-        )
+        .where(Order.id == order.id, Order.status == live)
+        .values(status=status, status_changed_at=now, **released, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(order)
-    if not closed:
+    if not ended:
         return False
     held_slot, held_seat, held_delivery, held_subsidy = holds
     if held_slot:
         limits.release_slot(order.elder_id, order.date, order.slot)
     if held_seat:
         release_seat(order.menu_id)
-    if held_delivery:
+    if held_delivery and not courier_went:
         db.session.execute(RELEASE_DELIVERY, {"menu_id": order.menu_id})
     if held_subsidy:
         limits.release_subsidized(order.elder_id, order.date)
     if order.paid_fen:
-        balances.refund(values.get("cancelled_by") or SCHEDULER, order, order.paid_fen)
+        balances.refund(by[:64], order, order.paid_fen)
     return True
 
 
@@ -327,7 +336,7 @@ def mark_no_shows(now: datetime | None = None) -> int:
         .order_by(Order.id)
     ):
         if slot_end(order.canteen, order.date, order.slot) <= now:
-            closed += _close(order, OrderStatus.NO_SHOW, now)
+            closed += end_order(order, OrderStatus.NO_SHOW, now)
     return closed
 
 
