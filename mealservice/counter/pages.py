@@ -17,6 +17,7 @@ from mealservice.core.i18n import local_time
 from mealservice.core.refusals import COUNTER, explain, words_for
 from mealservice.counter import services
 from mealservice.elders import cards
+from mealservice.places import registry
 from mealservice.places.models import Slot
 from mealservice.places.services import find_canteens, get_canteen
 
@@ -50,7 +51,11 @@ def cashier():
         chosen = user.canteen_id
     canteen = get_canteen(user, chosen)
     return render_template(
-        "counter/cashier.html", canteen=canteen, facts=cashier_facts(user, canteen)
+        "counter/cashier.html",
+        canteen=canteen,
+        facts=cashier_facts(user, canteen),
+        standing=registry.standing_of(canteen, canteen.district.local_today()),
+        show_unfiled=False,
     )
 
 

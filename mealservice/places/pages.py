@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from mealservice.core.auth import may, require_permission, sees_public_view
 from mealservice.core.errors import ApiError
 from mealservice.core.refusals import explain
-from mealservice.places import services
+from mealservice.places import registry, services
 from mealservice.places.schemas import CanteenQuery
 
 bp = Blueprint("places_pages", __name__)
@@ -67,4 +67,7 @@ def canteen_detail(canteen_id: int):
         canteen=canteen,
         form=form,
         show_money=not sees_public_view(user),
+        standing=registry.standing_of(canteen, canteen.district.local_today()),
+        # Whether claims are refused is the staff's business, not the public's.
+        show_unfiled=not sees_public_view(user),
     )

@@ -172,6 +172,15 @@ def blacklisted_on(canteen_id: int, day: date) -> BlacklistEntry | None:
     ).first()
 
 
+def standing_of(canteen: Canteen, day: date) -> dict:
+    """What people must be told before anyone orders, pays or claims at the place on `day`:
+    on the blacklist (meals at full price), not filed (claims refused)."""
+    return {
+        "blacklisted": blacklisted_on(canteen.id, day) is not None,
+        "unfiled": canteen.filing_status != FilingStatus.FILED,
+    }
+
+
 def blacklisted_during(canteen_id: int, first: date, last: date) -> BlacklistEntry | None:
     """The first entry keeping the place on the blacklist on any day from `first` to
     `last`, or None."""

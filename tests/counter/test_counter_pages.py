@@ -7,6 +7,7 @@ import pytest
 
 from mealservice.counter import services
 from mealservice.elders.protection import decrypt_id_number
+from mealservice.places.registry import add_to_blacklist, set_filing
 from tests import factories
 from tests.core.test_pages import page_token
 
@@ -57,6 +58,27 @@ def test_a_cashier_gets_the_cashier_page_of_their_own_canteen(client, log_in_as,
     assert facts["texts"]["served"] == "成功"
     # No inline executable script: a content security policy will forbid it.
     assert not re.search(r"<script(?![^>]*(src=|application/json))", html)
+
+
+def test_the_cashier_page_warns_before_anyone_pays_at_a_blacklisted_place(
+    db, client, log_in_as, canteen
+):
+    log_in_as("cashier")
+    assert 'data-testid="blacklisted-notice"' not in client.get("/cashier").get_data(as_text=True)
+    add_to_blacklist(None, canteen, "虚报就餐人次", canteen.district.local_today())
+    db.session.commit()
+    html = client.get("/cashier").get_data(as_text=True)
+    assert 'data-testid="blacklisted-notice"' in html and "失信黑名单" in html
+
+
+def test_the_manager_is_told_an_unfiled_place_claims_nothing(db, client, log_in_as, canteen):
+    log_in_as("manager")
+    page = f"/canteens/{canteen.id}"
+    assert 'data-testid="unfiled-notice"' not in client.get(page).get_data(as_text=True)
+    set_filing(None, canteen, "withdrawn")
+    db.session.commit()
+    html = client.get(page).get_data(as_text=True)
+    assert 'data-testid="unfiled-notice"' in html and "备案前补贴申报不予受理" in html
 
 
 def test_a_manager_may_undo_meals_and_issue_cards_from_the_cashier_page(client, log_in_as):

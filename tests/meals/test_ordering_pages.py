@@ -15,6 +15,7 @@ from mealservice.core.db import db
 from mealservice.meals.models import Order, OrderStatus, Rating
 from mealservice.meals.orders import place_order
 from mealservice.places.geo import distance_m
+from mealservice.places.registry import add_to_blacklist
 from tests import factories
 from tests.core.test_pages import log_in, page_token
 
@@ -206,6 +207,19 @@ def test_the_confirmation_shows_price_subsidy_delivery_fee_and_what_to_pay(
     assert re.search(r'data-testid="to-pay">¥5\.00<', html)  # 18 + 5 - 15 - 3
     assert "送餐时付款" in html and "用饭卡余额支付" in html and "余额不足" in html
     assert 'data-testid="confirm-order"' in html
+
+
+def test_the_confirmation_says_a_blacklisted_place_serves_at_full_price(
+    relative, elder, canteen, lunch, policy, db
+):
+    add_to_blacklist(None, canteen, "虚报就餐人次", lunch.date)
+    db.session.commit()
+    option = lunch.options[0]
+    html = html_of(
+        relative.get(f"/order/confirm?elder={elder.id}&option={option.id}&channel=dine_in")
+    )
+    assert 'data-testid="blacklisted-notice"' in html and "不享受补贴" in html
+    assert re.search(r'data-testid="subsidy">-¥0\.00<', html)
 
 
 def test_a_full_order_flow_ends_on_the_orders_page_with_its_status(
