@@ -325,7 +325,7 @@ def _slot_limits(pairs) -> dict[tuple[str, date], int]:
         if district not in policies_by_district:
             policies_by_district[district] = pricing_policies(district)
         in_force = pricing.policy_in_force(policies_by_district[district], district, day)
-        limits[(district, day)] = in_force.max_meals_per_slot if in_force else 1
+        limits[(district, day)] = pricing.limits_of(in_force).per_slot
     return limits
 
 

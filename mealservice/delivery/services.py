@@ -273,8 +273,8 @@ def redispatch(
     in_force = pricing.policy_in_force(
         pricing_policies(elder.hukou_district), elder.hukou_district, order.date
     )
-    per_slot = in_force.max_meals_per_slot if in_force else 1
-    daily_limit = in_force.max_subsidized_per_day if in_force else None
+    allowed = pricing.limits_of(in_force)
+    per_slot, daily_limit = allowed.per_slot, allowed.subsidized_per_day
     if limits.take_slot(order.elder_id, order.date, order.slot, per_slot) is None:
         raise Conflict(
             "already_served",

@@ -102,9 +102,9 @@ def place_order(actor, data: dict, *, now: datetime | None = None, standing_orde
 
     policies = pricing_policies(elder.hukou_district)
     in_force = pricing.policy_in_force(policies, elder.hukou_district, menu.date)
-    per_slot = in_force.max_meals_per_slot if in_force else 1
-    refuse_beyond = in_force.refuse_beyond_limit if in_force else True
-    daily_limit = in_force.max_subsidized_per_day if in_force else None
+    allowed = pricing.limits_of(in_force)
+    per_slot, refuse_beyond = allowed.per_slot, allowed.refuse_beyond
+    daily_limit = allowed.subsidized_per_day
     moment = Moment(at=now, day=menu.date, slot=menu.slot, offline=False)
     fee = option.delivery_fee_fen if channel == "delivery" else 0
     facts = facts_of_meal(

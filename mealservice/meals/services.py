@@ -144,7 +144,7 @@ def plan_scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) 
 
     policies = pricing_policies(elder.hukou_district)
     in_force = pricing.policy_in_force(policies, elder.hukou_district, moment.day)
-    daily_limit = in_force.max_subsidized_per_day if in_force else None
+    daily_limit = pricing.limits_of(in_force).subsidized_per_day
     price_fen = option.price_fen if option else 0
     return replace(
         plan,
@@ -174,9 +174,9 @@ def record_scan(plan: ScanPlan) -> Meal:
     if read_version != current_version(elder.hukou_district, moment.day):
         # A new version took effect for this date while we read: price under it instead.
         return record_scan(plan_scan(actor, canteen, data, plan.now))
-    per_slot = in_force.max_meals_per_slot if in_force else 1
-    refuse_beyond = in_force.refuse_beyond_limit if in_force else True
-    daily_limit = in_force.max_subsidized_per_day if in_force else None
+    allowed = pricing.limits_of(in_force)
+    per_slot, refuse_beyond = allowed.per_slot, allowed.refuse_beyond
+    daily_limit = allowed.subsidized_per_day
     price_fen = option.price_fen if option else 0
     elder_facts = facts_of_elder(elder)
     before = limits.take_slot(elder.id, moment.day, moment.slot, per_slot)
@@ -609,7 +609,7 @@ def quote(elder: Elder, canteen: Canteen, query: dict) -> pricing.Price:
         elder,
         moment,
         option.price_fen,
-        in_force.max_subsidized_per_day if in_force else None,
+        pricing.limits_of(in_force).subsidized_per_day,
         channel=channel,
         delivery_fee_fen=option.delivery_fee_fen,
     )

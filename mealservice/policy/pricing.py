@@ -53,6 +53,25 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What a policy allows an elder per slot and per day, as the tallies hold it."""
+
+    per_slot: int = 1
+    refuse_beyond: bool = True
+    subsidized_per_day: int | None = None
+
+
+def limits_of(policy: Policy | None) -> Limits:
+    """The limits of the policy in force; with none in force, one meal a slot, a second
+    refused, and no daily cap on subsidized meals (there is no subsidy to cap)."""
+    if policy is None:
+        return Limits()
+    return Limits(
+        policy.max_meals_per_slot, policy.refuse_beyond_limit, policy.max_subsidized_per_day
+    )
+
+
+@dataclass(frozen=True)
 class ElderFacts:
     hukou_district: str  # the district whose policy pays for this elder
     birth_date: date

@@ -11,10 +11,12 @@ import pytest
 
 from mealservice.policy.pricing import (
     ElderFacts,
+    Limits,
     MealFacts,
     Policy,
     Price,
     Tier,
+    limits_of,
     policy_in_force,
     price_meal,
 )
@@ -759,3 +761,19 @@ def test_impossible_inputs_are_programming_errors(policy, what, error):
 def test_a_negative_price_raises_even_for_another_districts_elder():
     with pytest.raises(ValueError, match="price_fen"):
         price_meal(POLICIES, elder(date(1950, 1, 1), hukou=LUYANG), meal(price_fen=-1))
+
+
+def test_the_limits_are_the_policys_and_without_one_a_meal_a_slot_and_no_daily_cap():
+    assert limits_of(None) == Limits(per_slot=1, refuse_beyond=True, subsidized_per_day=None)
+    loose = replace(FUTIAN_POLICY, max_meals_per_slot=2, refuse_beyond_limit=False)
+    assert limits_of(replace(loose, max_subsidized_per_day=1)) == Limits(2, False, 1)
+
+
+def test_a_meal_at_a_blacklisted_place_is_full_price_after_the_slot_limit_is_counted():
+    who = elder(date(1940, 1, 1))
+    assert priced([FUTIAN_POLICY], who, meal(canteen_blacklisted=True)).reason == (
+        "canteen_blacklisted"
+    )
+    assert priced([FUTIAN_POLICY], who, meal(canteen_blacklisted=True, meals_in_slot=1)).reason == (
+        "slot_limit"
+    )
