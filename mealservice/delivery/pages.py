@@ -47,6 +47,7 @@ PLATFORM_WORDS = {"volunteer": _l("Volunteer"), "simulator": _l("Simulator")}
 FAILURE_WORDS = {
     "no_answer": _l("Nobody answered the door"),
     "platform_lost": _l("The delivery platform lost it; money paid ahead is refunded"),
+    "not_delivered": _l("Not delivered, as the manager recorded; money paid ahead is refunded"),
 }
 
 ALERT_KIND_WORDS = {
@@ -308,6 +309,24 @@ def no_answer(run_id: int, order_id: int):
             _("Recorded: nobody answered. The community has been alerted to check on the elder."),
             "success",
         )
+    return _back_to_drops(run, user)
+
+
+@bp.post("/delivery-runs/<id:run_id>/drops/<id:order_id>/by-hand")
+def settle_by_hand(run_id: int, order_id: int):
+    """A manager settles a drop the volunteer never confirmed at the door."""
+    user = require_permission("delivery_runs.write")
+    run, order = _drop(user, run_id, order_id)
+    delivered = request.form.get("outcome") == "delivered"
+    try:
+        services.settle_drop_by_hand(user, order, delivered)
+    except ApiError as error:
+        flash(explain(error, DELIVERY), "error")
+    else:
+        if delivered:
+            flash(_("Delivered to %(name)s.", name=order.elder.name), "success")
+        else:
+            flash(_("Recorded: not delivered. Money paid ahead is refunded."), "success")
     return _back_to_drops(run, user)
 
 

@@ -26,11 +26,18 @@ class DropIn(InputSchema):
         metadata={"description": "the code the elder gives at the door"},
     )
     no_answer = ma.fields.Boolean(metadata={"description": "nobody came to the door"})
+    by_hand = ma.fields.String(
+        validate=ma.validate.OneOf(["delivered", "not_delivered"]),
+        metadata={"description": "a manager settling a drop never confirmed at the door"},
+    )
 
     @ma.validates_schema
-    def code_or_no_answer(self, data, **kwargs):
-        if ("code" in data) == bool(data.get("no_answer")):
-            raise ma.ValidationError("Send either the code or no_answer: true.", "code")
+    def one_way_to_settle(self, data, **kwargs):
+        ways = ("code" in data) + bool(data.get("no_answer")) + ("by_hand" in data)
+        if ways != 1:
+            raise ma.ValidationError(
+                "Send the code, no_answer: true, or (a manager) by_hand.", "code"
+            )
 
 
 class DeliveriesQuery(InputSchema):

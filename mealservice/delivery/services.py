@@ -15,6 +15,7 @@ from mealservice.balances import services as balances
 from mealservice.core.auth import (
     ADMIN,
     LINKED_ELDER_ROLES,
+    MANAGER,
     VOLUNTEER,
     canteen_scope,
     district_scope,
@@ -22,7 +23,14 @@ from mealservice.core.auth import (
 )
 from mealservice.core.clock import utcnow
 from mealservice.core.db import add_once, db
-from mealservice.core.errors import ApiError, Conflict, NotFound, Unauthorized, ValidationFailed
+from mealservice.core.errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from mealservice.delivery import platforms
 from mealservice.delivery.models import (
     DeliveryEvent,
@@ -765,6 +773,23 @@ def report_no_answer(actor, order: Order, *, now: datetime | None = None) -> Ord
     now = now or utcnow()
     run = _volunteer_run(order)
     _report_drop(actor, order, run, "failed", now, reason=AlertKind.NO_ANSWER.value)
+    return order
+
+
+def settle_drop_by_hand(
+    actor, order: Order, delivered: bool, *, now: datetime | None = None
+) -> Order:
+    """A manager settles a volunteer's drop that was never confirmed at the door (the
+    volunteer phoned in, or the meal never went): through the same path as the door, so
+    the meal, its holds and its money follow as they would have."""
+    if actor.role not in (ADMIN, MANAGER):
+        raise Forbidden("Only a manager settles a drop by hand.")
+    now = now or utcnow()
+    run = _volunteer_run(order)
+    if delivered:
+        _report_drop(actor, order, run, "delivered", now)
+    else:
+        _report_drop(actor, order, run, "failed", now, reason="not_delivered")
     return order
 
 

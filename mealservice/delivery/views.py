@@ -90,10 +90,13 @@ def redispatch(data, order_id):
 @blp.response(200, OrderOut)
 def drop(data, order_id):
     """A volunteer at the door: `{code}` the elder gave (the meal is handed over), or
-    `{no_answer: true}` (nobody came; a welfare alert is raised). 409 `wrong_code`,
-    `not_a_volunteer_run`, `order_closed`."""
+    `{no_answer: true}` (nobody came; a welfare alert is raised); a manager settling a drop
+    never confirmed at the door: `{by_hand: "delivered" | "not_delivered"}` (403 for a
+    volunteer). 409 `wrong_code`, `not_a_volunteer_run`, `order_closed`."""
     user = current_user()
     order = services.drop_scope(user, order_id)
+    if "by_hand" in data:
+        return services.settle_drop_by_hand(user, order, data["by_hand"] == "delivered")
     if data.get("no_answer"):
         return services.report_no_answer(user, order)
     return services.confirm_drop(user, order, data["code"])

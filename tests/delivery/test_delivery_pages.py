@@ -328,6 +328,22 @@ def test_no_answer_fails_the_drop_and_raises_a_welfare_alert(volunteer, canteen,
     assert "The community has been alerted" in html_of(volunteer.get("/my-drops"))
 
 
+def test_the_manager_settles_a_drop_by_hand_from_the_runs_drops(manager, volunteer, canteen, order):
+    run = volunteer_run(canteen, order, volunteer, today=True)
+    page = html_of(manager.get(f"/my-drops?run={run.id}"))
+    assert f'data-testid="by-hand-{order.id}"' in page
+    assert f'data-testid="by-hand-{order.id}"' not in html_of(volunteer.get("/my-drops"))
+    response = post_form(
+        manager,
+        f"/delivery-runs/{run.id}/drops/{order.id}/by-hand",
+        {"outcome": "not_delivered"},
+        f"/my-drops?run={run.id}",
+    )
+    assert response.status_code == 302
+    db.session.refresh(order)
+    assert (order.status, order.failure_reason) == (OrderStatus.FAILED, "not_delivered")
+
+
 def test_a_volunteer_may_not_confirm_a_drop_of_someone_elses_run(app, volunteer, canteen, order):
     run = volunteer_run(canteen, order, volunteer, today=True)
     other = browser_as(app, "volunteer", canteen=canteen)

@@ -147,6 +147,23 @@ def test_no_answer_at_the_door_fails_the_order_and_raises_an_alert(fake, volunte
     )
 
 
+@pytest.mark.parametrize(
+    ("outcome", "status"), [("delivered", "delivered"), ("not_delivered", "failed")]
+)
+def test_a_manager_settles_a_drop_never_confirmed_at_the_door(
+    fake, login_as, volunteer, canteen, order, outcome, status
+):
+    send_out(canteen, "volunteer", volunteer.user)
+    by_hand = {"by_hand": outcome}
+    assert_error(volunteer.post(f"/api/v1/orders/{order.id}/drop", json=by_hand), 403, "forbidden")
+    response = login_as("manager").post(f"/api/v1/orders/{order.id}/drop", json=by_hand)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == status
+    meals = _db.session.scalar(select(func.count()).select_from(Meal))
+    assert meals == (1 if status == "delivered" else 0)
+    assert _db.session.scalar(select(func.count()).select_from(WelfareAlert)) == 0
+
+
 def test_a_volunteer_confirms_only_the_runs_given_to_them(fake, login_as, canteen, order):
     mine, other = login_as("volunteer"), login_as("volunteer")
     send_out(canteen, "volunteer", mine.user)
