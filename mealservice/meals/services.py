@@ -50,6 +50,19 @@ REFUSAL_MESSAGES = {
 NO_CARD = "card not at hand"
 
 
+# The columns of a priced snapshot: what `pricing.price_meal` returns, what an order stores
+# and what its meal takes over.
+PRICED_SNAPSHOT = (
+    "policy_version",
+    "tier",
+    "reason",
+    "price_fen",
+    "delivery_fee_fen",
+    "subsidy_fen",
+    "delivery_subsidy_fen",
+    "elder_pays_fen",
+)
+
 # Built once: every scan runs it, and building it costs more than running it.
 PUBLISHED_MENU = (
     select(Menu)
@@ -414,15 +427,11 @@ def facts_of_meal(
     )
 
 
-def set_price(meal: Meal, price: pricing.Price) -> None:
-    meal.policy_version = price.policy_version
-    meal.tier = price.tier
-    meal.reason = price.reason
-    meal.price_fen = price.price_fen
-    meal.delivery_fee_fen = price.delivery_fee_fen
-    meal.subsidy_fen = price.subsidy_fen
-    meal.delivery_subsidy_fen = price.delivery_subsidy_fen
-    meal.elder_pays_fen = price.elder_pays_fen
+def set_price(priced: Meal | Order, price: pricing.Price | Order) -> None:
+    """Store a priced snapshot on a meal or an order: the price the pricing function
+    returned, or an order's stored one (the same columns)."""
+    for column in PRICED_SNAPSHOT:
+        setattr(priced, column, getattr(price, column))
 
 
 def booking_for(elder_id: int, canteen_id: int, day, slot: str) -> Order | None:
@@ -462,27 +471,13 @@ def consume_booking(booking: Order, meal: Meal, now: datetime) -> bool:
     return True
 
 
-# The columns of a priced snapshot, as an order stores it and its meal takes it over.
-PRICED_SNAPSHOT = (
-    "policy_version",
-    "tier",
-    "reason",
-    "price_fen",
-    "delivery_fee_fen",
-    "subsidy_fen",
-    "delivery_subsidy_fen",
-    "elder_pays_fen",
-)
-
-
 def take_order(meal: Meal, order: Order) -> None:
     """The meal an order became (a booking eaten, a delivery delivered): the order's menu,
     option and priced snapshot, and what is still owed after what was paid ahead. At a
     place blacklisted on the meal's date, or for an elder no longer active on it, the meal
     is priced in full, whenever the order was placed: public money does not go there. Set
     the meal's holds first."""
-    for column in PRICED_SNAPSHOT:
-        setattr(meal, column, getattr(order, column))
+    set_price(meal, order)
     meal.menu_id, meal.option_id, meal.order_id = order.menu_id, order.option_id, order.id
     unpaid_reason = None
     if order.subsidy_fen or order.delivery_subsidy_fen:

@@ -159,17 +159,7 @@ def in_force(entry: BlacklistEntry, day: date) -> bool:
 
 def blacklisted_on(canteen_id: int, day: date) -> BlacklistEntry | None:
     """The entry keeping the place on the blacklist on `day`, or None."""
-    return db.session.scalars(
-        select(BlacklistEntry)
-        .where(
-            BlacklistEntry.canteen_id == canteen_id,
-            BlacklistEntry.lifted_at.is_(None),
-            BlacklistEntry.starts_on <= day,
-            (BlacklistEntry.ends_on.is_(None)) | (BlacklistEntry.ends_on >= day),
-        )
-        .order_by(BlacklistEntry.starts_on, BlacklistEntry.id)
-        .limit(1)
-    ).first()
+    return blacklisted_during(canteen_id, day, day)
 
 
 def standing_of(canteen: Canteen, day: date) -> dict:
