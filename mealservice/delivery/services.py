@@ -51,7 +51,15 @@ from mealservice.delivery.platforms.base import (
 from mealservice.elders.models import AlertKind, Elder, WelfareAlert
 from mealservice.meals import limits
 from mealservice.meals import services as meal_services
-from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
+from mealservice.meals.models import (
+    CLEARED,
+    Holds,
+    Meal,
+    MealSource,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+)
 from mealservice.meals.orders import end_order, get_order
 from mealservice.places import registry
 from mealservice.places.models import Canteen, Community
@@ -477,7 +485,7 @@ def apply_report(
         return False  # late: the order is already past it
     if report.status == "delivered" and registry.month_closed(order.canteen_id, order.date):
         if by is not None:
-            registry.ensure_month_open(order.canteen_id, order.date)  # a person is told
+            raise registry.month_closed_refusal(order.date)  # a person is told
         # A platform's report into a claimed month stays a late report: the claim's meals
         # are what it lists.
         log.warning("%s reported order %s delivered in a claimed month; kept", platform, order.id)
@@ -532,7 +540,7 @@ def _stage_before(status: str):
 def _deliver(order: Order, report: Report, by: str, now: datetime) -> bool:
     """The order becomes a meal with its stored prices; its places in the limits pass to
     the meal. The conditional UPDATE makes two reports at once make one meal."""
-    holds_slot, holds_subsidy = order.holds_slot, order.holds_subsidy
+    holds = Holds.of(order)
     moved = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status == OrderStatus.DISPATCHED)
@@ -541,31 +549,24 @@ def _deliver(order: Order, report: Report, by: str, now: datetime) -> bool:
             status_changed_at=now,
             delivered_at=report.at,
             proof=(report.proof or None) and report.proof[:200],
-            holds_slot=False,
-            holds_subsidy=False,
+            **CLEARED,
         )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(order)
     if not moved:
         return False
-    meal = Meal(
-        canteen_id=order.canteen_id,
-        elder_id=order.elder_id,
-        date=order.date,
-        slot=order.slot,
+    meal = Meal.from_order(
+        order,
+        holds,
         channel="delivery",
         source=MealSource.ORDER,
         served_at=report.at,
         recorded_at=now,
         recorded_by=by[:64],
         payment_method=PaymentMethod.BALANCE if order.paid_fen else None,
-        holds_slot=holds_slot,
-        holds_subsidy=holds_subsidy,
     )
-    meal_services.take_order(meal, order)
-    db.session.add(meal)
-    db.session.flush()
+    meal_services.record_meal(meal)
     log.info("order %s delivered; meal %s", order.id, meal.id)
     return True
 

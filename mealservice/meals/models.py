@@ -2,6 +2,7 @@
 policy's limits inside the database."""
 
 import datetime as dt
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -46,6 +47,57 @@ class OrderPayment(StrEnum):
     BALANCE = "balance"  # taken from the meal balance when ordered
     ON_DELIVERY = "on_delivery"
     AT_COUNTER = "at_counter"
+
+
+# The columns of a priced snapshot: what `pricing.price_meal` returns, what an order stores
+# and what its meal takes over.
+PRICED_SNAPSHOT = (
+    "policy_version",
+    "tier",
+    "reason",
+    "price_fen",
+    "delivery_fee_fen",
+    "subsidy_fen",
+    "delivery_subsidy_fen",
+    "elder_pays_fen",
+)
+
+
+def copy_price(priced: "Meal | Order", price) -> None:
+    """Store a priced snapshot on a meal or an order: the `pricing.Price` the pricing
+    function returned, or an order's stored one (the same columns)."""
+    for column in PRICED_SNAPSHOT:
+        setattr(priced, column, getattr(price, column))
+
+
+@dataclass(frozen=True)
+class Holds:
+    """Which shared counts a meal or an order took: its place in the slot limit, a seat,
+    one of the day's subsidized meals, a place in the meal's delivery capacity. Read
+    before the conditional UPDATE that clears them, so that only the writer that cleared
+    them gives them back or hands them on."""
+
+    slot: bool = False
+    seat: bool = False
+    subsidy: bool = False
+    delivery: bool = False
+
+    @classmethod
+    def of(cls, held: "Meal | Order") -> "Holds":
+        return cls(
+            slot=held.holds_slot,
+            seat=held.holds_seat,
+            subsidy=held.holds_subsidy,
+            delivery=getattr(held, "holds_delivery", False),
+        )
+
+    def columns(self) -> dict[str, bool]:
+        """The `holds_*` values a meal takes (a meal holds no delivery place)."""
+        return {"holds_slot": self.slot, "holds_seat": self.seat, "holds_subsidy": self.subsidy}
+
+
+# The UPDATE values that clear what a meal or an order holds.
+CLEARED = {"holds_slot": False, "holds_seat": False, "holds_subsidy": False}
 
 
 def priced_snapshot_checks() -> list[CheckConstraint]:
@@ -175,6 +227,25 @@ class Meal(db.Model):
     elder: Mapped[Elder] = relationship()
     option: Mapped[MenuOption | None] = relationship()
     order: Mapped["Order | None"] = relationship(back_populates="meal")
+
+    @classmethod
+    def from_order(cls, order: "Order", holds: Holds, **fields) -> "Meal":
+        """The meal an order became (a booking eaten, a delivery delivered): the order's
+        menu, option and priced snapshot, the holds it handed over, and what is still owed
+        after what was paid ahead. `meals.services.record_meal` judges it before it counts."""
+        of_order = {
+            "canteen_id": order.canteen_id,
+            "elder_id": order.elder_id,
+            "date": order.date,
+            "slot": order.slot,
+            "menu_id": order.menu_id,
+            "option_id": order.option_id,
+            "order_id": order.id,
+        }
+        meal = cls(**{**of_order, **fields, **holds.columns()})
+        copy_price(meal, order)
+        meal.to_collect_fen = meal.elder_pays_fen - order.paid_fen
+        return meal
 
 
 class Order(db.Model):

@@ -19,6 +19,8 @@ from mealservice.elders.models import Elder, account_elders
 from mealservice.elders.services import get_elder, is_active_on, linked_elder_ids
 from mealservice.meals import limits
 from mealservice.meals.models import (
+    CLEARED,
+    Holds,
     Meal,
     Order,
     OrderPayment,
@@ -246,8 +248,8 @@ def end_order(
     subsidized place — and refund what was paid ahead from the balance. The one place an
     order's holds go back; the condition in the UPDATE makes two endings at once (a cancel
     and the no-show job, two reports) end it once. False when it was ended meanwhile."""
-    holds = (order.holds_slot, order.holds_seat, order.holds_delivery, order.holds_subsidy)
-    released = {"holds_slot": False, "holds_seat": False, "holds_subsidy": False}
+    held = Holds.of(order)
+    released = dict(CLEARED)
     if not courier_went:
         released["holds_delivery"] = False
     ended = db.session.execute(
@@ -259,14 +261,13 @@ def end_order(
     db.session.refresh(order)
     if not ended:
         return False
-    held_slot, held_seat, held_delivery, held_subsidy = holds
-    if held_slot:
+    if held.slot:
         limits.release_slot(order.elder_id, order.date, order.slot)
-    if held_seat:
+    if held.seat:
         release_seat(order.menu_id)
-    if held_delivery and not courier_went:
+    if held.delivery and not courier_went:
         db.session.execute(RELEASE_DELIVERY, {"menu_id": order.menu_id})
-    if held_subsidy:
+    if held.subsidy:
         limits.release_subsidized(order.elder_id, order.date)
     if order.paid_fen:
         balances.refund(by[:64], order, order.paid_fen)

@@ -22,7 +22,16 @@ from mealservice.elders.access import record_access
 from mealservice.elders.models import Access, Elder
 from mealservice.elders.services import is_active_on, linked_elder_ids
 from mealservice.meals import limits
-from mealservice.meals.models import Meal, MealSource, Order, OrderStatus, PaymentMethod
+from mealservice.meals.models import (
+    CLEARED,
+    Holds,
+    Meal,
+    MealSource,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    copy_price,
+)
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import release_seat, take_seat
 from mealservice.places import registry
@@ -37,8 +46,8 @@ log = logging.getLogger(__name__)
 OFFLINE_MAX_AGE = timedelta(hours=24)
 CLOCK_SKEW = timedelta(minutes=2)
 
+# The scan's own refusals; a card's are the card judgement's (cards.Judgement.refusal).
 REFUSAL_MESSAGES = {
-    **cards.CARD_PROBLEMS,
     "elder_inactive": "The elder is no longer active in the registry.",
     "no_menu": "The canteen has no published menu for this meal.",
     "capacity_full": "Every seat of this meal is taken.",
@@ -49,19 +58,6 @@ REFUSAL_MESSAGES = {
 # Why a meal was served or an elder looked up without the card, when the counter says nothing.
 NO_CARD = "card not at hand"
 
-
-# The columns of a priced snapshot: what `pricing.price_meal` returns, what an order stores
-# and what its meal takes over.
-PRICED_SNAPSHOT = (
-    "policy_version",
-    "tier",
-    "reason",
-    "price_fen",
-    "delivery_fee_fen",
-    "subsidy_fen",
-    "delivery_subsidy_fen",
-    "elder_pays_fen",
-)
 
 # Built once: every scan runs it, and building it costs more than running it.
 PUBLISHED_MENU = (
@@ -153,7 +149,7 @@ def plan_scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) 
     if problem is None and menu is None:
         problem = "no_menu"
     if problem is not None and not moment.offline:
-        raise _refusal(problem, elder)
+        raise judged.refusal() if problem == judged.problem else _refusal(problem, elder)
 
     policies = pricing_policies(elder.hukou_district)
     in_force = pricing.policy_in_force(policies, elder.hukou_district, moment.day)
@@ -203,16 +199,18 @@ def record_scan(plan: ScanPlan) -> Meal:
             raise _refusal("capacity_full", elder)
         problem = "capacity_full"
 
-    meal = _counter_meal(
-        actor,
-        canteen,
-        card,
-        elder,
-        moment,
-        menu_id=menu.id if menu else None,
-        option=option,
-        holds_seat=holds_seat,
-        holds_slot=before is not None,
+    meal = Meal(
+        **_counter_meal(
+            actor,
+            canteen,
+            card,
+            elder,
+            moment,
+            menu_id=menu.id if menu else None,
+            option_id=option.id if option else None,
+            holds_seat=holds_seat,
+            holds_slot=before is not None,
+        )
     )
     if problem is not None:
         # The meal happened but the counter could not judge it: full price, no subsidy.
@@ -229,15 +227,16 @@ def record_scan(plan: ScanPlan) -> Meal:
             else:
                 meal.holds_subsidy = True
         set_price(meal, price)
-    balance_after = _collect(meal, data.get("payment") or {}, price_fen, read_version)
-    return _record(actor, canteen, meal, balance_after, data)
+    meal.to_collect_fen = meal.elder_pays_fen
+    return _record(actor, canteen, meal, data)
 
 
-def _counter_meal(actor, canteen: Canteen, card, elder: Elder, moment: Moment, **fields) -> Meal:
-    """A dine-in meal served at this counter now (or at an offline scan's moment)."""
-    return Meal(
-        canteen=canteen,
-        elder=elder,
+def _counter_meal(actor, canteen: Canteen, card, elder: Elder, moment: Moment, **fields) -> dict:
+    """What a dine-in meal served at this counter now (or at an offline scan's moment)
+    says of itself, as keyword arguments of a Meal."""
+    return dict(
+        canteen_id=canteen.id,
+        elder_id=elder.id,
         card_id=card.id if card else None,
         date=moment.day,
         slot=moment.slot,
@@ -250,13 +249,11 @@ def _counter_meal(actor, canteen: Canteen, card, elder: Elder, moment: Moment, *
     )
 
 
-def _record(actor, canteen: Canteen, meal: Meal, balance_after: int | None, data: dict) -> Meal:
-    db.session.add(meal)
-    db.session.flush()
-    if balance_after is not None:
-        balances.record_payment(actor.username, meal, meal.to_collect_fen, balance_after)
-    # Read by the answer only: the balance is not part of the meal.
-    meal.balance_after_fen = balance_after
+def _record(actor, canteen: Canteen, meal: Meal, data: dict) -> Meal:
+    """Record a meal served at the counter, collecting what the elder owes there."""
+    record_meal(meal, data.get("payment") or {})
+    if meal.balance_after_fen is not None:
+        balances.record_payment(actor.username, meal, meal.to_collect_fen, meal.balance_after_fen)
     if meal.card_id is None:
         record_access(
             actor,
@@ -277,41 +274,73 @@ def _record(actor, canteen: Canteen, meal: Meal, balance_after: int | None, data
 def _serve_booking(actor, canteen: Canteen, card, booking: Order, moment: Moment, data: dict):
     """The elder booked this meal: the booking's option, seat and price win, and only what
     is still owed is collected. None when the booking was closed meanwhile."""
-    meal = _counter_meal(actor, canteen, card, booking.elder, moment)
-    if not consume_booking(booking, meal, moment.at):
+    holds = consume_booking(booking, moment.at)
+    if holds is None:
         return None
-    balance_after = None
-    if booking.paid_fen == 0:
-        balance_after = _collect(
-            meal, data.get("payment") or {}, booking.price_fen, booking.policy_version
-        )
-    return _record(actor, canteen, meal, balance_after, data)
+    counter = _counter_meal(actor, canteen, card, booking.elder, moment)
+    return _record(actor, canteen, Meal.from_order(booking, holds, **counter), data)
 
 
-def _collect(meal: Meal, payment: dict, price_fen: int, policy_version: int | None) -> int | None:
+def record_meal(meal: Meal, payment: dict | None = None) -> Meal:
+    """The one door every meal goes through: a scan, an offline scan, a booking eaten, a
+    delivery reported, a volunteer's drop, a drop settled by hand. The month must be open;
+    public money goes only to an elder active on the meal's date at a place not
+    blacklisted that day, whenever the meal was priced (an order placed before a death or
+    a blacklisting): otherwise the meal is priced in full and gives back its subsidized
+    place. What was paid ahead stays paid; the rest is to collect, by `payment` at a
+    counter (the balance it leaves is `meal.balance_after_fen`, for the answer only)."""
+    ensure_month_open(meal.canteen_id, meal.date)
+    if meal.subsidy_fen or meal.delivery_subsidy_fen:
+        unpaid_reason = None
+        if registry.blacklisted_on(meal.canteen_id, meal.date) is not None:
+            unpaid_reason = "canteen_blacklisted"
+        elif not is_active_on(db.session.get(Elder, meal.elder_id), meal.date):
+            unpaid_reason = "elder_inactive"
+        if unpaid_reason is not None:
+            paid_ahead = meal.elder_pays_fen - meal.to_collect_fen
+            set_price(
+                meal,
+                pricing.full_price(
+                    meal.price_fen, unpaid_reason, meal.policy_version, meal.delivery_fee_fen
+                ),
+            )
+            meal.to_collect_fen = meal.elder_pays_fen - paid_ahead
+            if meal.holds_subsidy:
+                limits.release_subsidized(meal.elder_id, meal.date)
+                meal.holds_subsidy = False
+    meal.balance_after_fen = None if payment is None else _collect(meal, payment)
+    db.session.add(meal)
+    db.session.flush()
+    return meal
+
+
+def _collect(meal: Meal, payment: dict) -> int | None:
     """How the elder pays what they owe; the balance left when it came from the balance.
 
     A short balance refuses a scan at the counter. A queued offline scan happened anyway:
     its meal becomes a conflict, unsubsidized, with the whole price still to collect."""
-    meal.to_collect_fen = meal.elder_pays_fen
     if not meal.to_collect_fen:
         return None
     meal.payment_method = payment.get("method", PaymentMethod.CASH)
     meal.payment_reference = payment.get("reference")
     if meal.payment_method != PaymentMethod.BALANCE:
         return None
-    balance_after = balances.take_for_meal(meal.elder.id, meal.to_collect_fen)
+    balance_after = balances.take_for_meal(meal.elder_id, meal.to_collect_fen)
     if balance_after is not None:
         return balance_after
     if not meal.offline:
-        raise balances.insufficient_balance(meal.elder.id, meal.to_collect_fen)
+        raise balances.insufficient_balance(meal.elder_id, meal.to_collect_fen)
+    paid_ahead = meal.elder_pays_fen - meal.to_collect_fen  # a booking paid for
     if meal.conflict is None:
         if meal.holds_subsidy:
-            limits.release_subsidized(meal.elder.id, meal.date)
+            limits.release_subsidized(meal.elder_id, meal.date)
             meal.holds_subsidy = False
-        set_price(meal, pricing.full_price(price_fen, "insufficient_balance", policy_version))
+        set_price(
+            meal,
+            pricing.full_price(meal.price_fen, "insufficient_balance", meal.policy_version),
+        )
         meal.conflict = "insufficient_balance"
-    meal.to_collect_fen = meal.elder_pays_fen
+    meal.to_collect_fen = meal.elder_pays_fen - paid_ahead
     meal.payment_method = PaymentMethod.CASH
     return None
 
@@ -427,11 +456,9 @@ def facts_of_meal(
     )
 
 
-def set_price(priced: Meal | Order, price: pricing.Price | Order) -> None:
-    """Store a priced snapshot on a meal or an order: the price the pricing function
-    returned, or an order's stored one (the same columns)."""
-    for column in PRICED_SNAPSHOT:
-        setattr(priced, column, getattr(price, column))
+def set_price(priced: Meal | Order, price: pricing.Price) -> None:
+    """Store the priced snapshot the pricing function returned on a meal or an order."""
+    copy_price(priced, price)
 
 
 def booking_for(elder_id: int, canteen_id: int, day, slot: str) -> Order | None:
@@ -448,54 +475,18 @@ def booking_for(elder_id: int, canteen_id: int, day, slot: str) -> Order | None:
     )
 
 
-def consume_booking(booking: Order, meal: Meal, now: datetime) -> bool:
-    """The elder came: the booking becomes the meal, which takes over its holds and its
-    price. False when the booking was closed meanwhile (a no-show, a cancel)."""
-    holds = (booking.holds_slot, booking.holds_seat, booking.holds_subsidy)
+def consume_booking(booking: Order, now: datetime) -> Holds | None:
+    """The elder came: the booking is consumed, and what it held passes to its meal. None
+    when the booking was closed meanwhile (a no-show, a cancel)."""
+    holds = Holds.of(booking)
     consumed = db.session.execute(
         update(Order)
         .where(Order.id == booking.id, Order.status == OrderStatus.CONFIRMED)
-        .values(
-            status=OrderStatus.CONSUMED,
-            status_changed_at=now,
-            holds_slot=False,
-            holds_seat=False,
-            holds_subsidy=False,
-        )
+        .values(status=OrderStatus.CONSUMED, status_changed_at=now, **CLEARED)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if not consumed:
-        return False
-    meal.holds_slot, meal.holds_seat, meal.holds_subsidy = holds
-    take_order(meal, booking)
-    return True
-
-
-def take_order(meal: Meal, order: Order) -> None:
-    """The meal an order became (a booking eaten, a delivery delivered): the order's menu,
-    option and priced snapshot, and what is still owed after what was paid ahead. At a
-    place blacklisted on the meal's date, or for an elder no longer active on it, the meal
-    is priced in full, whenever the order was placed: public money does not go there. Set
-    the meal's holds first."""
-    set_price(meal, order)
-    meal.menu_id, meal.option_id, meal.order_id = order.menu_id, order.option_id, order.id
-    unpaid_reason = None
-    if order.subsidy_fen or order.delivery_subsidy_fen:
-        if registry.blacklisted_on(order.canteen_id, order.date) is not None:
-            unpaid_reason = "canteen_blacklisted"
-        elif not is_active_on(db.session.get(Elder, order.elder_id), order.date):
-            unpaid_reason = "elder_inactive"
-    if unpaid_reason is not None:
-        set_price(
-            meal,
-            pricing.full_price(
-                order.price_fen, unpaid_reason, order.policy_version, order.delivery_fee_fen
-            ),
-        )
-        if meal.holds_subsidy:
-            limits.release_subsidized(order.elder_id, order.date)
-            meal.holds_subsidy = False
-    meal.to_collect_fen = meal.elder_pays_fen - order.paid_fen
+    db.session.expire(booking)  # read afresh when next asked
+    return holds if consumed else None
 
 
 def get_meal(actor, meal_id: int) -> Meal:
@@ -526,19 +517,12 @@ def void_meal(actor, meal: Meal, reason: str) -> Meal:
             f"A meal can be voided only on its own day ({meal.date:%Y-%m-%d}).",
             {"date": meal.date.isoformat()},
         )
-    held_slot, held_seat, held_subsidy = meal.holds_slot, meal.holds_seat, meal.holds_subsidy
+    held = Holds.of(meal)
     # The condition in the UPDATE makes two managers voiding at once void it once.
     stamped = db.session.execute(
         update(Meal)
         .where(Meal.id == meal.id, Meal.voided_at.is_(None))
-        .values(
-            voided_at=utcnow(),
-            voided_by=actor.username,
-            void_reason=reason,
-            holds_slot=False,
-            holds_seat=False,
-            holds_subsidy=False,
-        )
+        .values(voided_at=utcnow(), voided_by=actor.username, void_reason=reason, **CLEARED)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(meal)
@@ -550,11 +534,11 @@ def void_meal(actor, meal: Meal, reason: str) -> Meal:
         )
     # Same order as a scan takes them: slot tally, seat, subsidy tally.
     same_slot = (Meal.elder_id == meal.elder_id, Meal.date == meal.date, Meal.slot == meal.slot)
-    if held_slot and not _pass_on(Meal.holds_slot, *same_slot):
+    if held.slot and not _pass_on(Meal.holds_slot, *same_slot):
         limits.release_slot(meal.elder_id, meal.date, meal.slot)
-    if held_seat and not _pass_on(Meal.holds_seat, Meal.menu_id == meal.menu_id):
+    if held.seat and not _pass_on(Meal.holds_seat, Meal.menu_id == meal.menu_id):
         release_seat(meal.menu_id)
-    if held_subsidy:
+    if held.subsidy:
         limits.release_subsidized(meal.elder_id, meal.date)
     if meal.payment_method == PaymentMethod.BALANCE and meal.to_collect_fen:
         balances.refund(actor.username, meal, meal.to_collect_fen)

@@ -245,9 +245,11 @@ def month_closed(canteen_id: int, day: date) -> bool:
 def ensure_month_open(canteen_id: int, day: date) -> None:
     """Refuse a scan, void, order or delivery dated in a month whose claim has been made."""
     if month_closed(canteen_id, day):
-        month = month_of(day)
-        raise Conflict(
-            "month_closed",
-            f"{month} is closed: its subsidy claim has been made.",
-            {"month": month},
-        )
+        raise month_closed_refusal(day)
+
+
+def month_closed_refusal(day: date) -> Conflict:
+    month = month_of(day)
+    return Conflict(
+        "month_closed", f"{month} is closed: its subsidy claim has been made.", {"month": month}
+    )
