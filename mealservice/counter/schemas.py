@@ -41,6 +41,10 @@ class CardListOut(ma.Schema):
     as_of = UtcDateTime()
     revoked = ma.fields.List(ma.fields.Nested(CardEntry))
     superseded = ma.fields.List(ma.fields.Nested(CardEntry))
+    inactive = ma.fields.List(
+        ma.fields.Nested(CardEntry),
+        metadata={"description": "cards of elders deceased or moved away as of today"},
+    )
 
 
 class ShiftReportQuery(InputSchema):

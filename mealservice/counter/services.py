@@ -102,13 +102,12 @@ def terminal_user_for_token(token: str) -> User | None:
 
 
 def card_list(canteen: Canteen) -> dict:
-    """The cards of the district's elders that no longer work: revoked, or superseded by a
-    newer card. Card ids and generations only, nothing personal. A terminal that lost the
-    network refuses these at once; any other card it queues for the service to judge."""
-    revoked, superseded = cards.cards_not_working(
-        canteen.district_code, canteen.district.local_today()
-    )
-    return {"as_of": utcnow(), "revoked": revoked, "superseded": superseded}
+    """The cards of the district's elders that no longer work: revoked, superseded by a
+    newer card, or of an elder deceased or moved away. Card ids and generations only,
+    nothing personal. A terminal that lost the network refuses these at once; any other
+    card it queues for the service to judge."""
+    listed = cards.cards_not_working(canteen.district_code, canteen.district.local_today())
+    return {"as_of": utcnow(), **listed}
 
 
 # The end-of-shift report

@@ -56,8 +56,8 @@ def revoke_terminal(terminal_id):
 @blp.requires("cards.list", scope=get_canteen)
 @blp.response(200, CardListOut)
 def card_list(canteen_id):
-    """Cards of the district's elders that no longer work (revoked or superseded), for a
-    terminal to refuse while offline: card ids and generations only."""
+    """Cards of the district's elders that no longer work (revoked, superseded, or their
+    elder gone), for a terminal to refuse while offline: card ids and generations only."""
     return services.card_list(get_canteen(current_user(), canteen_id))
 
 

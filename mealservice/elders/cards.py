@@ -16,7 +16,7 @@ from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.elders.card_codec import CardClaims, InvalidCard, decode_card, encode_card
-from mealservice.elders.models import Card, Elder
+from mealservice.elders.models import Card, Elder, ElderStatus
 from mealservice.elders.services import elders_query, is_active_on
 
 
@@ -205,27 +205,29 @@ def _problem(card: Card, newest: int | None, at: datetime, day: date) -> str | N
     return None
 
 
-def cards_not_working(district_code: str, today: date) -> tuple[list[dict], list[dict]]:
-    """The unexpired cards of the district's elders that no longer work, as
-    (revoked, superseded) lists of card ids and generations: nothing personal."""
+def cards_not_working(district_code: str, today: date) -> dict[str, list[dict]]:
+    """The unexpired cards of the district's elders that no longer work, as lists of card
+    ids and generations (nothing personal) by why: `revoked`, `superseded` by a newer
+    card, or their elder `inactive` (deceased or moved) as of today."""
     newest = (
         select(Card.elder_id, func.max(Card.generation).label("generation"))
         .group_by(Card.elder_id)
         .subquery()
     )
+    gone = (Elder.status != ElderStatus.ACTIVE) & (Elder.status_since <= today)
     rows = db.session.execute(
-        select(Card.id, Card.generation, Card.revoked_at)
+        select(Card.id, Card.generation, Card.revoked_at, Card.generation < newest.c.generation)
         .join(Elder, Elder.id == Card.elder_id)
         .join(newest, newest.c.elder_id == Card.elder_id)
         .where(
             Elder.hukou_district == district_code,
             Card.expires_on >= today,
-            (Card.revoked_at.is_not(None)) | (Card.generation < newest.c.generation),
+            Card.revoked_at.is_not(None) | (Card.generation < newest.c.generation) | gone,
         )
         .order_by(Card.id)
     )
-    revoked, superseded = [], []
-    for card_id, generation, revoked_at in rows:
-        entry = {"card_id": card_id, "generation": generation}
-        (revoked if revoked_at is not None else superseded).append(entry)
-    return revoked, superseded
+    listed = {"revoked": [], "superseded": [], "inactive": []}
+    for card_id, generation, revoked_at, superseded in rows:
+        why = "revoked" if revoked_at is not None else "superseded" if superseded else "inactive"
+        listed[why].append({"card_id": card_id, "generation": generation})
+    return listed

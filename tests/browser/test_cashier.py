@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mealservice.core.i18n import yuan
 from mealservice.elders.cards import issue_card, payload_of, revoke_card
 from mealservice.elders.models import Elder
-from mealservice.elders.services import is_active_on
+from mealservice.elders.services import is_active_on, update_elder
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order
 from mealservice.places.models import Canteen, District
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, site_context
@@ -73,11 +73,15 @@ def hungry_elders(db, how_many: int, with_diet_notes: bool = False) -> list[Simp
     return found
 
 
-def fresh_payload(db, elder, revoked: bool = False) -> str:
-    card = issue_card("browser-test", db.session.get(Elder, elder.id))
+def fresh_payload(db, elder, revoked: bool = False, deceased: bool = False) -> str:
+    registered = db.session.get(Elder, elder.id)
+    card = issue_card("browser-test", registered)
     payload = payload_of(card)
     if revoked:
         revoke_card(card, "丢失")
+    if deceased:
+        today = canteen_of(db).district.local_today()
+        update_elder(registered, {"status": "deceased", "status_since": today})
     db.session.commit()
     return payload
 
@@ -254,9 +258,10 @@ def test_an_offline_scan_the_server_finds_in_conflict_is_flagged_for_the_manager
     assert len(lunches_of(counter, elder)) == 2
 
 
-def test_a_revoked_card_is_refused_offline_from_the_card_list(counter, tablet):
+@pytest.mark.parametrize("why", ["revoked", "deceased"])
+def test_a_card_that_no_longer_works_is_refused_offline_from_the_card_list(counter, tablet, why):
     elder = hungry_elders(counter, 1)[0]
-    payload = fresh_payload(counter, elder, revoked=True)
+    payload = fresh_payload(counter, elder, **{why: True})
     log_in(tablet, "cashier")
     open_cashier(tablet)
     tablet.wait_for_function(

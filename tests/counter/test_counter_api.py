@@ -1,7 +1,7 @@
 """The counter's API: terminals with revocable tokens, the card list for offline checks,
 the end-of-shift report, and the access log of card-less service."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from mealservice.balances.services import top_up
 from mealservice.counter.services import shift_report
 from mealservice.elders.cards import issue_card, revoke_card
 from mealservice.elders.models import AccessLogEntry
+from mealservice.elders.services import update_elder
 from tests import factories
 from tests.conftest import ApiClient
 from tests.core.test_errors import assert_error
@@ -89,7 +90,7 @@ def test_a_manager_cannot_register_or_revoke_at_another_canteen(login_as, distri
 # The card list
 
 
-def test_the_card_list_names_revoked_and_superseded_cards_only(
+def test_the_card_list_names_revoked_and_superseded_cards_and_those_of_elders_gone(
     db, login_as, district, canteen, elder
 ):
     first = factories.create_card(elder)
@@ -100,14 +101,25 @@ def test_the_card_list_names_revoked_and_superseded_cards_only(
     live = factories.create_card(factories.create_elder(district, canteen.community))
     stranger = factories.create_elder(factories.create_district(code="330105"))
     revoke_card(factories.create_card(stranger), "lost")
+    today = canteen.district.local_today()
+    died = factories.create_elder(district, canteen.community)
+    died_card = factories.create_card(died)
+    update_elder(died, {"status": "deceased", "status_since": today})
+    moving = factories.create_elder(district, canteen.community)
+    moving_card = factories.create_card(moving)
+    update_elder(moving, {"status": "moved", "status_since": today + timedelta(days=1)})
     db.session.commit()
 
     body = login_as("cashier").get(f"/api/v1/canteens/{canteen.id}/card-list").get_json()
     assert body["superseded"] == [{"card_id": first.id, "generation": 1}]
     assert body["revoked"] == [{"card_id": lost.id, "generation": 1}]
-    listed = {entry["card_id"] for entry in body["revoked"] + body["superseded"]}
-    assert second.id not in listed and live.id not in listed
-    assert set(body) == {"as_of", "revoked", "superseded"}
+    # From the day the elder is gone, not before.
+    assert body["inactive"] == [{"card_id": died_card.id, "generation": 1}]
+    listed = {
+        entry["card_id"] for key in ("revoked", "superseded", "inactive") for entry in body[key]
+    }
+    assert not listed & {second.id, live.id, moving_card.id}
+    assert set(body) == {"as_of", "revoked", "superseded", "inactive"}
 
 
 # Card-less service and the access log

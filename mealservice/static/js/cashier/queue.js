@@ -1,7 +1,7 @@
 // Offline: scans wait in localStorage and are sent again later, each under its own
 // Idempotency-Key so the server records every meal exactly once; the card list kept there
-// lets the page refuse revoked and superseded cards on its own. No DOM: the page passes
-// in what to show (main.js).
+// lets the page refuse revoked and superseded cards, and those of elders gone, on its
+// own. No DOM: the page passes in what to show (main.js).
 
 export function readStore(key, fallback) {
   try {
@@ -28,6 +28,7 @@ export function offlineRefusal(card, list, today) {
     const on = (entries) => (entries || []).some((e) => e.card_id === card.cardId);
     if (on(list.revoked)) return "card_revoked";
     if (on(list.superseded)) return "card_superseded";
+    if (on(list.inactive)) return "elder_inactive";
   }
   if (card.expiresOn < today) return "card_expired";
   return null;
