@@ -7,10 +7,11 @@ from sqlalchemy import delete, func, select
 
 from mealservice import demo
 from mealservice.accounts.models import User
+from mealservice.balances.services import owed_to_families
 from mealservice.core.idnumber import age_on, birth_date_of, normalise_id_number
 from mealservice.elders.models import AbilityLevel, Category, Elder, account_elders
 from mealservice.elders.protection import decrypt_id_number, id_number_lookup_hash
-from mealservice.elders.services import linked_elder_ids
+from mealservice.elders.services import elders_query, linked_elder_ids
 from mealservice.places.models import Canteen, Community, District
 from tests.conftest import DEFAULT_INSTANT, ApiClient, instant_of, rolled_back
 
@@ -338,6 +339,10 @@ def test_the_demo_has_meal_balances_paid_from_at_the_counter_and_a_terminal_per_
     family = db.session.scalar(select(User).where(User.username == "family"))
     for elder_id in linked_elder_ids(family):
         assert count(db, BalanceMovement, BalanceMovement.elder_id == elder_id) > 0
+    # The elder who died last month left ¥120 owed to the family, for a counter to pay out.
+    manager = db.session.scalar(select(User).where(User.role == "manager"))
+    owed = owed_to_families(elders_query(manager))
+    assert [fen for _elder, fen in owed] == [12000]
 
 
 def test_the_demo_has_orders_standing_orders_ratings_and_a_second_family(runner, db, app):

@@ -16,6 +16,13 @@ class MovementKind(StrEnum):
     TOP_UP = "top_up"  # money paid in at a counter
     MEAL = "meal"  # a meal (or an order placed) paid from the balance
     REFUND = "refund"  # a voided meal's or a cancelled order's money given back
+    PAYOUT = "payout"  # a deceased elder's balance paid out to the family at a counter
+
+
+# Movements that take money out of the balance, and those paid in or out by hand at a
+# counter (with a method: cash or an e-payment).
+OUTGOING = (MovementKind.MEAL, MovementKind.PAYOUT)
+BY_HAND = (MovementKind.TOP_UP, MovementKind.PAYOUT)
 
 
 class TopUpMethod(StrEnum):
@@ -43,16 +50,18 @@ class BalanceMovement(db.Model):
     __table_args__ = (
         CheckConstraint(sql_in("kind", MovementKind), name="kind"),
         CheckConstraint(
-            "(kind = 'meal' AND amount_fen < 0) OR (kind <> 'meal' AND amount_fen > 0)",
+            f"({sql_in('kind', OUTGOING)} AND amount_fen < 0)"
+            f" OR (NOT {sql_in('kind', OUTGOING)} AND amount_fen > 0)",
             name="amount_sign",
         ),
         CheckConstraint("balance_after_fen >= 0", name="never_negative"),
         CheckConstraint(
-            f"(kind = 'top_up' AND {sql_in('method', TopUpMethod)}) OR (kind <> 'top_up' AND method IS NULL)",
+            f"({sql_in('kind', BY_HAND)} AND {sql_in('method', TopUpMethod)})"
+            f" OR (NOT {sql_in('kind', BY_HAND)} AND method IS NULL)",
             name="top_up_method",
         ),
         CheckConstraint(
-            "kind = 'top_up' OR meal_id IS NOT NULL OR order_id IS NOT NULL",
+            f"{sql_in('kind', BY_HAND)} OR meal_id IS NOT NULL OR order_id IS NOT NULL",
             name="meal_movement_names_meal",
         ),
         Index("ix_balance_movements_elder_at", "elder_id", "at"),

@@ -1,14 +1,19 @@
 """Relatives' and elders' page for the prepaid meal balance (饭卡): what is left and every
 top-up, meal and refund behind it."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from mealservice.balances import services
-from mealservice.core.auth import LINKED_ELDER_ROLES, require_permission
+from mealservice.balances.models import TopUpMethod
+from mealservice.core.auth import LINKED_ELDER_ROLES, may, require_permission
 from mealservice.core.db import db
-from mealservice.core.errors import NotFound
+from mealservice.core.errors import ApiError, NotFound
+from mealservice.core.i18n import yuan
+from mealservice.core.refusals import explain
 from mealservice.elders.models import Elder
-from mealservice.elders.services import get_elder, linked_elder_ids
+from mealservice.elders.services import elders_query, get_elder, linked_elder_ids
+from mealservice.places.models import Canteen
 
 bp = Blueprint("balances_pages", __name__)
 
@@ -20,6 +25,12 @@ def balances():
     user = require_permission("balances.read")
     if user.role in LINKED_ELDER_ROLES:
         elders = [db.session.get(Elder, elder_id) for elder_id in linked_elder_ids(user)]
+    elif "elder" not in request.args:
+        return render_template(
+            "balances/owed.html",
+            owed=services.owed_to_families(elders_query(user)),
+            counter=_counter_of(user),
+        )
     else:
         try:
             elder_id = int(request.args.get("elder", ""))
@@ -30,9 +41,47 @@ def balances():
         {
             "elder": elder,
             "balance_fen": services.balance_of(elder.id),
+            "owed_fen": services.owed_to_family(elder),
             "movements": services.history(elder.id),
             "timezone": elder.community.district.effective_timezone,
         }
         for elder in elders
     ]
-    return render_template("balances/balances.html", accounts=accounts)
+    return render_template("balances/balances.html", accounts=accounts, counter=_counter_of(user))
+
+
+@bp.post("/balances/<id:elder_id>/payout")
+def pay_out(elder_id: int):
+    """A counter's staff pay a deceased elder's balance out to the family."""
+    user = require_permission("balances.top_up")
+    elder = get_elder(user, elder_id)
+    counter = _counter_of(user)
+    method, reference = request.form.get("method"), request.form.get("reference", "").strip()
+    if counter is None:
+        flash(_("Pay out at a meal place's counter, signed in as its staff."), "error")
+    elif method not in {m.value for m in TopUpMethod}:
+        flash(_("Choose how the money is paid out: cash or e-payment."), "error")
+    elif method == TopUpMethod.E_PAYMENT and not reference:
+        flash(_("Type the e-payment reference of the transfer to the family."), "error")
+    else:
+        try:
+            movement = services.pay_out(user, counter, elder, method, reference or None)
+        except ApiError as error:
+            flash(explain(error), "error")
+        else:
+            flash(
+                _(
+                    "Paid %(amount)s out to the family of %(name)s.",
+                    amount=yuan(-movement.amount_fen),
+                    name=elder.name,
+                ),
+                "success",
+            )
+    return redirect(url_for(".balances", elder=elder.id))
+
+
+def _counter_of(user) -> Canteen | None:
+    """The counter where this user pays money in and out, if they may."""
+    if not may(user, "balances.top_up") or user.canteen_id is None:
+        return None
+    return db.session.get(Canteen, user.canteen_id)

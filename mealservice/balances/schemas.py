@@ -7,15 +7,11 @@ from mealservice.core.schemas import Fen, Id, InputSchema, UtcDateTime
 MAX_TOP_UP_FEN = 100_000
 
 
-class TopUpIn(InputSchema):
+class CounterMoneyIn(InputSchema):
+    """Money paid in or out by hand at a counter, for the elder named by card or look-up."""
+
     qr_payload = ma.fields.String(validate=ma.validate.Length(min=1, max=400))
     elder_id = Id()
-    amount_fen = Fen(
-        required=True,
-        validate=ma.validate.Range(
-            min=1, max=MAX_TOP_UP_FEN, error="A top-up is between 1 fen and ¥1,000."
-        ),
-    )
     method = ma.fields.String(
         required=True, validate=ma.validate.OneOf([method.value for method in TopUpMethod])
     )
@@ -35,9 +31,22 @@ class TopUpIn(InputSchema):
             raise ma.ValidationError("Type or scan the e-payment reference.", "reference")
 
 
+class TopUpIn(CounterMoneyIn):
+    amount_fen = Fen(
+        required=True,
+        validate=ma.validate.Range(
+            min=1, max=MAX_TOP_UP_FEN, error="A top-up is between 1 fen and ¥1,000."
+        ),
+    )
+
+
+class PayoutIn(CounterMoneyIn):
+    """A deceased elder's whole balance paid out to the family: no amount to type."""
+
+
 class MovementOut(ma.Schema):
     id = ma.fields.Integer()
-    kind = ma.fields.String(metadata={"description": "top_up, meal or refund"})
+    kind = ma.fields.String(metadata={"description": "top_up, meal, refund or payout"})
     amount_fen = ma.fields.Integer(metadata={"description": "negative when paid out"})
     balance_after_fen = ma.fields.Integer()
     method = ma.fields.String(allow_none=True)

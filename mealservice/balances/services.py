@@ -12,6 +12,7 @@ from mealservice.balances.models import Balance, BalanceMovement, MovementKind
 from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db
 from mealservice.core.errors import Conflict
+from mealservice.elders.models import Elder, ElderStatus
 
 
 class PaidFor(Protocol):
@@ -76,6 +77,58 @@ def top_up(
         reference=reference,
         canteen_id=canteen.id,
         at=now,
+        recorded_by=actor.username,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
+def owed_to_family(elder) -> int:
+    """What a deceased elder's balance owes their family: all of it, until paid out."""
+    return balance_of(elder.id) if elder.status == ElderStatus.DECEASED else 0
+
+
+def owed_to_families(elders_query) -> list[tuple]:
+    """The deceased elders among `elders_query` whose balance still holds money, with what
+    it holds: the payouts a counter has still to make, oldest death first."""
+    return list(
+        db.session.execute(
+            elders_query.add_columns(Balance.balance_fen)
+            .join(Balance, Balance.elder_id == Elder.id)
+            .where(Elder.status == ElderStatus.DECEASED, Balance.balance_fen > 0)
+            .order_by(Elder.status_since, Elder.id)
+        )
+    )
+
+
+def pay_out(actor, canteen, elder, method: str, reference: str | None = None) -> BalanceMovement:
+    """A deceased elder's whole balance paid out to the family at the counter (cash, or an
+    e-payment back with its reference): the money never stays with the service."""
+    if elder.status != ElderStatus.DECEASED:
+        raise Conflict(
+            "elder_not_deceased",
+            "Only a deceased elder's balance is paid out; a living elder spends it on meals.",
+            {"elder_id": elder.id, "status": elder.status},
+        )
+    owed = balance_of(elder.id)
+    # Exactly what was read is taken: an order refunded meanwhile stays for a second
+    # payout, and of two counters paying out at once, one finds nothing left to take.
+    left = take_for_meal(elder.id, owed) if owed else None
+    if left is None:
+        raise Conflict(
+            "nothing_owed",
+            "The balance holds nothing to pay out.",
+            {"elder_id": elder.id, "balance_fen": balance_of(elder.id)},
+        )
+    movement = BalanceMovement(
+        elder_id=elder.id,
+        kind=MovementKind.PAYOUT,
+        amount_fen=-owed,
+        balance_after_fen=left,
+        method=method,
+        reference=reference,
+        canteen_id=canteen.id,
         recorded_by=actor.username,
     )
     db.session.add(movement)

@@ -1,7 +1,7 @@
 from flask.views import MethodView
 
 from mealservice.balances import services
-from mealservice.balances.schemas import BalanceOut, TopUpIn, TopUpOut
+from mealservice.balances.schemas import BalanceOut, PayoutIn, TopUpIn, TopUpOut
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user
 from mealservice.core.idempotency import HEADER_DOC, idempotent
@@ -28,6 +28,23 @@ class TopUps(MethodView):
         return services.top_up(
             user, canteen, elder, data["amount_fen"], data["method"], data.get("reference")
         )
+
+
+@blp.route("/canteens/<id:canteen_id>/payouts")
+class Payouts(MethodView):
+    @blp.requires("balances.top_up", 409, 422, scope=get_canteen)
+    @blp.doc(parameters=[HEADER_DOC])
+    @idempotent
+    @blp.arguments(PayoutIn)
+    @blp.response(201, TopUpOut)
+    def post(self, data, canteen_id):
+        """A deceased elder's remaining balance paid out to the family at the counter, the
+        elder named by card or by the counter look-up: 409 `elder_not_deceased` for a
+        living elder, `nothing_owed` for an empty balance."""
+        user = current_user()
+        canteen = get_canteen(user, canteen_id)
+        elder = cards.elder_shown(canteen.district, data)
+        return services.pay_out(user, canteen, elder, data["method"], data.get("reference"))
 
 
 def _elder_scope(user, elder_id):

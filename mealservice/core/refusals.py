@@ -33,6 +33,10 @@ WORDS = {
         "counter": _l("Already had this meal today."),
         "delivery": _l("The elder has had this meal meanwhile, so it is not sent again."),
     },
+    "elder_not_deceased": _l(
+        "Only a deceased elder's balance is paid out; a living elder spends it on meals."
+    ),
+    "nothing_owed": _l("The balance holds nothing to pay out."),
     "already_served_at": _l("Already had this meal at %(canteen)s at %(time)s."),
     "capacity_full": {
         "counter": _l("Every seat of this meal is taken."),

@@ -84,9 +84,13 @@ class ShiftReportOut(ma.Schema):
     elder_pays_fen = ma.fields.Integer()
     taken = ma.fields.Nested(_figures("TakenFigures", "cash", "e_payment", "balance"))
     top_ups = ma.fields.Nested(_figures("TopUpFigures", "count", "cash", "e_payment"))
+    payouts = ma.fields.Nested(
+        _figures("PayoutFigures", "count", "cash", "e_payment"),
+        metadata={"description": "deceased elders' balances paid out to their families"},
+    )
     voids = ma.fields.Nested(_figures("VoidFigures", "count", "elder_pays_fen"))
     till = ma.fields.Nested(
         _figures("TillFigures", "cash", "e_payment"),
-        metadata={"description": "meals and top-ups together, to count the till against"},
+        metadata={"description": "meals and top-ups less payouts, to count the till against"},
     )
     cashiers = ma.fields.List(ma.fields.Nested(CashierRow))

@@ -130,7 +130,8 @@ def shift_report(
         key: sum(row[key] for row in rows)
         for key in ("meals", "conflicts", "price_fen", "subsidy_fen", "elder_pays_fen",
                     "cash_fen", "e_payment_fen", "balance_fen", "top_up_count",
-                    "top_up_cash_fen", "top_up_e_payment_fen", "voids", "voided_fen")
+                    "top_up_cash_fen", "top_up_e_payment_fen", "payout_count",
+                    "payout_cash_fen", "payout_e_payment_fen", "voids", "voided_fen")
     }  # fmt: skip
     return {
         "canteen_id": canteen.id,
@@ -153,11 +154,19 @@ def shift_report(
             "cash": total["top_up_cash_fen"],
             "e_payment": total["top_up_e_payment_fen"],
         },
+        # Deceased elders' balances paid out to their families: money out of the till.
+        "payouts": {
+            "count": total["payout_count"],
+            "cash": total["payout_cash_fen"],
+            "e_payment": total["payout_e_payment_fen"],
+        },
         "voids": {"count": total["voids"], "elder_pays_fen": total["voided_fen"]},
         # What should be in the drawer and on the payment terminal's slip.
         "till": {
-            "cash": total["cash_fen"] + total["top_up_cash_fen"],
-            "e_payment": total["e_payment_fen"] + total["top_up_e_payment_fen"],
+            "cash": total["cash_fen"] + total["top_up_cash_fen"] - total["payout_cash_fen"],
+            "e_payment": total["e_payment_fen"]
+            + total["top_up_e_payment_fen"]
+            - total["payout_e_payment_fen"],
         },
         "cashiers": [
             {
@@ -211,13 +220,14 @@ def _meal_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | 
 
 
 def _top_up_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | None) -> dict:
-    """Top-ups of the local day; with a slot, those of its shift (see `shift_of`)."""
+    """Top-ups and payouts of the local day; with a slot, those of its shift (see
+    `shift_of`)."""
     district = canteen.district
     zone = ZoneInfo(district.effective_timezone)
     start = datetime.combine(day, time(), zone)
     query = select(BalanceMovement).where(
         BalanceMovement.canteen_id == canteen.id,
-        BalanceMovement.kind == MovementKind.TOP_UP,
+        BalanceMovement.kind.in_((MovementKind.TOP_UP, MovementKind.PAYOUT)),
         BalanceMovement.at >= start,
         BalanceMovement.at < start + timedelta(days=1),
     )
@@ -228,12 +238,9 @@ def _top_up_figures(canteen: Canteen, day: date, slot: str | None, cashier: str 
         local = district.local(movement.at).strftime("%H:%M")
         if slot is not None and shift_of(district.slot_windows, local) != slot:
             continue
-        row = figures.setdefault(
-            movement.recorded_by,
-            {"top_up_count": 0, "top_up_cash_fen": 0, "top_up_e_payment_fen": 0},
-        )
-        row["top_up_count"] += 1
-        row[f"top_up_{movement.method}_fen"] += movement.amount_fen
+        row = figures.setdefault(movement.recorded_by, dict.fromkeys(TOP_UP_FIGURES, 0))
+        row[f"{movement.kind}_count"] += 1
+        row[f"{movement.kind}_{movement.method}_fen"] += abs(movement.amount_fen)
     return figures
 
 
@@ -253,7 +260,15 @@ def shift_of(windows: dict[str, list[str]], local_hhmm: str) -> str | None:
 
 MEAL_FIGURES = ("meals", "conflicts", "price_fen", "subsidy_fen", "elder_pays_fen", "cash_fen",
                 "e_payment_fen", "balance_fen", "voids", "voided_fen")  # fmt: skip
-TOP_UP_FIGURES = ("top_up_count", "top_up_cash_fen", "top_up_e_payment_fen")
+# Money paid in (top-ups) and out (payouts) by hand at the counter, per cashier.
+TOP_UP_FIGURES = (
+    "top_up_count",
+    "top_up_cash_fen",
+    "top_up_e_payment_fen",
+    "payout_count",
+    "payout_cash_fen",
+    "payout_e_payment_fen",
+)
 
 
 def _cashier_row(name: str, meals: dict, top_ups: dict) -> dict:

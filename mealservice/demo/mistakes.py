@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
+from mealservice.balances.services import top_up
 from mealservice.core.db import db
 from mealservice.demo.data import ZONE
 from mealservice.demo.menus import seed_menus
@@ -57,7 +58,8 @@ def plant_late_lost_card(elder_ids: list[int], lost_on: date) -> None:
 
 def plant_late_death(elder_ids: list[int], died_on: date) -> None:
     """An elder who died on `died_on`; the family told the community after the month
-    ended, so the lunches recorded on the card afterwards are flagged."""
+    ended, so the lunches recorded on the card afterwards are flagged. ¥120 topped up
+    the week before is left on the balance, owed to the family (待退余额)."""
     later = (
         select(Meal.elder_id)
         .where(Meal.date > died_on, Meal.elder_id.in_(elder_ids[200:]))
@@ -66,6 +68,12 @@ def plant_late_death(elder_ids: list[int], died_on: date) -> None:
         .limit(1)
     )
     elder = db.session.get(Elder, db.session.scalar(later))
+    place = db.session.scalar(
+        select(Canteen).join(Meal, Meal.canteen_id == Canteen.id).where(Meal.elder_id == elder.id)
+    )
+    counter = SimpleNamespace(username="seed-demo", role="cashier")
+    topped_up_at = datetime.combine(died_on - timedelta(days=7), time(9, 30), ZONE)
+    top_up(counter, place, elder, 12000, "cash", now=topped_up_at)
     update_elder(elder, {"status": ElderStatus.DECEASED, "status_since": died_on})
 
 

@@ -61,6 +61,7 @@ TABLE = [
         {"admin", "official", "manager", "cashier", "family", "elder"},
     ),
     ("POST", "/api/v1/canteens/{canteen}/top-ups", {"admin", "manager", "cashier"}),
+    ("POST", "/api/v1/canteens/{canteen}/payouts", {"admin", "manager", "cashier"}),
     ("GET", "/api/v1/elders/{elder}/balance", ELDER_READERS),
     ("GET", "/api/v1/canteens/{canteen}/terminals", STAFF_READ),
     ("POST", "/api/v1/canteens/{canteen}/terminals", {"admin", "manager"}),
