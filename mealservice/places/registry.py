@@ -171,6 +171,40 @@ def standing_of(canteen: Canteen, day: date) -> dict:
     }
 
 
+def places_not_in_good_standing(district_code: str, day: date) -> list[dict]:
+    """The district's places an official must know about on `day`: on the blacklist (no
+    subsidy; claims of later months refused) or not filed (claims refused until filed),
+    each with its `standing_of` facts."""
+    blacklisted = set(
+        db.session.scalars(
+            select(BlacklistEntry.canteen_id)
+            .join(Canteen, Canteen.id == BlacklistEntry.canteen_id)
+            .where(
+                Canteen.district_code == district_code,
+                BlacklistEntry.lifted_at.is_(None),
+                BlacklistEntry.starts_on <= day,
+                (BlacklistEntry.ends_on.is_(None)) | (BlacklistEntry.ends_on >= day),
+            )
+        )
+    )
+    canteens = db.session.scalars(
+        select(Canteen)
+        .where(
+            Canteen.district_code == district_code,
+            Canteen.id.in_(blacklisted) | (Canteen.filing_status != FilingStatus.FILED),
+        )
+        .order_by(Canteen.name)
+    )
+    return [
+        {
+            "canteen": canteen,
+            "blacklisted": canteen.id in blacklisted,
+            "unfiled": canteen.filing_status != FilingStatus.FILED,
+        }
+        for canteen in canteens
+    ]
+
+
 def blacklisted_during(canteen_id: int, first: date, last: date) -> BlacklistEntry | None:
     """The first entry keeping the place on the blacklist on any day from `first` to
     `last`, or None."""

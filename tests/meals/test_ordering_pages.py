@@ -222,6 +222,21 @@ def test_the_confirmation_says_a_blacklisted_place_serves_at_full_price(
     assert re.search(r'data-testid="subsidy">-¥0\.00<', html)
 
 
+def test_the_menu_list_says_which_place_is_blacklisted_before_anyone_chooses(
+    relative, elder, canteen, district, lunch, policy, db
+):
+    other = factories.create_canteen(district, canteen.community, name="清白助餐点")
+    factories.create_menu(other, lunch.date, "lunch")
+    add_to_blacklist(None, canteen, "虚报就餐人次", lunch.date)
+    db.session.commit()
+    html = html_of(relative.get(f"/order?elder={elder.id}&all=1"))
+    day = html.split(f'data-testid="day-{lunch.date.isoformat()}"')[1].split("</section>")[0]
+    blacklisted = day.split(f'data-testid="place-{canteen.id}"')[1].split("</li>\n            ")[0]
+    clean = day.split(f'data-testid="place-{other.id}"')[1].split('data-testid="place-')[0]
+    assert 'data-testid="blacklisted-notice"' in blacklisted and "不享受补贴" in blacklisted
+    assert "blacklisted-notice" not in clean and "unfiled-notice" not in day
+
+
 def test_a_full_order_flow_ends_on_the_orders_page_with_its_status(
     relative, elder, canteen, lunch, policy, db
 ):

@@ -13,6 +13,7 @@ from mealservice.core.periods import month_of
 from mealservice.elders.models import AlertKind, ElderStatus, WelfareAlert
 from mealservice.menus.models import MenuStatus
 from mealservice.oversight.services.dashboard import district_dashboard
+from mealservice.places.registry import add_to_blacklist
 from tests import factories
 from tests.claims.helpers import CLAIMING_OCTOBER, MONTH, menu_for, plant_delivery, plant_meal
 from tests.core.test_errors import assert_error
@@ -385,6 +386,26 @@ def test_the_page_shows_the_figures_charts_and_tables(app, district, town):
     assert len(re.findall(r'data-testid="subsidy-row"', html)) == 3
     assert not re.search(r"<script(?![^>]*src=)", html)
     assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_the_page_names_places_blacklisted_or_unfiled_and_what_follows(
+    app, district, canteen, town
+):
+    browser = browser_as(app, "official", district=district)
+    html = html_of(browser.get(page_path(district)))
+    assert 'data-testid="standing-' not in html and "Every meal place is filed" in html
+    unfiled = factories.create_canteen(district, canteen.community, filed=False, name="未备案点")
+    add_to_blacklist(None, canteen, "虚报就餐人次", district.local_today())
+    db.session.commit()
+    html = html_of(browser.get(page_path(district)))
+    blacklisted_row = re.search(rf'data-testid="standing-{canteen.id}">(.*?)</tr>', html, re.S)
+    unfiled_row = re.search(rf'data-testid="standing-{unfiled.id}">(.*?)</tr>', html, re.S)
+    assert "standing-blacklisted" in blacklisted_row.group(1)
+    assert "standing-unfiled" not in blacklisted_row.group(1)
+    assert "standing-unfiled" in unfiled_row.group(1) and "claims are refused" in unfiled_row.group(
+        1
+    )
+    assert len(re.findall(r'data-testid="standing-\d+"', html)) == 2
 
 
 def test_a_manager_sees_their_canteen_on_the_page(app, district, canteen, town):

@@ -29,6 +29,7 @@ from mealservice.meals.pages import bp
 from mealservice.meals.services import quote
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import open_menus
+from mealservice.places import registry
 from mealservice.places.models import Function, Slot
 from mealservice.places.services import get_canteen
 
@@ -145,6 +146,7 @@ def _places(day, home: tuple[float, float] | None, everything: bool) -> tuple[li
                 "distance_m": distance,
                 "minutes": walking_minutes(distance) if distance is not None else None,
                 "timezone": menu.canteen.district.effective_timezone,
+                "standing": registry.standing_of(menu.canteen, day),
                 "meals": [],
             },
         )

@@ -6,11 +6,12 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from mealservice.core import charts
-from mealservice.core.auth import canteen_scope, require_permission
+from mealservice.core.auth import canteen_scope, current_user, require_permission
 from mealservice.core.errors import ApiError
 from mealservice.core.periods import is_month, month_bounds
 from mealservice.oversight.pages import bp
 from mealservice.oversight.services.dashboard import current_month, district_dashboard
+from mealservice.places import registry
 from mealservice.places.services import get_district
 
 
@@ -48,6 +49,9 @@ def dashboard(code: str):
         failing=[by_id[canteen_id] for canteen_id in figures["failing_canteens"]],
         capacity_range=capacity_range,
         under_way=through is not None and through < last,
+        standing=registry.places_not_in_good_standing(
+            code, get_district(current_user(), code).local_today()
+        ),
         chart_urls={
             name: url_for(f".{name}_chart", code=code, month=month)
             for name in ("meals", "subsidy", "utilisation")
