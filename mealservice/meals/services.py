@@ -125,7 +125,6 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
 def plan_scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> ScanPlan:
     """Read everything a scan is judged and priced by; refuse what the reads refuse."""
     moment = _moment_of(canteen, data, now or utcnow())
-    ensure_month_open(canteen.id, moment.day)
     judged = cards.judge(canteen.district_code, data, moment.at, moment.day)
     plan = ScanPlan(actor, canteen, data, now, moment, judged, judged.problem)
     elder = judged.elder
