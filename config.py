@@ -32,6 +32,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Seconds a SQLite writer waits for the lock before giving up.
     SQLITE_BUSY_TIMEOUT_S = float(os.environ.get("SQLITE_BUSY_TIMEOUT_S", "30"))
+    # How long a request's statements may run (PostgreSQL's statement_timeout, set per
+    # transaction), under gunicorn's 30-second timeout: a request held by a lock ends with
+    # 503 `busy` rather than working on for a client that gave up.
+    REQUEST_DEADLINE_S = float(os.environ.get("REQUEST_DEADLINE_S", "25"))
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
     # A counter terminal's token lasts long (it is revoked, not left to expire), and so does
     # the browser session of a tablet signed in as a terminal.

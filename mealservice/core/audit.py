@@ -18,6 +18,7 @@ reads from the database, so the triggers always match the tables as they stand."
 import contextlib
 import contextvars
 
+from flask import current_app, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
@@ -274,11 +275,19 @@ def _audit_now() -> str:
 
 
 def name_actor_on(connection: Connection) -> None:
+    """The transaction's settings on PostgreSQL, in the one round trip each transaction
+    makes anyway: who acts and when, for the audit triggers; and, in a request, its
+    deadline (`statement_timeout`), so a request stuck behind a lock ends with a 503
+    (core.errors) instead of running on after its client and its worker gave up."""
     if connection.dialect.name == "postgresql":
+        deadline = "0"  # the scheduler and the command line run as long as they need
+        if has_request_context():
+            deadline = f"{int(current_app.config['REQUEST_DEADLINE_S'] * 1000)}ms"
         connection.exec_driver_sql(
             "SELECT set_config('mealservice.actor', %(actor)s, true),"
-            " set_config('mealservice.now', %(now)s, true)",
-            {"actor": current_actor(), "now": _audit_now()},
+            " set_config('mealservice.now', %(now)s, true),"
+            " set_config('statement_timeout', %(deadline)s, true)",
+            {"actor": current_actor(), "now": _audit_now(), "deadline": deadline},
         )
 
 

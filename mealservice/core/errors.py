@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as NoSuchRoute
 
@@ -191,6 +191,23 @@ def _rollback() -> None:
     current_app.extensions["sqlalchemy"].session.rollback()
 
 
+# PostgreSQL's query_canceled (the request's statement_timeout) and lock_not_available.
+DEADLINE_SQLSTATES = {"57014": "request_deadline", "55P03": "lock_timeout"}
+
+
+def busy_refusal(exc: OperationalError) -> ApiError | None:
+    """A 503 for a request that ran out of time waiting for the database (its deadline on
+    PostgreSQL, the busy timeout on SQLite): nothing was written, and a repeat may succeed.
+    None for any other database failure."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    why = DEADLINE_SQLSTATES.get(sqlstate)
+    if why is None and "database is locked" in str(exc.orig):
+        why = "database_locked"
+    if why is None:
+        return None
+    return ApiError(503, "busy", "The service is busy; try again in a moment.", detail={"why": why})
+
+
 def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
@@ -218,6 +235,17 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(
             ApiError(422, "validation_error", "A value is out of range or malformed.")
         )
+
+    @app.errorhandler(OperationalError)
+    def handle_operational_error(exc: OperationalError):
+        busy = busy_refusal(exc)
+        if busy is None:
+            return handle_unexpected(exc)
+        _rollback()
+        log.warning("%s %s gave up waiting: %s", request.method, logs.route(), busy.detail)
+        response = error_response(busy)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

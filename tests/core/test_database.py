@@ -177,3 +177,19 @@ def test_the_database_refuses_accounts_that_break_the_role_rules(db, district, r
                 created_at=datetime.now(UTC),
             )
         )
+
+
+def test_a_requests_statements_end_at_its_deadline_on_postgresql(app, db, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the deadline is PostgreSQL's statement_timeout")
+    monkeypatch.setitem(app.config, "REQUEST_DEADLINE_S", 0.2)
+    with app.test_request_context("/api/v1/canteens"), Session(db.engine) as held:
+        with pytest.raises(OperationalError) as stopped:
+            held.execute(text("SELECT pg_sleep(1)"))
+        assert stopped.value.orig.sqlstate == "57014"
+    # The scheduler and the command line have no deadline.
+    with app.app_context(), Session(db.engine) as job:
+        job.execute(text("SELECT pg_sleep(0.4)"))

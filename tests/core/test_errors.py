@@ -152,3 +152,42 @@ def test_a_value_the_database_refuses_is_a_422_not_a_500(login_as, monkeypatch):
 
     monkeypatch.setattr(place_services, "find_canteens", refuse)
     assert_error(login_as("admin").get("/api/v1/canteens"), 422, "validation_error")
+
+
+class _DatabaseFailure(Exception):
+    def __init__(self, message: str, sqlstate: str | None = None):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("message", "sqlstate", "why"),
+    [
+        ("canceling statement due to statement timeout", "57014", "request_deadline"),
+        ("canceling statement due to lock timeout", "55P03", "lock_timeout"),
+        ("database is locked", None, "database_locked"),
+    ],
+)
+def test_a_request_that_ran_out_of_time_is_a_503_to_try_again(
+    login_as, monkeypatch, message, sqlstate, why
+):
+    from sqlalchemy.exc import OperationalError
+
+    def wait_too_long(*args, **kwargs):
+        raise OperationalError("SELECT ...", {}, _DatabaseFailure(message, sqlstate))
+
+    monkeypatch.setattr(place_services, "find_canteens", wait_too_long)
+    response = login_as("admin").get("/api/v1/canteens")
+    error = assert_error(response, 503, "busy")
+    assert error["detail"] == {"why": why}
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_any_other_database_failure_is_still_a_500(login_as, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def fail(*args, **kwargs):
+        raise OperationalError("SELECT ...", {}, _DatabaseFailure("server closed the connection"))
+
+    monkeypatch.setattr(place_services, "find_canteens", fail)
+    assert_error(login_as("admin").get("/api/v1/canteens"), 500, "internal_error")
