@@ -9,6 +9,7 @@ from mealservice.accounts import services
 from mealservice.accounts.passwords import MIN_LENGTH, PasswordRefused, explain
 from mealservice.accounts.throttling import limit_logins
 from mealservice.core.auth import require_login
+from mealservice.core.pages import local_path
 
 bp = Blueprint("accounts_pages", __name__)
 
@@ -27,10 +28,7 @@ def login():
         user = services.authenticate(form.username.data, form.password.data)
         if user is not None:
             services.sign_in(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("core.home")
-            return redirect(target)
+            return redirect(local_path(request.args.get("next")) or url_for("core.home"))
         error = _("Wrong username or password.")
     status = 401 if error else 200
     return render_template("accounts/login.html", form=form, error=error), status

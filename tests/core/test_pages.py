@@ -91,6 +91,33 @@ def test_login_never_redirects_to_another_site(client, manager):
     assert response.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["/%09/evil.example", "/%0d%0a/evil.example", "/%5Cevil.example", "https://evil.example"],
+)
+def test_login_never_redirects_to_a_path_a_browser_reads_as_another_site(client, manager, target):
+    token = page_token(client)
+    response = client.post(
+        f"/login?next={target}",
+        data={"username": "page-manager", "password": "green-tea-42", "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_login_goes_on_to_the_page_asked_for(client, manager):
+    token = page_token(client)
+    response = client.post(
+        "/login?next=/canteens%3Fpage%3D2",
+        data={"username": "page-manager", "password": "green-tea-42", "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/canteens?page=2"
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "https://evil.example/%5Cevil.example"])
+def test_the_language_switch_sends_an_unsafe_path_home(client, target):
+    assert client.get(f"/lang/en?next={target}").headers["Location"] == "/"
+
+
 def test_logout_needs_the_csrf_token(client, manager):
     log_in(client, "page-manager", "green-tea-42")
     assert client.post("/logout").status_code == 403
