@@ -123,9 +123,9 @@ def shift_report(
     if actor.role == CASHIER:
         cashier = actor.username
     meals = _meal_figures(canteen, day, slot, cashier)
-    top_ups = _top_up_figures(canteen, day, slot, cashier)
-    names = sorted(set(meals) | set(top_ups))
-    rows = [_cashier_row(name, meals.get(name, {}), top_ups.get(name, {})) for name in names]
+    by_hand = _by_hand_figures(canteen, day, slot, cashier)
+    names = sorted(set(meals) | set(by_hand))
+    rows = [_cashier_row(name, meals.get(name, {}), by_hand.get(name, {})) for name in names]
     total = {
         key: sum(row[key] for row in rows)
         for key in ("meals", "conflicts", "price_fen", "subsidy_fen", "elder_pays_fen",
@@ -219,7 +219,7 @@ def _meal_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | 
     return {row.recorded_by: row._asdict() for row in db.session.execute(query)}
 
 
-def _top_up_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | None) -> dict:
+def _by_hand_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | None) -> dict:
     """Top-ups and payouts of the local day; with a slot, those of its shift (see
     `shift_of`)."""
     district = canteen.district
@@ -238,7 +238,7 @@ def _top_up_figures(canteen: Canteen, day: date, slot: str | None, cashier: str 
         local = district.local(movement.at).strftime("%H:%M")
         if slot is not None and shift_of(district.slot_windows, local) != slot:
             continue
-        row = figures.setdefault(movement.recorded_by, dict.fromkeys(TOP_UP_FIGURES, 0))
+        row = figures.setdefault(movement.recorded_by, dict.fromkeys(BY_HAND_FIGURES, 0))
         row[f"{movement.kind}_count"] += 1
         row[f"{movement.kind}_{movement.method}_fen"] += abs(movement.amount_fen)
     return figures
@@ -261,7 +261,7 @@ def shift_of(windows: dict[str, list[str]], local_hhmm: str) -> str | None:
 MEAL_FIGURES = ("meals", "conflicts", "price_fen", "subsidy_fen", "elder_pays_fen", "cash_fen",
                 "e_payment_fen", "balance_fen", "voids", "voided_fen")  # fmt: skip
 # Money paid in (top-ups) and out (payouts) by hand at the counter, per cashier.
-TOP_UP_FIGURES = (
+BY_HAND_FIGURES = (
     "top_up_count",
     "top_up_cash_fen",
     "top_up_e_payment_fen",
@@ -271,8 +271,8 @@ TOP_UP_FIGURES = (
 )
 
 
-def _cashier_row(name: str, meals: dict, top_ups: dict) -> dict:
+def _cashier_row(name: str, meals: dict, by_hand: dict) -> dict:
     row = {"cashier": name}
     row.update({key: int(meals.get(key, 0)) for key in MEAL_FIGURES})
-    row.update({key: int(top_ups.get(key, 0)) for key in TOP_UP_FIGURES})
+    row.update({key: int(by_hand.get(key, 0)) for key in BY_HAND_FIGURES})
     return row

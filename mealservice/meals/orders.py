@@ -26,8 +26,9 @@ from mealservice.meals.models import (
     OrderPayment,
     OrderStatus,
     Rating,
+    copy_price,
 )
-from mealservice.meals.services import Moment, facts_of_elder, facts_of_meal, set_price
+from mealservice.meals.services import Moment, facts_of_elder, facts_of_meal
 from mealservice.menus.models import Menu, MenuStatus
 from mealservice.menus.services import release_seat, slot_end, take_seat
 from mealservice.places.models import Canteen, Function
@@ -156,7 +157,7 @@ def place_order(actor, data: dict, *, now: datetime | None = None, standing_orde
             )
         else:
             order.holds_subsidy = True
-    set_price(order, price)
+    copy_price(order, price)
     db.session.add(order)
     db.session.flush()
     if method == OrderPayment.BALANCE and order.elder_pays_fen:

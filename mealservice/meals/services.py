@@ -213,7 +213,7 @@ def record_scan(plan: ScanPlan) -> Meal:
     )
     if problem is not None:
         # The meal happened but the counter could not judge it: full price, no subsidy.
-        set_price(meal, pricing.full_price(price_fen, problem, read_version))
+        copy_price(meal, pricing.full_price(price_fen, problem, read_version))
         meal.conflict = problem
     else:
         facts = replace(facts, meals_in_slot=per_slot if before is None else before)
@@ -225,7 +225,7 @@ def record_scan(plan: ScanPlan) -> Meal:
                 price = pricing.price_meal(plan.policies, elder_facts, full_day)
             else:
                 meal.holds_subsidy = True
-        set_price(meal, price)
+        copy_price(meal, price)
     meal.to_collect_fen = meal.elder_pays_fen
     return _record(actor, canteen, meal, data)
 
@@ -297,7 +297,7 @@ def record_meal(meal: Meal, payment: dict | None = None) -> Meal:
             unpaid_reason = "elder_inactive"
         if unpaid_reason is not None:
             paid_ahead = meal.elder_pays_fen - meal.to_collect_fen
-            set_price(
+            copy_price(
                 meal,
                 pricing.full_price(
                     meal.price_fen, unpaid_reason, meal.policy_version, meal.delivery_fee_fen
@@ -334,7 +334,7 @@ def _collect(meal: Meal, payment: dict) -> int | None:
         if meal.holds_subsidy:
             limits.release_subsidized(meal.elder_id, meal.date)
             meal.holds_subsidy = False
-        set_price(
+        copy_price(
             meal,
             pricing.full_price(meal.price_fen, "insufficient_balance", meal.policy_version),
         )
@@ -453,11 +453,6 @@ def facts_of_meal(
         subsidized_today=limits.subsidized_count(elder.id, moment.day) if counted else 0,
         canteen_blacklisted=registry.blacklisted_on(canteen.id, moment.day) is not None,
     )
-
-
-def set_price(priced: Meal | Order, price: pricing.Price) -> None:
-    """Store the priced snapshot the pricing function returned on a meal or an order."""
-    copy_price(priced, price)
 
 
 def booking_for(elder_id: int, canteen_id: int, day, slot: str) -> Order | None:

@@ -179,12 +179,7 @@ def places_not_in_good_standing(district_code: str, day: date) -> list[dict]:
         db.session.scalars(
             select(BlacklistEntry.canteen_id)
             .join(Canteen, Canteen.id == BlacklistEntry.canteen_id)
-            .where(
-                Canteen.district_code == district_code,
-                BlacklistEntry.lifted_at.is_(None),
-                BlacklistEntry.starts_on <= day,
-                (BlacklistEntry.ends_on.is_(None)) | (BlacklistEntry.ends_on >= day),
-            )
+            .where(Canteen.district_code == district_code, *_blacklisted_between(day, day))
         )
     )
     canteens = db.session.scalars(
@@ -210,15 +205,20 @@ def blacklisted_during(canteen_id: int, first: date, last: date) -> BlacklistEnt
     `last`, or None."""
     return db.session.scalars(
         select(BlacklistEntry)
-        .where(
-            BlacklistEntry.canteen_id == canteen_id,
-            BlacklistEntry.lifted_at.is_(None),
-            BlacklistEntry.starts_on <= last,
-            (BlacklistEntry.ends_on.is_(None)) | (BlacklistEntry.ends_on >= first),
-        )
+        .where(BlacklistEntry.canteen_id == canteen_id, *_blacklisted_between(first, last))
         .order_by(BlacklistEntry.starts_on, BlacklistEntry.id)
         .limit(1)
     ).first()
+
+
+def _blacklisted_between(first: date, last: date) -> tuple:
+    """An entry, not lifted, that keeps its place on the blacklist on some day from
+    `first` to `last`."""
+    return (
+        BlacklistEntry.lifted_at.is_(None),
+        BlacklistEntry.starts_on <= last,
+        BlacklistEntry.ends_on.is_(None) | (BlacklistEntry.ends_on >= first),
+    )
 
 
 def blacklist_of(canteen_id: int) -> list[BlacklistEntry]:
