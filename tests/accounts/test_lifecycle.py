@@ -3,6 +3,7 @@ only to the right password), reactivated, its password reset by whoever looks af
 each change in the audit log, and a second request at once a 409, never a 500."""
 
 import pytest
+from flask import current_app
 from sqlalchemy import select, text
 
 from mealservice.accounts import services
@@ -236,3 +237,19 @@ def test_the_user_list_is_found_by_username_role_and_status(login_as, canteen, d
     assert names("q=wang&role=volunteer&active=true") == ["wang.volunteer"]
     # LIKE's wildcards are only characters here.
     assert names("q=%25") == [] and names("q=_") == []
+
+
+def test_an_unknown_username_costs_a_password_check_like_a_known_one(db, monkeypatch):
+    """No answer comes back sooner for a username that does not exist."""
+    factories.create_user("admin", username="known", password="green-tea-42")
+    checked = []
+    real_check = services.check_password_hash
+    monkeypatch.setattr(
+        services, "check_password_hash", lambda *args: checked.append(args) or real_check(*args)
+    )
+    for username in ("known", "nobody-here"):
+        with pytest.raises(services.WrongCredentials):
+            services.authenticate(username, "guess-1234")
+    assert len(checked) == 2
+    # Against a hash of the configured method, so it costs what a real one does.
+    assert checked[1][0].startswith(current_app.config["PASSWORD_HASH_METHOD"].split(":")[0])
