@@ -217,6 +217,27 @@ def test_seed_demo_relinks_the_family_login_and_the_elders_are_the_same_every_ru
     assert first == demo.demo_elders() and len(first) == demo.ELDER_COUNT
 
 
+def test_the_demo_has_a_former_cashier_deactivated_whose_login_says_so(runner, db, app):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    former = db.session.scalar(select(User).where(User.username == "former.cashier"))
+    assert former.role == "cashier" and not former.active
+    # Someone reactivated it while exploring: the next load deactivates it again.
+    former.active = True
+    db.session.commit()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0 and "former.cashier" not in result.output
+    db.session.refresh(former)
+    assert not former.active
+    response = ApiClient(app.test_client()).post(
+        "/api/v1/auth/token", json={"username": "former.cashier", "password": "demo-former-2026"}
+    )
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "account_deactivated"
+    manager = login(app, result.output, "manager")
+    listed = manager.get("/api/v1/users?active=false").get_json()["items"]
+    assert [u["username"] for u in listed] == ["former.cashier"]
+
+
 def elder_number(db, elder_id: int) -> str:
     return decrypt_id_number(db.session.get(Elder, elder_id).id_number_encrypted)
 

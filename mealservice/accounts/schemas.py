@@ -1,7 +1,7 @@
 import marshmallow as ma
 
 from mealservice.core.auth import Role
-from mealservice.core.schemas import Id, InputSchema, collection_schema
+from mealservice.core.schemas import Id, InputSchema, PageQuery, collection_schema
 from mealservice.elders.services import linked_elder_ids
 
 USERNAME = ma.validate.Regexp(
@@ -42,6 +42,21 @@ class PasswordChangeIn(InputSchema):
     new_password = ma.fields.String(
         required=True, load_only=True, validate=ma.validate.Length(min=1, max=256)
     )
+
+
+class PasswordResetIn(InputSchema):
+    password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(min=1, max=256)
+    )
+
+
+class UserQuery(PageQuery):
+    q = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "part of the username, in any case"},
+    )
+    role = ma.fields.String(validate=ma.validate.OneOf([r.value for r in Role]))
+    active = ma.fields.Boolean()
 
 
 class RevokedOut(ma.Schema):

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, session
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -23,7 +23,7 @@ from mealservice.core.auth import (
 )
 from mealservice.core.clock import utcnow
 from mealservice.core.db import add_unique, db
-from mealservice.core.errors import Forbidden, NotFound, ValidationFailed
+from mealservice.core.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from mealservice.elders.services import elders_in_reach, link_elders
 from mealservice.places.models import Canteen, District
 
@@ -34,11 +34,45 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def authenticate(username: str, password: str) -> User | None:
+class WrongCredentials(ApiError):
+    def __init__(self):
+        super().__init__(401, "unauthorized", "Wrong username or password.")
+
+
+class AccountDeactivated(ApiError):
+    """Said only to someone who gave the account's password: to anyone else a deactivated
+    account answers as a wrong password does, so the answer reveals no account."""
+
+    def __init__(self):
+        super().__init__(
+            401,
+            "account_deactivated",
+            "This account is deactivated. Ask whoever manages your account.",
+        )
+
+
+def authenticate(username: str, password: str) -> User:
+    """The account the credentials open; WrongCredentials or AccountDeactivated if none."""
     user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        return None
+    if user is None:
+        # The same hashing work as for a real account, so the time taken tells no one
+        # whether the username exists.
+        check_password_hash(_stand_in_hash(), password)
+        raise WrongCredentials()
+    if not check_password_hash(user.password_hash, password):
+        raise WrongCredentials()
+    if not user.active:
+        raise AccountDeactivated()
     return user
+
+
+def _stand_in_hash() -> str:
+    """A hash by the configured method of a password nobody has, made once per app."""
+    stand_in = current_app.extensions.get("accounts.stand_in_hash")
+    if stand_in is None:
+        stand_in = hash_password(secrets.token_urlsafe(16))
+        current_app.extensions["accounts.stand_in_hash"] = stand_in
+    return stand_in
 
 
 def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
@@ -113,6 +147,51 @@ def revoke_access(user: User, *, except_token: str | None = None) -> int:
         row.revoked_at = now
     user.session_epoch += 1
     return len(revoked)
+
+
+def deactivate(actor: User, user: User) -> User:
+    """Deactivate an account (a leaver, a lost phone for good): it can no longer log in,
+    and its tokens and browser sessions end now. Audited by the users table's trigger."""
+    if user.id == actor.id:
+        raise Conflict("own_account", "You cannot deactivate your own account.")
+    _set_active(user, False)
+    revoke_access(user)
+    return user
+
+
+def reactivate(actor: User, user: User) -> User:
+    """Let a deactivated account log in again; the tokens it had stay ended."""
+    _set_active(user, True)
+    return user
+
+
+def _set_active(user: User, active: bool) -> None:
+    # A conditional UPDATE: of two requests at once, one changes the row and the other
+    # finds it already changed (on PostgreSQL it waits for the first's row lock, then
+    # re-reads the row), so the loser gets a 409, never a 500 or a second revocation.
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.active.is_(not active))
+        .values(active=active)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if not changed:
+        if active:
+            raise Conflict("already_active", "This account is already active.")
+        raise Conflict("already_deactivated", "This account is already deactivated.")
+
+
+def reset_password(actor: User, user: User, password: str) -> int:
+    """Set a password someone chose for another account (they forgot theirs); every token
+    and browser session of that account ends. Returns the tokens revoked. One's own
+    password is changed with the current one (change_password), never reset."""
+    if user.id == actor.id:
+        raise Conflict(
+            "own_account", "Change your own password with your current one, not by a reset."
+        )
+    ensure_password_allowed(password, user.username)
+    user.password_hash = hash_password(password)
+    return revoke_access(user)
 
 
 def ensure_password_allowed(password: str, username: str) -> None:
@@ -238,6 +317,21 @@ def users_query(actor: User):
     query = users_in_scope_query(actor)
     if (roles := visible_roles(actor)) is not None:
         query = query.where(User.role.in_(sorted(roles)))
+    return query
+
+
+def find_users(
+    actor: User, q: str | None = None, role: str | None = None, active: bool | None = None
+):
+    """The accounts an actor may see, narrowed by part of the username, a role, and
+    whether they are active."""
+    query = users_query(actor)
+    if q:
+        query = query.where(User.username.icontains(q.strip(), autoescape=True))
+    if role:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.active.is_(active))
     return query
 
 

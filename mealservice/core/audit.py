@@ -1,8 +1,8 @@
 """The audit trail, kept by the database itself.
 
-Every INSERT, UPDATE and DELETE on a money-bearing table writes an `audit_log` row from a
-trigger, so no path (an ORM flush, a conditional UPDATE, raw SQL) can change money without
-leaving its trace. Who did it, and when, come from the application: on PostgreSQL
+Every INSERT, UPDATE and DELETE on a money-bearing table, and on the accounts (who may act,
+and whether they still may), writes an `audit_log` row from a trigger, so no path (an ORM
+flush, a conditional UPDATE, raw SQL) can change money or access without leaving its trace. Who did it, and when, come from the application: on PostgreSQL
 transaction-local settings (`mealservice.actor`, `mealservice.now`) written when each
 transaction begins, on SQLite functions the connection provides (`audit_actor()`,
 `audit_now()`). The time is the service's one clock (core/clock.py), never the
@@ -36,7 +36,12 @@ AUDITED = {
     "claims": "id",
     "claim_reviews": "id",
     "claim_rejected_lines": "claim_id",
+    # Not money, but who may touch it: accounts made, deactivated, reactivated, signed out.
+    "users": "id",
 }
+
+# Columns kept out of the log: a password's hash is a secret, and the log is read widely.
+UNLOGGED_COLUMNS = {"users": ("password_hash",)}
 
 # Records of decisions: never changed, never deleted.
 APPEND_ONLY = ("audit_log", "claim_reviews", "claim_rejected_lines")
@@ -79,15 +84,21 @@ def install_audit_trigger(
 ) -> None:
     """(Re)create the trigger that writes `table`'s changes to the audit log; on SQLite
     `now_sql` is the expression that dates each row."""
+    unlogged = UNLOGGED_COLUMNS.get(table, ())
     if bind.dialect.name == "postgresql":
         bind.exec_driver_sql(PG_AUDIT_FUNCTION)
         bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table} ON {table}")
+        arguments = ", ".join(f"'{name}'" for name in (key, *unlogged))
         bind.exec_driver_sql(
             f"CREATE TRIGGER audit_{table} AFTER INSERT OR UPDATE OR DELETE ON {table}"
-            f" FOR EACH ROW EXECUTE FUNCTION audit_change('{key}')"
+            f" FOR EACH ROW EXECUTE FUNCTION audit_change({arguments})"
         )
         return
-    columns = [column["name"] for column in inspect(bind).get_columns(table)]
+    columns = [
+        column["name"]
+        for column in inspect(bind).get_columns(table)
+        if column["name"] not in unlogged
+    ]
 
     def row(alias: str) -> str:
         return "json_object(" + ", ".join(f"'{c}', {alias}.{c}" for c in columns) + ")"
@@ -106,6 +117,8 @@ def install_audit_trigger(
         )
 
 
+# The trigger's first argument names the row's key column; any further ones name columns
+# left out of the logged rows (UNLOGGED_COLUMNS).
 PG_AUDIT_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -120,8 +133,12 @@ BEGIN
     CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ->> TG_ARGV[0]
          ELSE to_jsonb(NEW) ->> TG_ARGV[0] END,
     lower(TG_OP),
-    CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_json(OLD) END,
-    CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_json(NEW) END
+    CASE WHEN TG_OP = 'INSERT' THEN NULL
+         WHEN TG_NARGS > 1 THEN (to_jsonb(OLD) - TG_ARGV[1:TG_NARGS - 1])::json
+         ELSE to_json(OLD) END,
+    CASE WHEN TG_OP = 'DELETE' THEN NULL
+         WHEN TG_NARGS > 1 THEN (to_jsonb(NEW) - TG_ARGV[1:TG_NARGS - 1])::json
+         ELSE to_json(NEW) END
   );
   RETURN NULL;
 END $$"""

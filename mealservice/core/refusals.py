@@ -86,6 +86,7 @@ WORDS = {
     "wrong_code": _l("That code is not right. Please ask the elder for the code again."),
     "not_a_volunteer_run": _l("This meal is carried by a delivery platform, not by volunteers."),
     "order_not_failed": _l("Only a failed delivery can be sent out again."),
+    "run_done": _l("Every stop of this run is already settled."),
     "already_followed_up": _l("Someone already followed this alert up."),
     # Menus
     "seats_below_booked": _l(
@@ -123,6 +124,14 @@ WORDS = {
     },
     "already_recorded": _l("The result of this inspection is already recorded."),
     "no_inspectors": _l("The district has no active inspector to draw."),
+    # Accounts
+    "username_taken": _l("This username is taken. Choose another."),
+    "already_deactivated": _l("This account is already deactivated."),
+    "already_active": _l("This account is already active."),
+    "own_account": _l(
+        "Not on your own account: change your own password with your current one, and ask"
+        " another administrator to deactivate your account."
+    ),
 }
 
 

@@ -117,6 +117,10 @@ def _deliveries_page(
     for run_id in sorted({o.run_id for o in found if o.run_id is not None}):
         runs[run_id] = db.session.get(DeliveryRun, run_id)
     volunteers = _volunteers(canteen)
+    left = services.runs_left_by_deactivated_volunteers(canteen)
+    # Every run's volunteer by name, a deactivated one too (marked on the page).
+    names = {v.id: v.username for v in volunteers}
+    names.update({run.volunteer_id: name for run, name in left})
     html = render_template(
         "delivery/deliveries.html",
         canteen=canteen,
@@ -131,7 +135,9 @@ def _deliveries_page(
         platforms=[(name, _platform_words(name)) for name in configured_platforms()],
         platform_words=_platform_words,
         volunteers=volunteers,
-        volunteer_names={v.id: v.username for v in volunteers},
+        volunteer_names=names,
+        left_runs=left,
+        left_volunteer_ids={run.volunteer_id for run, _name in left},
         may_write=may(user, "delivery_runs.write"),
         error_text=error_text,
         form=form or {},
@@ -179,6 +185,25 @@ def make_runs(canteen_id: int):
     return redirect(
         url_for("delivery_pages.deliveries", canteen_id=canteen.id, date=day.isoformat(), slot=slot)
     )
+
+
+@bp.post("/delivery-runs/<id:run_id>/volunteer")
+def give_run(run_id: int):
+    """Give a run whose volunteer's account was deactivated to another volunteer."""
+    user = require_permission("delivery_runs.write")
+    run = services.get_run(user, run_id)
+    back = url_for(
+        "delivery_pages.deliveries", canteen_id=run.canteen_id, date=run.date.isoformat()
+    )
+    chosen = request.form.get("volunteer_id") or ""
+    volunteer_id = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) < 10 else 0
+    try:
+        services.give_run_to(user, run, volunteer_id)
+    except ApiError as error:
+        flash(explain(error, DELIVERY), "error")
+    else:
+        flash(_("Run %(id)s is given to another volunteer.", id=run.id), "success")
+    return redirect(back)
 
 
 @bp.post("/orders/<id:order_id>/redispatch")

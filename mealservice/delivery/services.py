@@ -175,8 +175,13 @@ def _check_volunteer(canteen: Canteen, platform: str, volunteer_id: int | None) 
     if platform != VOLUNTEER_PLATFORM:
         raise ValidationFailed({"volunteer_id": ["Only a volunteer run is given to a volunteer."]})
     volunteer = db.session.get(User, volunteer_id)
-    if volunteer is None or volunteer.role != VOLUNTEER or volunteer.canteen_id != canteen.id:
-        raise ValidationFailed({"volunteer_id": ["No such volunteer at this canteen."]})
+    if (
+        volunteer is None
+        or volunteer.role != VOLUNTEER
+        or volunteer.canteen_id != canteen.id
+        or not volunteer.active
+    ):
+        raise ValidationFailed({"volunteer_id": ["No such active volunteer at this canteen."]})
     return volunteer
 
 
@@ -240,6 +245,36 @@ def get_run(actor, run_id: int) -> DeliveryRun:
     if actor.role == VOLUNTEER and run.volunteer_id != actor.id:
         raise NotFound("delivery run")
     return run
+
+
+def give_run_to(actor, run: DeliveryRun, volunteer_id: int) -> DeliveryRun:
+    """Hand an open volunteer run to another active volunteer of its canteen (its
+    volunteer was deactivated, or cannot go): the stops not yet settled go with it."""
+    if run.platform != VOLUNTEER_PLATFORM:
+        raise Conflict("not_a_volunteer_run", "This run is carried by a platform, not volunteers.")
+    if run.status != RunStatus.OPEN:
+        raise Conflict("run_done", "Every stop of this run is already settled.")
+    volunteer = _check_volunteer(run.canteen, run.platform, volunteer_id)
+    log.info("%s gave run %s to volunteer %s", actor.username, run.id, volunteer.id)
+    run.volunteer_id = volunteer.id
+    return run
+
+
+def runs_left_by_deactivated_volunteers(canteen: Canteen) -> list[tuple[DeliveryRun, str]]:
+    """The canteen's open runs whose volunteer's account is deactivated, with the name:
+    the manager gives them to someone else or settles their stops by hand."""
+    return list(
+        db.session.execute(
+            select(DeliveryRun, User.username)
+            .join(User, User.id == DeliveryRun.volunteer_id)
+            .where(
+                DeliveryRun.canteen_id == canteen.id,
+                DeliveryRun.status == RunStatus.OPEN,
+                User.active.is_(False),
+            )
+            .order_by(DeliveryRun.date, DeliveryRun.slot, DeliveryRun.id)
+        ).tuples()
+    )
 
 
 def run_orders(run: DeliveryRun) -> list[Order]:

@@ -185,6 +185,17 @@ LOGINS = [
     {"username": "daughter", "password": "demo-daughter-2026", "role": "family", "elders": (2,)},
 ]
 
+# Staff who left: their accounts kept for the record but deactivated, so the users page
+# shows one, and its login (with this password) says it is deactivated. Not printed.
+FORMER_STAFF = [
+    {
+        "username": "former.cashier",
+        "password": "demo-former-2026",
+        "role": "cashier",
+        "canteen": "北山街道老年食堂",
+    },
+]
+
 # The demo elders: made-up people, the same on every run. Ages are counted on a fixed
 # date, not today, so the data (and what the tests check of it) never drifts.
 ELDER_SEED = 330106

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from sqlalchemy import delete, exists, select
 
 from mealservice.accounts.models import User
-from mealservice.accounts.services import create_user, hash_password
+from mealservice.accounts.services import create_user, deactivate, hash_password
 from mealservice.balances.models import BalanceMovement
 from mealservice.balances.services import balance_of, top_up
 from mealservice.claims.models import Claim
@@ -31,6 +31,7 @@ from mealservice.delivery.services import confirm_drop, make_runs, report_no_ans
 from mealservice.demo.data import (
     COMMUNITIES,
     DISTRICT,
+    FORMER_STAFF,
     HOLIDAYS,
     LOGINS,
     MEAL_TIMES,
@@ -103,6 +104,7 @@ def seed() -> list[dict]:
     place_standing_orders(now)
     seed_ratings()
     printed = seed_logins(canteens, elder_ids)
+    seed_former_staff(canteens)
     db.session.flush()
     # After the logins: the volunteer's run needs the volunteer, an inspection the inspector.
     seed_deliveries(canteens[MAIN_CANTEEN], elder_ids, now)
@@ -197,6 +199,24 @@ def seed_logins(canteens: dict[str, Canteen], elder_ids: list[int]) -> list[dict
             | ({"elder_ids": linked} if "elders" in login else {})
         )
     return printed
+
+
+def seed_former_staff(canteens: dict[str, Canteen]) -> None:
+    """Accounts of staff who left, deactivated by the demo's admin (again, should someone
+    have reactivated one while exploring)."""
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    for former in FORMER_STAFF:
+        user = db.session.scalar(select(User).where(User.username == former["username"]))
+        if user is None:
+            user = create_user(
+                None,
+                username=former["username"],
+                password=former["password"],
+                role=former["role"],
+                canteen_id=canteens[former["canteen"]].id,
+            )
+        if user.active:
+            deactivate(admin, user)
 
 
 def seed_meals(

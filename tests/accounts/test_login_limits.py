@@ -12,10 +12,11 @@ import pytest
 
 from config import TestingConfig
 from mealservice import create_app
+from mealservice.accounts.throttling import account_key
 from mealservice.extensions import limiter
 from tests import conftest, factories
 from tests.core.test_errors import assert_error
-from tests.core.test_pages import page_token
+from tests.core.test_pages import log_in, page_token
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -131,6 +132,7 @@ def test_with_redis_a_lockout_holds_in_every_process(database_url, db):
     other_process = f"""
 from config import TestingConfig
 from mealservice import create_app
+from mealservice.accounts.throttling import account_key
 from mealservice.extensions import limiter
 app = create_app(TestingConfig, DATABASE_URL={database_url!r}, RATELIMIT_ENABLED=True,
                  RATELIMIT_STORAGE_URI={REDIS_URL!r}, RATELIMIT_KEY_PREFIX={PREFIX!r})
@@ -147,3 +149,100 @@ print(response.status_code)
         timeout=60,
     )
     assert result.stdout.strip().splitlines()[-1] == "429", result.stderr[-2000:]
+
+
+# Wrong current passwords on a password change: limited per account like failed logins.
+
+
+def password_change(client, token, current, new="Brand-New-Tea-77"):
+    return client.post(
+        "/api/v1/auth/password",
+        json={"current_password": current, "new_password": new},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_five_wrong_current_passwords_lock_password_changes_for_the_account(api):
+    user = factories.create_user("admin", username="sun.till", password="green-tea-42")
+    token = factories.token_for(user)
+    for _ in range(5):
+        assert_error(password_change(api, token, "guess-1234"), 422, "validation_error")
+    locked = password_change(api, token, "green-tea-42")
+    error = assert_error(locked, 429, "rate_limited")
+    assert "wrong current passwords" in error["message"]
+    assert int(locked.headers["Retry-After"]) > 0
+    # Logging in is a count of its own: the account is not locked out.
+    assert token_request(api, "sun.till", "green-tea-42").status_code == 200
+
+
+def test_new_passwords_the_rules_refuse_are_not_counted_as_guesses(api):
+    user = factories.create_user("admin", username="qian.till", password="green-tea-42")
+    token = factories.token_for(user)
+    for _ in range(7):
+        error = assert_error(
+            password_change(api, token, "green-tea-42", new="short"), 422, "validation_error"
+        )
+        assert set(error["fields"]) == {"new_password"}
+    assert password_change(api, token, "green-tea-42").status_code == 200
+
+
+def test_the_password_page_says_why_once_changes_are_locked(database_url, db):
+    app = limited_app(database_url, RATELIMIT_STORAGE_URI="memory://")
+    page = app.test_client()
+    factories.create_user("admin", username="wu.manager", password="green-tea-42")
+    log_in(page, "wu.manager", "green-tea-42")
+    page.get("/lang/en")
+
+    def change(current):
+        token = page_token(page, "/account/password")
+        return page.post(
+            "/account/password",
+            data={
+                "csrf_token": token,
+                "current_password": current,
+                "new_password": "Brand-New-Tea-77",
+                "repeated": "Brand-New-Tea-77",
+            },
+        )
+
+    for _ in range(5):
+        wrong = change("guess-1234")
+        assert wrong.status_code == 422
+        assert "The current password is wrong." in wrong.get_data(as_text=True)
+    locked = change("green-tea-42")
+    assert locked.status_code == 429
+    assert "Too many wrong current passwords" in locked.get_data(as_text=True)
+
+
+# The limiter's store
+
+
+def stored_keys() -> list[str]:
+    return list(limiter.storage.storage)
+
+
+def test_the_limiters_keys_never_hold_a_username(api):
+    user = factories.create_user("admin", username="Zhou.Secret", password="green-tea-42")
+    token = factories.token_for(user)
+    token_request(api, "Zhou.Secret", "guess-1234")
+    token_request(api, "zhou.secret ", "guess-1234")
+    password_change(api, token, "guess-1234")
+
+    keys = stored_keys()
+
+    assert any("login-account" in key for key in keys)
+    assert any("password-account" in key for key in keys)
+    assert not [key for key in keys if "zhou" in key.lower()]
+    with api.application.app_context():
+        hashed = account_key("Zhou.Secret")
+    # One account, however its name was typed, and one key per limit.
+    assert len([key for key in keys if hashed in key]) == 2
+
+
+def test_an_account_key_is_keyed_by_the_apps_secret(app):
+    with app.app_context():
+        here = account_key("chen")
+    other = create_app(TestingConfig, SECRET_KEY="another-secret-entirely-0123456789")
+    with other.app_context():
+        there = account_key("chen")
+    assert here != there and "chen" not in here

@@ -61,16 +61,32 @@ def test_a_deactivated_account_cannot_log_in_or_use_its_token(anonymous, db):
     token = factories.token_for(user)
     user.active = False
     db.session.commit()
-    assert_error(
+    error = assert_error(
         anonymous.post("/api/v1/auth/token", json={"username": "gone", "password": "green-tea-42"}),
         401,
-        "unauthorized",
+        "account_deactivated",
     )
+    assert "deactivated" in error["message"]
     assert_error(
         anonymous.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"}),
         401,
         "unauthorized",
     )
+
+
+def test_a_deactivated_account_with_a_wrong_password_answers_as_any_wrong_password(anonymous, db):
+    user = factories.create_user("admin", username="gone", password="green-tea-42")
+    user.active = False
+    db.session.commit()
+    deactivated = anonymous.post(
+        "/api/v1/auth/token", json={"username": "gone", "password": "guess-1234"}
+    )
+    unknown = anonymous.post(
+        "/api/v1/auth/token", json={"username": "nobody-here", "password": "guess-1234"}
+    )
+    assert_error(deactivated, 401, "unauthorized")
+    assert deactivated.get_json() == unknown.get_json()
+    assert "deactivated" not in deactivated.get_data(as_text=True)
 
 
 def test_an_expired_token_is_refused(anonymous, db):

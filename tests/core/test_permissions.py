@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from mealservice.core.auth import PERMISSIONS, Role
+from mealservice.core.db import db
 from tests import factories
 from tests.core.test_errors import assert_error
 
@@ -30,6 +31,9 @@ TABLE = [
     ("POST", "/api/v1/users", {"admin", "official", "manager"}),
     ("GET", "/api/v1/users/{user}", {"admin", "official", "manager"}),
     ("POST", "/api/v1/users/{user}/revoke-access", {"admin", "official", "manager"}),
+    ("POST", "/api/v1/users/{user}/deactivate", {"admin", "official", "manager"}),
+    ("POST", "/api/v1/users/{inactive}/reactivate", {"admin", "official", "manager"}),
+    ("POST", "/api/v1/users/{user}/password", {"admin", "official", "manager"}),
     ("GET", "/api/v1/elders", ELDER_READERS),
     ("POST", "/api/v1/elders", {"admin", "official"}),
     ("POST", "/api/v1/elders/import", {"admin", "official"}),
@@ -166,7 +170,12 @@ def route_to(path: str, district, canteen, user, elder) -> str:
     blacklisted = factories.create_blacklist_entry(canteen) if "{blacklist}" in path else None
     inspection = factories.create_inspection(district) if "{inspection}" in path else None
     rejected = factories.create_claim(canteen, rejected=True) if "{rejected}" in path else None
+    inactive = factories.create_user("cashier", canteen=canteen) if "{inactive}" in path else None
+    if inactive is not None:
+        inactive.active = False
+        db.session.commit()
     return path.format(
+        inactive=inactive.id if inactive else None,
         claim=claim.id if claim else None,
         sample=sample.id if sample else None,
         blacklist=blacklisted.id if blacklisted else None,
@@ -232,6 +241,7 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
         district=district.code,
         canteen=canteen.id,
         user=1,
+        inactive=1,
         community="c",
         elder=1,
         card="0" * 16,
@@ -279,7 +289,8 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{entry_id}", "{blacklist}")
             .replace("{inspection_id}", "{inspection}")
             .replace("/claims/{claim}/resubmit", "/claims/{rejected}/resubmit")
-            .replace("/orders/{order}/redispatch", "/orders/{failed}/redispatch"),
+            .replace("/orders/{order}/redispatch", "/orders/{failed}/redispatch")
+            .replace("/users/{user}/reactivate", "/users/{inactive}/reactivate"),
         )
         for path, item in spec["paths"].items()
         for method, op in item.items()
