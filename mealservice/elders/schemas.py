@@ -124,6 +124,7 @@ class ElderOut(ma.Schema):
     hukou = ma.fields.Method(
         "dump_hukou",
         metadata={
+            "type": "string",
             "enum": [h.value for h in Hukou],
             "description": "local (本区) when the elder's hukou district is the caller's "
             "district (an official's, a canteen's staff's) and so its policy pays for the "
