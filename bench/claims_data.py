@@ -127,7 +127,7 @@ def elder_rows(plan: Plan, community_ids: list[int], now: str):
         deceased = PLANTS["elder_inactive"](p["canteen"]) and p["k"] == INACTIVE_K
         birth = date(2026 - age, 1 + e % 12, 1 + e % 28)
         yield (
-            e + 1, f"基准老人{e}", f"enc:{e:012d}", f"{e:064x}", f"3301**********{e % 10000:04d}",
+            e + 1, f"基准老人{e}", f"enc:{e:012d}", f"{e:064x}", f"**************{e % 10000:04d}",
             birth.isoformat(), f"139{e:08d}", f"{e % 10000:04d}", f"基准路{e % 97}号",
             community_ids[p["canteen"] % len(community_ids)], DISTRICT, None, None,
             str(categories).replace("'", '"'), "intact", None,

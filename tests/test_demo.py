@@ -177,7 +177,8 @@ def test_no_elder_response_nor_the_cli_output_shows_a_full_id_number(runner, db,
     for text in [result.output, *bodies]:
         assert not any(number in text for number in numbers)
     masked = {item["id_number_masked"] for item in items}
-    assert masked == {number[:4] + "*" * 10 + number[-4:] for number in numbers}
+    assert masked == {"*" * 14 + number[-4:] for number in numbers}
+    assert not {"birth_date", "hukou_district"} & {key for item in items for key in item}
 
 
 def test_seed_demo_twice_keeps_the_elders_and_their_logins(runner, db):

@@ -54,9 +54,17 @@ def age_on(birth_date: date, on: date) -> int:
     return on.year - birth_date.year - (0 if had_birthday else 1)
 
 
+MASKED_LENGTH = 18
+SHOWN = 4
+
+
 def mask_id_number(number: str) -> str:
-    """The only form ever shown: region prefix and last four, e.g. 3301**********1234."""
-    return number[:4] + "*" * 10 + number[-4:]
+    """The only form ever shown: the last four characters, e.g. **************1234.
+
+    Nothing of the region (characters 1-6) or the birth date (7-14) is kept: with the age
+    and the district every role may see, a mask holding more narrows the number to a
+    handful of people (PIPL art. 6; API.md, "Personal data")."""
+    return "*" * (MASKED_LENGTH - SHOWN) + number[-SHOWN:]
 
 
 def make_id_number(region: str, birth_date: date, sequence: int) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db, sql_in
+from mealservice.core.idnumber import age_on
 from mealservice.places.models import Community
 
 
@@ -46,6 +47,14 @@ class ElderStatus(StrEnum):
     ACTIVE = "active"
     DECEASED = "deceased"
     MOVED = "moved"
+
+
+class Hukou(StrEnum):
+    """The hukou district as everyone but an admin sees it: a district code is the ID
+    number's first six characters, so only where it stands from the viewer's district."""
+
+    LOCAL = "local"  # 本区: this district's policy pays for the elder's meals
+    ELSEWHERE = "elsewhere"  # 外区
 
 
 # Family accounts look after several elders; an elder's own account is linked to one.
@@ -98,6 +107,19 @@ class Elder(db.Model):
     @property
     def location(self) -> dict | None:
         return None if self.lat is None else {"lat": self.lat, "lng": self.lng}
+
+    @property
+    def age(self) -> int:
+        """Age in whole years today in the elder's district: the only form in which anyone
+        is told when the elder was born (birth_date stays for pricing, never shown). One
+        day for every answer, so ages read side by side never pin the birthday down."""
+        return age_on(self.birth_date, self.community.district.local_today())
+
+    def hukou_seen_from(self, district_code: str | None) -> Hukou:
+        """Local when the elder's hukou district is `district_code` (the viewer's: an
+        official's district, a canteen's); without one, the district the elder lives in."""
+        here = district_code or self.community.district_code
+        return Hukou.LOCAL if self.hukou_district == here else Hukou.ELSEWHERE
 
 
 class Card(db.Model):

@@ -4,10 +4,10 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
+from mealservice.core.auth import ADMIN, CANTEEN_ROLES, current_user
 from mealservice.core.clock import utcnow
-from mealservice.core.idnumber import age_on
 from mealservice.core.schemas import InputSchema, LocationSchema, PageQuery, collection_schema
-from mealservice.elders.models import AbilityLevel, Category, ElderStatus
+from mealservice.elders.models import AbilityLevel, Category, ElderStatus, Hukou
 
 PHONE = ma.validate.Regexp(
     r"^\+?[0-9][0-9 -]{5,18}[0-9]$", error="Use 7–20 digits, spaces or dashes."
@@ -67,11 +67,14 @@ class ElderImportIn(InputSchema):
             raise ma.ValidationError("Send the workbook as a file part of a multipart form.")
 
 
+MASK_DESCRIPTION = "the last four characters only: **************1234"
+
+
 class ImportRowOut(ma.Schema):
     row = ma.fields.Integer(metadata={"description": "the row's number in the sheet"})
     status = ma.fields.String(metadata={"enum": ["accepted", "rejected"]})
     elder_id = ma.fields.Integer()
-    id_number_masked = ma.fields.String()
+    id_number_masked = ma.fields.String(metadata={"description": MASK_DESCRIPTION})
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
@@ -107,15 +110,31 @@ class ElderQuery(PageQuery):
 
 
 class ElderOut(ma.Schema):
+    """An elder as the caller's role may see them: the age, never the birth date; the ID
+    number's last four characters; the hukou district as local or elsewhere (its code,
+    the number's first six characters, to admins only). See `elder_schema_for`."""
+
     id = ma.fields.Integer()
     name = ma.fields.String()
-    age = ma.fields.Method("dump_age", metadata={"description": "today, in the district's zone"})
-    birth_date = ma.fields.Date()
-    id_number_masked = ma.fields.String()
+    age = ma.fields.Integer(metadata={"description": "today, in the district's zone"})
+    id_number_masked = ma.fields.String(metadata={"description": MASK_DESCRIPTION})
     phone = ma.fields.String()
     address = ma.fields.String()
     community = ma.fields.String(attribute="community.code")
-    hukou_district = ma.fields.String()
+    hukou = ma.fields.Method(
+        "dump_hukou",
+        metadata={
+            "type": "string",
+            "enum": [h.value for h in Hukou],
+            "description": "local (本区) when the elder's hukou district is the caller's "
+            "district (an official's, a canteen's staff's) and so its policy pays for the "
+            "elder's meals; elsewhere (外区) otherwise; for callers without a district "
+            "(admins, family, elders) the district the elder lives in",
+        },
+    )
+    hukou_district = ma.fields.String(
+        metadata={"description": "admins only: the code is the ID number's first six characters"}
+    )
     location = ma.fields.Nested(LocationSchema, allow_none=True)
     categories = ma.fields.List(ma.fields.String())
     ability_level = ma.fields.String()
@@ -124,8 +143,9 @@ class ElderOut(ma.Schema):
     status_since = ma.fields.Date(allow_none=True)
     consent = ma.fields.Method("dump_consent")
 
-    def dump_age(self, elder) -> int:
-        return age_on(elder.birth_date, elder.community.district.local_today())
+    def dump_hukou(self, elder) -> str:
+        viewer = current_user()
+        return elder.hukou_seen_from(viewer.district_code if viewer else None).value
 
     def dump_consent(self, elder) -> dict:
         return {
@@ -139,10 +159,9 @@ STAFF_ELDER_FIELDS = (
     "id",
     "name",
     "age",
-    "birth_date",
     "id_number_masked",
     "community",
-    "hukou_district",
+    "hukou",
     "categories",
     "ability_level",
     "diet_notes",
@@ -150,8 +169,24 @@ STAFF_ELDER_FIELDS = (
     "status_since",
 )
 
-elder_out = ElderOut()
+elder_admin_out = ElderOut()
+elder_out = ElderOut(exclude=("hukou_district",))
 elder_staff_out = ElderOut(only=STAFF_ELDER_FIELDS)
+
+
+def elder_schema_for(user) -> ElderOut:
+    """The one choice of what a role sees of an elder (PIPL art. 6, least data per role)."""
+    if user is not None and user.role == ADMIN:
+        return elder_admin_out
+    if user is not None and user.role in CANTEEN_ROLES:
+        return elder_staff_out
+    return elder_out
+
+
+def dump_elders(user, elders) -> list[dict]:
+    return elder_schema_for(user).dump(elders, many=True)
+
+
 ElderList = collection_schema(ElderOut, "ElderList")
 
 

@@ -60,7 +60,8 @@ def create_elder(actor, data: dict) -> Elder:
         consent_recorded_by=data["consent"]["recorded_by"],
     )
     add_unique(elder, "duplicate_elder", _duplicate(number).message)
-    log.info("registered elder %s (%s) in %s", elder.id, elder.id_number_masked, district.code)
+    # The mask alone: next to the district (the number's region) it would say more.
+    log.info("registered elder %s (%s)", elder.id, elder.id_number_masked)
     return elder
 
 

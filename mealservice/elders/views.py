@@ -3,7 +3,7 @@ from flask import Response, jsonify, request, url_for
 from flask.views import MethodView
 
 from mealservice.core.api import Blueprint
-from mealservice.core.auth import CANTEEN_ROLES, current_user
+from mealservice.core.auth import current_user
 from mealservice.core.errors import ValidationFailed, flatten_messages
 from mealservice.core.schemas import page_of_query
 from mealservice.elders import cards, importing, services
@@ -18,16 +18,10 @@ from mealservice.elders.schemas import (
     ElderPatch,
     ElderQuery,
     RevokeIn,
-    elder_out,
-    elder_staff_out,
+    dump_elders,
 )
 
 blp = Blueprint("elders", __name__, url_prefix="/api/v1", description="The elder registry")
-
-
-def dump_elders(user, elders) -> list[dict]:
-    schema = elder_staff_out if user.role in CANTEEN_ROLES else elder_out
-    return schema.dump(elders, many=True)
 
 
 @blp.route("/elders")
@@ -49,7 +43,8 @@ class Elders(MethodView):
     @blp.arguments(ElderIn)
     @blp.response(201, ElderOut)
     def post(self, data):
-        return services.create_elder(current_user(), data)
+        user = current_user()
+        return jsonify(dump_elders(user, [services.create_elder(user, data)])[0]), 201
 
 
 @blp.post("/elders/import")
@@ -108,7 +103,9 @@ class ElderItem(MethodView):
     @blp.arguments(ElderPatch)
     @blp.response(200, ElderOut)
     def patch(self, changes, elder_id):
-        return services.update_elder(services.get_elder(current_user(), elder_id), changes)
+        user = current_user()
+        elder = services.update_elder(services.get_elder(user, elder_id), changes)
+        return jsonify(dump_elders(user, [elder])[0])
 
 
 def card_body(card) -> dict:

@@ -1,7 +1,6 @@
 import marshmallow as ma
 
 from mealservice.core.auth import current_user, sees_public_view
-from mealservice.core.idnumber import age_on
 from mealservice.core.schemas import (
     MAX_ID,
     Id,
@@ -104,7 +103,9 @@ class MealOut(PriceOut):
         return {
             "id": elder.id,
             "name": elder.name,
-            "age": age_on(elder.birth_date, meal.date),
+            # Today's age, as everywhere: ages of meals on different days would tell
+            # the birthday that fell between them.
+            "age": elder.age,
             "diet_notes": elder.diet_notes,
         }
 

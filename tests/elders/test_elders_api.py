@@ -24,9 +24,10 @@ def test_an_official_registers_an_elder_and_sees_only_the_masked_number(login_as
     response = login_as("official").post("/api/v1/elders", json=body)
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
-    assert created["id_number_masked"] == "1101**********002X"
-    assert created["birth_date"] == "1949-12-31"
-    assert created["age"] >= 76
+    assert created["id_number_masked"] == "**************002X"
+    assert created["age"] == 76, "on 2026-11-25, born 1949-12-31"
+    assert "birth_date" not in created and "1949" not in response.get_data(as_text=True)
+    assert created["hukou"] == "local" and "hukou_district" not in created
     assert created["status"] == "active"
     assert created["categories"] == ["living_alone"]
     assert created["consent"] == {
@@ -57,8 +58,8 @@ def test_the_same_person_twice_is_a_409_whatever_the_case_of_x(login_as, distric
     error = assert_error(
         register(official, district, id_number="11010519491231002x"), 409, "duplicate_elder"
     )
-    assert "1101**********002X" in error["message"]
-    assert "11010519491231002" not in str(error)
+    assert "**************002X" in error["message"]
+    assert "11010519491231002" not in str(error) and "1101" not in str(error)
 
 
 @pytest.mark.parametrize(
@@ -126,6 +127,37 @@ def test_a_manager_sees_the_districts_elders_without_contact_details(login_as, e
     assert body["id_number_masked"] == elder.id_number_masked
     assert body["diet_notes"] == "糖尿病，少糖"
     assert not {"phone", "address", "consent", "location"} & set(body)
+    assert not {"birth_date", "hukou_district"} & set(body)
+    assert (body["age"], body["hukou"]) == (elder.age, "local")
+
+
+@pytest.mark.parametrize("role", ["official", "manager", "family", "elder"])
+def test_only_an_admin_sees_the_hukou_district_code(login_as, elder, role):
+    body = login_as(role).get(f"/api/v1/elders/{elder.id}").get_json()
+    assert body["hukou"] == "local"
+    assert "hukou_district" not in body and "birth_date" not in body
+    listed = login_as(role).get("/api/v1/elders").get_json()["items"]
+    assert all("hukou_district" not in item and "birth_date" not in item for item in listed)
+    admin = login_as("admin").get(f"/api/v1/elders/{elder.id}").get_json()
+    assert (admin["hukou_district"], admin["hukou"]) == (elder.hukou_district, "local")
+    assert "birth_date" not in admin
+
+
+def test_an_update_answers_in_the_callers_projection(login_as, elder):
+    changed = (
+        login_as("official")
+        .patch(f"/api/v1/elders/{elder.id}", json={"diet_notes": "软食"})
+        .get_json()
+    )
+    assert changed["diet_notes"] == "软食"
+    assert "hukou_district" not in changed and "birth_date" not in changed
+
+
+def test_the_hukou_is_elsewhere_for_a_district_that_does_not_pay_for_the_elder(db, elder):
+    other = factories.create_district()
+    assert elder.hukou_seen_from(elder.hukou_district) == "local"
+    assert elder.hukou_seen_from(other.code) == "elsewhere"
+    assert elder.hukou_seen_from(None) == "local", "without a district: where the elder lives"
 
 
 def test_family_see_their_own_elders_only(login_as, district, elder):
@@ -260,3 +292,7 @@ def test_the_id_number_never_reaches_the_logs(login_as, district, caplog):
     register(official, district, id_number=SECRET_NUMBER[:-1] + "1")  # the bad check character
     assert mask_id_number(SECRET_NUMBER) in caplog.text, "registrations are logged, masked"
     assert SECRET_NUMBER[:17] not in caplog.text
+    # Nor its parts: the birth date, or the region (the district code) beside the mask.
+    assert SECRET_NUMBER[6:14] not in caplog.text and "1946-05-17" not in caplog.text
+    for line in caplog.messages:
+        assert not ("**" in line and district.code in line), line

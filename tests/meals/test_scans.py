@@ -336,7 +336,10 @@ def test_the_counter_finds_an_elder_by_name_and_phone(cashier, canteen, elder, c
     assert response.status_code == 200
     [found] = response.get_json()["items"]
     assert found["id"] == elder.id and found["id_number_masked"] == elder.id_number_masked
+    assert found["id_number_masked"] == "*" * 14 + found["id_number_masked"][-4:]
     assert "phone" not in found and "address" not in found
+    assert (found["age"], found["hukou"]) == (elder.age, "local")
+    assert not {"birth_date", "hukou_district"} & set(found)
     assert "elder look-up" in caplog.text and elder.name not in caplog.text
 
 
@@ -752,3 +755,18 @@ def test_a_deeply_nested_body_with_a_key_is_a_clear_422(cashier, canteen):
         headers={"Authorization": f"Bearer {cashier.token}", "Idempotency-Key": "deep"},
     )
     assert response.status_code == 422, response.get_data(as_text=True)[:200]
+
+
+def test_a_meal_shows_the_elders_age_today_not_on_the_meals_day(db, login_as, canteen, now):
+    """Ages of meals on either side of a birthday would tell the birthday itself."""
+    born_today = factories.create_elder(
+        canteen.district,
+        canteen.community,
+        id_number=make_id_number("330106", date(1946, 11, 25), 7),
+    )
+    now.move_to("2026-11-24T12:00:00+08:00")
+    meal = factories.create_meal(canteen, born_today)
+    now.move_to("2026-11-25T10:00:00+08:00")
+    body = login_as("manager").get(f"/api/v1/meals/{meal.id}").get_json()
+    assert body["date"] == "2026-11-24"
+    assert body["elder"]["age"] == 80 == born_today.age, "80 today; the meal's day said 79"
