@@ -1,4 +1,4 @@
-"""Migration 0018 rewrites the masks stored in the old form (region prefix and last four)
+"""Migration 0019 rewrites the masks stored in the old form (region prefix and last four)
 to the last four only, on whichever database the suite runs (SQLite or PostgreSQL)."""
 
 import importlib.util
@@ -12,12 +12,12 @@ from mealservice.elders.models import Elder
 from tests import factories
 
 MIGRATION = (
-    Path(__file__).resolve().parents[2] / "migrations/versions/0018_masks_keep_the_last_four.py"
+    Path(__file__).resolve().parents[2] / "migrations/versions/0019_masks_keep_the_last_four.py"
 )
 
 
-def run_upgrade_of_0018(connection) -> None:
-    spec = importlib.util.spec_from_file_location("migration_0018", MIGRATION)
+def run_upgrade_of_0019(connection) -> None:
+    spec = importlib.util.spec_from_file_location("migration_0019", MIGRATION)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with Operations.context(MigrationContext.configure(connection)):
@@ -32,7 +32,7 @@ def test_stored_masks_of_the_old_form_keep_only_their_last_four(db, district):
         update(Elder).where(Elder.id == old.id).values(id_number_masked=f"3301**********{last4}")
     )
     db.session.flush()
-    run_upgrade_of_0018(db.session.connection())
+    run_upgrade_of_0019(db.session.connection())
     db.session.expire_all()
     masks = dict(db.session.execute(select(Elder.id, Elder.id_number_masked)).all())
     assert masks[old.id] == f"**************{last4}"
