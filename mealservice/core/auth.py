@@ -98,10 +98,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 # Roles that reach elders through the accounts' links, not through a district.
 LINKED_ELDER_ROLES = frozenset({FAMILY, ELDER})
 
-# Which roles each role may create accounts for (the "users" row of the table).
+# Which roles each role may create, find, deactivate and reactivate accounts for (the
+# "users" row of the table); an official keeps the district's staff, family and elders.
 CREATABLE_ROLES: dict[Role, frozenset[Role]] = {
     ADMIN: frozenset(Role),
-    OFFICIAL: frozenset({MANAGER, CASHIER, FAMILY, VOLUNTEER, INSPECTOR}),
+    OFFICIAL: frozenset({MANAGER, CASHIER, FAMILY, ELDER, VOLUNTEER, INSPECTOR}),
     MANAGER: frozenset({CASHIER, VOLUNTEER}),
 }
 

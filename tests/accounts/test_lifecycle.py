@@ -117,6 +117,7 @@ def test_an_admin_cannot_deactivate_their_own_account(login_as):
         ("official", "volunteer", 200),
         ("official", "inspector", 200),
         ("official", "family", 200),
+        ("official", "elder", 200),
         ("official", "official", 404),
         ("manager", "cashier", 200),
         ("manager", "volunteer", 200),
@@ -127,10 +128,10 @@ def test_an_admin_cannot_deactivate_their_own_account(login_as):
 )
 def test_who_may_deactivate_whom(login_as, district, canteen, elder, db, actor, target, status):
     """The rule of reading and creating accounts: an official looks after the district's
-    staff and families, a manager the canteen's cashiers and volunteers."""
+    staff, families and elders, a manager the canteen's cashiers and volunteers."""
     user = factories.create_user(target, district=district, canteen=canteen, elders=[elder])
-    if target == "family":
-        # As an official of the district makes a family account.
+    if target in ("family", "elder"):
+        # As an official of the district makes a family or an elder's account.
         user.district_code = district.code
         db.session.commit()
     response = login_as(actor).post(f"/api/v1/users/{user.id}/deactivate")

@@ -11,7 +11,7 @@ ALL_ROLES = ["admin", "official", "manager", "cashier", "family", "elder", "volu
 # The "users" row of API.md's table.
 CREATABLE = {
     "admin": set(ALL_ROLES),
-    "official": {"manager", "cashier", "family", "volunteer", "inspector"},
+    "official": {"manager", "cashier", "family", "elder", "volunteer", "inspector"},
     "manager": {"cashier", "volunteer"},
     "cashier": set(),
     "family": set(),
