@@ -36,6 +36,25 @@ class Config:
     # transaction), under gunicorn's 30-second timeout: a request held by a lock ends with
     # 503 `busy` rather than working on for a client that gave up.
     REQUEST_DEADLINE_S = float(os.environ.get("REQUEST_DEADLINE_S", "25"))
+    # The largest request body read at all (bytes; JSON for the API, the pages' forms): a
+    # larger one is refused with 413 before it is read or parsed, login and webhooks
+    # included. Werkzeug enforces it while a body without Content-Length streams in too.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+    # The elder import (API and page) takes a workbook: its upload has a limit of its own,
+    # the file's plus room for the form around it. The .xlsx is a zip: what it unpacks to is
+    # bounded (openpyxl holds a sheet's shared strings in memory), and so is how much one
+    # part may expand (a crafted "zip bomb" expands hundreds of times; a sheet, about 10).
+    IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
+    IMPORT_MAX_REQUEST_BYTES = IMPORT_MAX_FILE_BYTES + 64 * 1024
+    IMPORT_MAX_UNPACKED_BYTES = int(
+        os.environ.get("IMPORT_MAX_UNPACKED_BYTES", str(20 * 1024 * 1024))
+    )
+    IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("IMPORT_MAX_COMPRESSION_RATIO", "100"))
+    # Rows per file, and the seconds one import may take, reading included: under the
+    # request deadline (REQUEST_DEADLINE_S), so a slow file ends with a 422 that names it
+    # and nothing imported, not with a cancelled statement or a killed worker.
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "5000"))
+    IMPORT_TIME_BUDGET_S = float(os.environ.get("IMPORT_TIME_BUDGET_S", "20"))
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "12"))
     # A counter terminal's token lasts long (it is revoked, not left to expire), and so does
     # the browser session of a tablet signed in as a terminal.

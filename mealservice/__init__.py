@@ -168,8 +168,11 @@ def register_request_hooks(app: Flask) -> None:
     from mealservice.accounts.loader import load_current_user
     from mealservice.core.db import commit_request_transaction
     from mealservice.core.i18n import register_template_helpers
+    from mealservice.core.limits import init_app as init_limits
     from mealservice.core.logs import init_app as init_logs
 
+    # First: a body over its limit is refused before any hook reads it.
+    init_limits(app)
     app.before_request(load_current_user)
     app.after_request(commit_request_transaction)
     register_template_helpers(app)

@@ -16,7 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as NoSuchRoute
 
 from mealservice.core import logs
@@ -208,6 +208,35 @@ def busy_refusal(exc: OperationalError) -> ApiError | None:
     return ApiError(503, "busy", "The service is busy; try again in a moment.", detail={"why": why})
 
 
+def too_large() -> ApiError:
+    """413 naming the limit the request went over: its body's (MAX_CONTENT_LENGTH or the
+    view's own, core.limits), else a form field's or the number of a form's parts."""
+    limit = request.max_content_length
+    declared = request.content_length
+    if limit is not None and (declared is None or declared > limit):
+        return ApiError(
+            413,
+            "payload_too_large",
+            f"The request body is larger than the limit of {limit} bytes.",
+            detail={"limit_bytes": limit, "limit": _size(limit)},
+        )
+    fields = request.max_form_memory_size
+    return ApiError(
+        413,
+        "payload_too_large",
+        f"A form field is larger than {fields} bytes, or the form has too many parts.",
+        detail={"limit_bytes": fields, "limit": _size(fields), "max_parts": request.max_form_parts},
+    )
+
+
+def _size(count: int | None) -> str:
+    if count is None:
+        return "?"
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):.3g} MB"
+    return f"{count / 1024:.3g} KB"
+
+
 def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
@@ -219,6 +248,18 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_exception(exc: HTTPException):
         _rollback()
         return error_response(from_http_exception(exc))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(exc: RequestEntityTooLarge):
+        _rollback()
+        error = too_large()
+        if not wants_json():
+            error.message = _(
+                "What you sent is larger than this page takes (at most %(size)s)."
+                " Go back and send a smaller file, or split it into several.",
+                size=error.detail["limit"],
+            )
+        return error_response(error)
 
     @app.errorhandler(DataError)
     def handle_data_error(exc: DataError):

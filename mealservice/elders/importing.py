@@ -1,6 +1,11 @@
 """Elders imported from a spreadsheet (.xlsx): each row is checked exactly as a single
-registration is (ElderIn, then services.create_elder) and kept or refused on its own, in a
-savepoint of its own, so a refused row leaves nothing behind and the accepted rows stay.
+registration is (ElderIn, then the registry's services) and kept or refused on its own: a
+refused row leaves nothing behind and the accepted rows stay.
+
+A file is bounded before and while it is read (the IMPORT_* settings of config.py): its
+size, what its zip unpacks to, its rows, and the seconds reading and registering may take.
+A file over a bound is refused as a whole (422 naming `file`), and one that runs out of
+time leaves nothing imported: the request's transaction is rolled back.
 
 Reasons are English for the API and translated on the pages: a `Reason` keeps its text
 and parameters apart until it is shown. Full ID numbers are never put in a reason, a
@@ -13,8 +18,10 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from io import BytesIO
+from time import monotonic
 
 import marshmallow as ma
+from flask import current_app
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -38,12 +45,11 @@ from mealservice.places.models import Community
 
 log = logging.getLogger(__name__)
 
-# An upload is read whole into memory, and an .xlsx is a zip archive: both are bounded,
-# so a large or crafted file (a "zip bomb") is refused before openpyxl parses it.
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
-# A district registers its elders in batches; 5000 rows keep one request well under a minute.
-MAX_ROWS = 5000
+# Parts of the zip smaller than this are not judged by how well they compress: a small
+# part cannot grow into much, however repetitive it is.
+RATIO_FLOOR_BYTES = 1024 * 1024
+# Rows registered together (services.register_elders); the time budget is checked between.
+CHUNK_ROWS = 500
 
 ACCEPTED, REJECTED = "accepted", "rejected"
 # The key of reasons about a row as a whole, as flatten_messages names them.
@@ -72,6 +78,47 @@ class UnreadableWorkbook(ValidationFailed):
     def __init__(self, text: str, **params):
         self.reason = Reason(text, params)
         super().__init__({"file": [str(self.reason)]})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of one import, from the IMPORT_* settings."""
+
+    file_bytes: int
+    unpacked_bytes: int
+    compression_ratio: int
+    rows: int
+    seconds: float
+
+    @classmethod
+    def configured(cls) -> "Limits":
+        config = current_app.config
+        return cls(
+            file_bytes=config["IMPORT_MAX_FILE_BYTES"],
+            unpacked_bytes=config["IMPORT_MAX_UNPACKED_BYTES"],
+            compression_ratio=config["IMPORT_MAX_COMPRESSION_RATIO"],
+            rows=config["IMPORT_MAX_ROWS"],
+            seconds=config["IMPORT_TIME_BUDGET_S"],
+        )
+
+
+class Deadline:
+    """The import's time budget, started when the file is first read and checked as it
+    goes: past it, the import stops with a refusal of the whole file."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = monotonic() + seconds
+
+    def check(self) -> None:
+        if monotonic() > self.ends:
+            raise UnreadableWorkbook(
+                N_(
+                    "The import took longer than %(seconds)s seconds and was stopped; nothing"
+                    " was imported. Split the file into smaller files."
+                ),
+                seconds=f"{self.seconds:g}",
+            )
 
 
 @dataclass(frozen=True)
@@ -135,24 +182,37 @@ class SheetRow:
 # Reading the workbook.
 
 
-def read_workbook(stream) -> list[SheetRow]:
-    """The data rows of the first sheet, keyed by field; UnreadableWorkbook says why not."""
-    content = stream.read(MAX_FILE_BYTES + 1)
+def import_workbook(actor, stream, *, recorded_by: str) -> dict:
+    """Read an uploaded workbook and register its rows, within one time budget."""
+    deadline = Deadline(Limits.configured().seconds)
+    rows = read_workbook(stream, deadline)
+    return import_rows(actor, rows, recorded_by=recorded_by, deadline=deadline)
+
+
+def read_workbook(stream, deadline: Deadline | None = None) -> list[SheetRow]:
+    """The data rows of the first sheet, keyed by field; UnreadableWorkbook says why not.
+
+    openpyxl reads the sheet's rows as a stream (read_only), but holds its shared strings
+    in memory: what the zip unpacks to is judged first, from the sizes its directory
+    declares (zipfile stops at a part's declared size, so a part cannot unpack to more)."""
+    limits = Limits.configured()
+    deadline = deadline or Deadline(limits.seconds)
+    content = stream.read(limits.file_bytes + 1)
     if not content:
         raise UnreadableWorkbook(N_("The file is empty."))
-    if len(content) > MAX_FILE_BYTES:
+    if len(content) > limits.file_bytes:
         raise UnreadableWorkbook(
             N_("The file is larger than %(mb)s MB; split it into smaller files."),
-            mb=MAX_FILE_BYTES // (1024 * 1024),
+            mb=megabytes(limits.file_bytes),
         )
-    _check_archive(content)
+    _check_archive(content, limits)
     try:
         workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # openpyxl fails in many ways on files it cannot read
         log.info("an uploaded workbook could not be opened (%s)", type(error).__name__)
         raise _not_a_workbook() from None
     try:
-        return _rows_of(workbook)
+        return _rows_of(workbook, limits.rows, deadline)
     except UnreadableWorkbook:
         raise
     except Exception as error:  # a malformed sheet fails only when its rows are read
@@ -168,19 +228,35 @@ def _not_a_workbook() -> UnreadableWorkbook:
     )
 
 
-def _check_archive(content: bytes) -> None:
+def _check_archive(content: bytes, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(BytesIO(content)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
+            members = archive.infolist()
     except (zipfile.BadZipFile, ValueError):
         raise _not_a_workbook() from None
-    if unpacked > MAX_UNPACKED_BYTES:
+    if sum(member.file_size for member in members) > limits.unpacked_bytes:
         raise UnreadableWorkbook(
-            N_("The workbook holds too much data; split it into smaller files.")
+            N_("The workbook unpacks to more than %(mb)s MB; split it into smaller files."),
+            mb=megabytes(limits.unpacked_bytes),
         )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > RATIO_FLOOR_BYTES and ratio > limits.compression_ratio:
+            log.info("an uploaded workbook's part expands %d times", ratio)
+            raise UnreadableWorkbook(
+                N_(
+                    "A part of the workbook unpacks to more than %(ratio)s times its size,"
+                    " which a spreadsheet never does; this file cannot be imported."
+                ),
+                ratio=limits.compression_ratio,
+            )
 
 
-def _rows_of(workbook) -> list[SheetRow]:
+def megabytes(count: int) -> str:
+    return f"{count / (1024 * 1024):g}"
+
+
+def _rows_of(workbook, max_rows: int, deadline: Deadline) -> list[SheetRow]:
     if not workbook.worksheets:
         raise UnreadableWorkbook(N_("The workbook has no sheet."))
     rows = workbook.worksheets[0].iter_rows(values_only=True)
@@ -193,11 +269,12 @@ def _rows_of(workbook) -> list[SheetRow]:
     found = []
     # Rows missing from the file come back as empty rows, so counting gives sheet numbers.
     for number, values in enumerate(rows, start=2):
+        deadline.check()
         if all(_blank(value) for value in values):
             continue
-        if len(found) == MAX_ROWS:
+        if len(found) == max_rows:
             raise UnreadableWorkbook(
-                N_("The sheet has more than %(n)s rows; split it into smaller files."), n=MAX_ROWS
+                N_("The sheet has more than %(n)s rows; split it into smaller files."), n=max_rows
             )
         cells = {name: values[index] if index < len(values) else None for index, name in fields}
         found.append(SheetRow(number, cells))
@@ -339,15 +416,24 @@ def _ability_of(text: str) -> str | None:
 _elder_in = ElderIn()
 
 
-def import_rows(actor, rows: list[SheetRow], *, recorded_by: str) -> dict:
-    """Register each row as `POST /api/v1/elders` would, in a savepoint per row.
+def import_rows(
+    actor, rows: list[SheetRow], *, recorded_by: str, deadline: Deadline | None = None
+) -> dict:
+    """Register each row as `POST /api/v1/elders` would; a refused row adds nothing.
 
     Consent is recorded as given now and recorded by the importing user: the caller has
     confirmed that written consent was collected from every elder in the file. Services
-    only flush; the request commits what was accepted."""
+    only flush; the request commits what was accepted, or nothing when the time budget
+    ran out (UnreadableWorkbook, checked between chunks of rows)."""
+    deadline = deadline or Deadline(Limits.configured().seconds)
     consent = {"given_at": utcnow().isoformat(), "recorded_by": recorded_by}
     first_row_of: dict[str, int] = {}
-    results = [_import_row(actor, row, consent, first_row_of) for row in rows]
+    results = []
+    for start in range(0, len(rows), CHUNK_ROWS):
+        deadline.check()
+        results.extend(
+            _import_chunk(actor, rows[start : start + CHUNK_ROWS], consent, first_row_of)
+        )
     accepted = sum(1 for result in results if result["status"] == ACCEPTED)
     log.info(
         "spreadsheet import by %s: %d rows accepted, %d rejected",
@@ -358,7 +444,35 @@ def import_rows(actor, rows: list[SheetRow], *, recorded_by: str) -> dict:
     return {"accepted": accepted, "rejected": len(results) - accepted, "rows": results}
 
 
-def _import_row(actor, row: SheetRow, consent: dict, first_row_of: dict[str, int]) -> dict:
+def _import_chunk(actor, rows: list[SheetRow], consent: dict, first_row_of: dict) -> list[dict]:
+    """The rows' own checks, then the registry's for those that passed, all at once."""
+    checked = [_checked_row(row, consent, first_row_of) for row in rows]
+    outcomes = iter(
+        services.register_elders(actor, [data for _, _, reasons, data in checked if not reasons])
+    )
+    results = []
+    for row, masked, reasons, _data in checked:
+        if reasons:
+            results.append(_rejected(row, masked, reasons))
+            continue
+        elder = next(outcomes)
+        if isinstance(elder, ApiError):
+            results.append(_rejected(row, masked, _reasons_of_refusal(elder)))
+            continue
+        results.append(
+            {
+                "row": row.number,
+                "status": ACCEPTED,
+                "elder_id": elder.id,
+                "id_number_masked": elder.id_number_masked,
+            }
+        )
+    return results
+
+
+def _checked_row(row: SheetRow, consent: dict, first_row_of: dict[str, int]):
+    """The row as a registration, its masked number, and the reasons it is refused before
+    the registry is asked (none: it goes on to services.register_elders)."""
     body, reasons = registration_of(row.cells, consent)
     number = None
     if "id_number" in body:
@@ -384,19 +498,7 @@ def _import_row(actor, row: SheetRow, consent: dict, first_row_of: dict[str, int
     except ma.ValidationError as error:
         data = None
         reasons = {**_reasons_by_column(error.messages), **reasons}
-    if reasons:
-        return _rejected(row, masked, reasons)
-    try:
-        with db.session.begin_nested():
-            elder = services.create_elder(actor, data)
-    except ApiError as error:
-        return _rejected(row, masked, _reasons_of_refusal(error))
-    return {
-        "row": row.number,
-        "status": ACCEPTED,
-        "elder_id": elder.id,
-        "id_number_masked": elder.id_number_masked,
-    }
+    return row, masked, reasons, data
 
 
 def _rejected(row: SheetRow, masked: str | None, reasons: dict[str, list[Reason]]) -> dict:
@@ -483,15 +585,16 @@ def template_workbook(actor) -> bytes:
     ability = get_column_letter(
         next(i for i, c in enumerate(COLUMNS, 1) if c.field == "ability_level")
     )
-    levels.add(f"{ability}2:{ability}{MAX_ROWS + 1}")
+    max_rows = Limits.configured().rows
+    levels.add(f"{ability}2:{ability}{max_rows + 1}")
     sheet.freeze_panes = "A2"
-    _instructions(workbook.create_sheet("填写说明"))
+    _instructions(workbook.create_sheet("填写说明"), max_rows)
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _instructions(sheet) -> None:
+def _instructions(sheet, max_rows: int) -> None:
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["B"].width = 90
     lines = [
@@ -502,7 +605,7 @@ def _instructions(sheet) -> None:
         ("类别", "可填多个，用逗号、顿号或分号分隔：" + "、".join(CATEGORY_LABELS) + "。"),
         ("能力等级", "、".join(ABILITY_LABELS) + "。"),
         ("经度/纬度", "可不填；填写时两项都要填。"),
-        ("行数", f"每个文件最多{MAX_ROWS}行。"),
+        ("行数", f"每个文件最多{max_rows}行。"),
     ]
     for line in lines:
         sheet.append(line)

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired
 
 from mealservice.core.auth import require_permission
 from mealservice.core.i18n import select_locale
+from mealservice.core.limits import body_limit
 from mealservice.elders import importing
 from mealservice.elders.importing import N_
 
@@ -55,20 +56,36 @@ class ImportForm(FlaskForm):
 
 
 @bp.route("/elders/import", methods=["GET", "POST"])
+@body_limit("IMPORT_MAX_REQUEST_BYTES")
 def import_elders():
     user = require_permission("elders.write")
     form = ImportForm()
     outcome = None
     if form.validate_on_submit():
         try:
-            rows = importing.read_workbook(form.file.data.stream)
+            outcome = importing.import_workbook(
+                user, form.file.data.stream, recorded_by=user.username
+            )
         except importing.UnreadableWorkbook as error:
             form.file.errors.append(translated(error.reason))
-        else:
-            outcome = shown(importing.import_rows(user, rows, recorded_by=user.username))
-            # Consent is confirmed for one file: the next upload asks again.
-            form = ImportForm(formdata=None)
-    return render_template("elders/import.html", form=form, outcome=outcome)
+            # 422: the request's transaction is rolled back, so a file stopped midway
+            # (out of time) leaves nothing imported.
+            return _page(form, None), 422
+        outcome = shown(outcome)
+        # Consent is confirmed for one file: the next upload asks again.
+        form = ImportForm(formdata=None)
+    return _page(form, outcome)
+
+
+def _page(form: ImportForm, outcome: dict | None) -> str:
+    limits = importing.Limits.configured()
+    return render_template(
+        "elders/import.html",
+        form=form,
+        outcome=outcome,
+        max_rows=limits.rows,
+        max_mb=importing.megabytes(limits.file_bytes),
+    )
 
 
 @bp.get("/elders/import/template.xlsx")

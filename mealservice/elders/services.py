@@ -4,10 +4,11 @@ import logging
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from mealservice.core.auth import LINKED_ELDER_ROLES, district_scope
-from mealservice.core.db import add_unique, db
-from mealservice.core.errors import Conflict, NotFound, ValidationFailed
+from mealservice.core.db import add_once, db
+from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.core.idnumber import (
     InvalidIdNumber,
     birth_date_of,
@@ -30,14 +31,97 @@ def checked_id_number(value: str) -> str:
 
 
 def create_elder(actor, data: dict) -> Elder:
+    (outcome,) = register_elders(actor, [data])
+    if isinstance(outcome, ApiError):
+        raise outcome
+    return outcome
+
+
+# Numbers looked up in one query at most; well under any database's limit on parameters.
+LOOKUP_CHUNK = 500
+
+
+def register_elders(actor, batch: list[dict]) -> list[Elder | ApiError]:
+    """Register elders as `create_elder` registers one, each checked on its own: in each
+    one's place the new elder (added and flushed) or the refusal create_elder raises for it.
+
+    The numbers already registered and the districts' communities are looked up once for
+    the batch and the new rows flushed together, so a spreadsheet's thousands of rows cost
+    a few queries rather than several each. A number registered by someone else meanwhile
+    (the unique index refuses the flush) is found by adding the rows one at a time."""
+    known = _Known(actor, batch)
+    outcomes: list[Elder | ApiError] = []
+    for data in batch:
+        try:
+            outcomes.append(_new_elder(data, known))
+        except ApiError as error:
+            outcomes.append(error)
+    _add_all(outcomes)
+    for elder in outcomes:
+        if isinstance(elder, Elder):
+            # The mask alone: next to the district (the number's region) it would say more.
+            log.info("registered elder %s (%s)", elder.id, elder.id_number_masked)
+    return outcomes
+
+
+class _Known:
+    """What registering a batch looks up, read once: the numbers already registered (by
+    their look-up hash), the districts in the actor's reach and the communities the batch
+    names, by district and code."""
+
+    def __init__(self, actor, batch: list[dict]):
+        self.actor = actor
+        # Held here: the session's identity map keeps no object alive by itself.
+        self.districts: dict[str, District | ApiError] = {}
+        self.registered: dict[str, int | None] = {}
+        hashes = []
+        for data in batch:
+            try:
+                hashes.append(id_number_lookup_hash(checked_id_number(data["id_number"])))
+            except ApiError:
+                continue  # refused on its own by _new_elder
+        for chunk in _chunks(hashes):
+            rows = db.session.execute(
+                select(Elder.id_number_hash, Elder.id).where(Elder.id_number_hash.in_(chunk))
+            )
+            self.registered.update(rows.tuples().all())
+        self.communities: dict[tuple[str, str], Community] = {}
+        for chunk in _chunks(sorted({data["community"] for data in batch})):
+            for community in db.session.scalars(select(Community).where(Community.code.in_(chunk))):
+                self.communities[community.district_code, community.code] = community
+
+    def district_in_reach(self, code: str) -> District:
+        if code not in self.districts:
+            try:
+                self.districts[code] = _district_in_reach(self.actor, code)
+            except ApiError as error:
+                self.districts[code] = error
+        district = self.districts[code]
+        if isinstance(district, ApiError):
+            raise district
+        return district
+
+    def community_of(self, district: District, code: str) -> Community:
+        community = self.communities.get((district.code, code))
+        if community is None:
+            raise _no_such_community()
+        return community
+
+
+def _chunks(values: list) -> list[list]:
+    return [values[start : start + LOOKUP_CHUNK] for start in range(0, len(values), LOOKUP_CHUNK)]
+
+
+def _new_elder(data: dict, known: _Known) -> Elder:
     number = checked_id_number(data["id_number"])
-    district = _district_in_reach(actor, data["hukou_district"])
-    community = _community_of(district, data["community"])
+    district = known.district_in_reach(data["hukou_district"])
+    community = known.community_of(district, data["community"])
     lookup = id_number_lookup_hash(number)
-    existing = db.session.scalar(select(Elder.id).where(Elder.id_number_hash == lookup))
-    if existing is not None:
+    if lookup in known.registered:
+        existing = known.registered[lookup] or "in the same batch"
         log.info("refused a second registration of elder %s (%s)", existing, mask_id_number(number))
-        raise _duplicate(number)
+        raise _duplicate(mask_id_number(number))
+    known.registered[lookup] = None
     location = data.get("location") or {}
     elder = Elder(
         name=data["name"],
@@ -59,16 +143,29 @@ def create_elder(actor, data: dict) -> Elder:
         consent_given_at=data["consent"]["given_at"],
         consent_recorded_by=data["consent"]["recorded_by"],
     )
-    add_unique(elder, "duplicate_elder", _duplicate(number).message)
-    # The mask alone: next to the district (the number's region) it would say more.
-    log.info("registered elder %s (%s)", elder.id, elder.id_number_masked)
     return elder
 
 
-def _duplicate(number: str) -> Conflict:
-    return Conflict(
-        "duplicate_elder", f"An elder with the ID number {mask_id_number(number)} is registered."
-    )
+def _add_all(outcomes: list[Elder | ApiError]) -> None:
+    """Add and flush the new elders among `outcomes` together; if the unique index refuses
+    the batch, one at a time, each refused one replaced by its duplicate_elder refusal."""
+    elders = [elder for elder in outcomes if isinstance(elder, Elder)]
+    if not elders:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(elders)
+        return
+    except IntegrityError:
+        pass
+    for index, elder in enumerate(outcomes):
+        if isinstance(elder, Elder) and not add_once(elder):
+            log.info("refused a registration made meanwhile (%s)", elder.id_number_masked)
+            outcomes[index] = _duplicate(elder.id_number_masked)
+
+
+def _duplicate(masked: str) -> Conflict:
+    return Conflict("duplicate_elder", f"An elder with the ID number {masked} is registered.")
 
 
 def _last4(phone: str) -> str:
@@ -87,8 +184,12 @@ def _community_of(district: District, code: str) -> Community:
         select(Community).where(Community.code == code, Community.district_code == district.code)
     )
     if community is None:
-        raise ValidationFailed({"community": ["No such community in the elder's district."]})
+        raise _no_such_community()
     return community
+
+
+def _no_such_community() -> ValidationFailed:
+    return ValidationFailed({"community": ["No such community in the elder's district."]})
 
 
 def elders_query(actor, *, community: str | None = None, q: str | None = None):

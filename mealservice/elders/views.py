@@ -5,6 +5,7 @@ from flask.views import MethodView
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user
 from mealservice.core.errors import ValidationFailed, flatten_messages
+from mealservice.core.limits import body_limit
 from mealservice.core.schemas import page_of_query
 from mealservice.elders import cards, importing, services
 from mealservice.elders.access import record_reads
@@ -52,8 +53,10 @@ class Elders(MethodView):
 @blp.doc(
     requestBody={"required": True, "content": {"multipart/form-data": {"schema": ElderImportIn}}}
 )
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(200, ElderImportOut)
+@body_limit("IMPORT_MAX_REQUEST_BYTES")
 def import_elders():
     """Register elders from an .xlsx workbook, each row on its own.
 
@@ -74,11 +77,13 @@ def import_elders():
     the file, is rejected. The answer lists every row by its number in the sheet, with the
     masked ID number and, when rejected, the reasons per column; the full number is never
     shown. A file that cannot be imported at all (not an .xlsx, no sheet, missing columns,
-    more than 5000 rows or 5 MB) is a 422 naming `file`."""
+    more than 5000 rows or 5 MB, unpacking to more than 20 MB) is a 422 naming `file`, and
+    so is one whose import runs out of its time (20 s): then nothing is imported. A request
+    larger than the file's limit is a 413 `payload_too_large`, before it is read. (The
+    limits are the IMPORT_* settings; these are their defaults.)"""
     form = multipart_form(ElderImportIn())
-    rows = importing.read_workbook(form["file"].stream)
     user = current_user()
-    return importing.import_rows(user, rows, recorded_by=user.username)
+    return importing.import_workbook(user, form["file"].stream, recorded_by=user.username)
 
 
 def multipart_form(schema: ma.Schema) -> dict:

@@ -3,17 +3,18 @@ or refused on its own; the full ID number shown nowhere."""
 
 import logging
 import re
+import struct
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mealservice.core.db import db as _db
 from mealservice.core.idnumber import make_id_number, mask_id_number
-from mealservice.elders import importing
+from mealservice.elders import importing, services
 from mealservice.elders.models import Elder
 from mealservice.elders.pages import XLSX
 from tests import factories
@@ -327,28 +328,275 @@ def no_sheet(community):
     ],
 )
 def test_a_file_that_cannot_be_imported_is_a_422_naming_the_file(
-    login_as, community, monkeypatch, content, reason
+    app, login_as, community, monkeypatch, content, reason
 ):
-    monkeypatch.setattr(importing, "MAX_ROWS", 2)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 2)
     error = assert_error(upload(login_as("official"), content(community)), 422, "validation_error")
     assert list(error["fields"]) == ["file"]
     assert reason in error["fields"]["file"][0]
 
 
-def test_a_file_too_large_is_refused_before_it_is_read(login_as, community, monkeypatch):
-    monkeypatch.setattr(importing, "MAX_FILE_BYTES", 1000)
+def test_a_file_too_large_is_refused_before_it_is_read(app, login_as, community, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_FILE_BYTES", 1000)
     error = assert_error(
         upload(login_as("official"), workbook([row(community)])), 422, "validation_error"
     )
     assert "larger than" in error["fields"]["file"][0]
 
 
-def test_a_zip_that_unpacks_to_too_much_is_refused(login_as, community, monkeypatch):
-    monkeypatch.setattr(importing, "MAX_UNPACKED_BYTES", 2000)
+def test_a_zip_that_unpacks_to_too_much_is_refused(app, login_as, community, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_UNPACKED_BYTES", 2000)
     error = assert_error(
         upload(login_as("official"), workbook([row(community)])), 422, "validation_error"
     )
-    assert "too much data" in error["fields"]["file"][0]
+    assert "unpacks to more than" in error["fields"]["file"][0]
+
+
+def with_part(content: bytes, name: str, data: bytes) -> bytes:
+    """The workbook with one more part, compressed as hard as zip can."""
+    out = BytesIO(content)
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.fixture
+def openpyxl_never_reads(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the workbook was handed to openpyxl")
+
+    monkeypatch.setattr(importing, "load_workbook", refuse)
+
+
+def test_a_zip_bomb_is_refused_before_openpyxl_reads_it(
+    login_as, district, community, openpyxl_never_reads
+):
+    # 30 MB of shared strings that compress to about 30 KB: the 223 KB file of the outside
+    # check unpacked to 94 MB and held a worker for two minutes.
+    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    bomb = with_part(
+        workbook([row(community)]), "xl/sharedStrings.xml", strings + b"<si><t>" + b"A" * 30_000_000
+    )
+    assert len(bomb) < 100_000
+    before = names_in(district)
+    error = assert_error(upload(login_as("official"), bomb), 422, "validation_error")
+    assert error["fields"] == {
+        "file": ["The workbook unpacks to more than 20 MB; split it into smaller files."]
+    }
+    assert names_in(district) == before
+
+
+def understated(content: bytes, name: str, size: int) -> bytes:
+    """The archive with `name`'s uncompressed size declared as `size`, in both its local
+    header and the central directory, as a crafted file would lie."""
+    data = bytearray(content)
+    local = zipfile.ZipFile(BytesIO(content)).getinfo(name).header_offset
+    struct.pack_into("<I", data, local + 22, size)
+    central = data.find(b"PK\x01\x02")
+    while data[central + 46 : central + 46 + len(name)] != name.encode():
+        central = data.find(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 24, size)
+    return bytes(data)
+
+
+def test_a_part_that_lies_about_its_size_is_read_no_further_than_it_says(login_as, community):
+    sheet = "xl/worksheets/sheet1.xml"
+    padded = rewritten(
+        workbook([row(community)]),
+        sheet,
+        lambda xml: xml.replace(b"?>", b"?><!--" + b"A" * 30_000_000 + b"-->", 1),
+    )
+    liar = understated(padded, sheet, 1000)
+    error = assert_error(upload(login_as("official"), liar), 422, "validation_error")
+    assert "not an .xlsx workbook" in error["fields"]["file"][0]
+
+
+def test_a_part_that_expands_beyond_any_spreadsheet_is_refused(
+    app, login_as, community, monkeypatch, openpyxl_never_reads
+):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_UNPACKED_BYTES", 100 * 1024 * 1024)
+    bomb = with_part(workbook([row(community)]), "xl/sharedStrings.xml", b"\0" * 3_000_000)
+    error = assert_error(upload(login_as("official"), bomb), 422, "validation_error")
+    assert "more than 100 times its size" in error["fields"]["file"][0]
+
+
+def test_a_large_sheet_compresses_as_sheets_do_and_passes_the_checks(app, db):
+    # A sheet of 2 MB: larger than the parts judged by their ratio, compressed as Excel would.
+    cells = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>老人{n * 7919 % 100_003}</t></is></c>'
+        f'<c r="B{n}"><v>{13_800_000_000 + n * 7919 % 99_991}</v></c></row>'
+        for n in range(2, 22_000)
+    ).encode()
+    assert len(cells) > 2 * 1024 * 1024
+    content = with_part(b"", "xl/worksheets/sheet1.xml", cells)
+    importing._check_archive(content, importing.Limits.configured())
+
+
+class FakeTimer:
+    """time.monotonic for the import's time budget: it moves only when the test says."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def timer(monkeypatch):
+    fake = FakeTimer()
+    monkeypatch.setattr(importing, "monotonic", fake)
+    return fake
+
+
+@pytest.fixture
+def slow_registry(app, monkeypatch, timer):
+    """Each chunk of rows takes 6 s of the fake timer, against a 10 s budget, in chunks of
+    two: the third chunk finds the budget spent after four rows were registered."""
+    monkeypatch.setitem(app.config, "IMPORT_TIME_BUDGET_S", 10)
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    register = services.register_elders
+    chunks = []
+
+    def slow(actor, batch):
+        outcomes = register(actor, batch)
+        chunks.append([elder.id for elder in outcomes])
+        timer.now += 6
+        return outcomes
+
+    monkeypatch.setattr(services, "register_elders", slow)
+    return chunks
+
+
+def five_rows(community) -> bytes:
+    return workbook([row(community, name=f"超时{n}", id_number=number(300 + n)) for n in range(5)])
+
+
+def test_an_import_out_of_time_stops_with_a_422_and_nothing_imported(
+    login_as, district, community, slow_registry
+):
+    before = names_in(district)
+    error = assert_error(
+        upload(login_as("official"), five_rows(community)), 422, "validation_error"
+    )
+    assert error["fields"] == {
+        "file": [
+            "The import took longer than 10 seconds and was stopped; nothing was imported."
+            " Split the file into smaller files."
+        ]
+    }
+    assert len(slow_registry) == 2 and all(slow_registry), "two chunks had been registered"
+    assert names_in(district) == before
+
+
+def test_on_the_page_an_import_out_of_time_says_so_and_leaves_nothing(
+    page_official, district, community, slow_registry
+):
+    before = names_in(district)
+    response = post_page(page_official, five_rows(community))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "导入用时超过 10 秒，已停止，未导入任何数据" in html
+    assert 'data-testid="import-result"' not in html
+    assert names_in(district) == before
+
+
+def test_reading_a_sheet_counts_against_the_time_budget(app, db, community, monkeypatch, timer):
+    monkeypatch.setitem(app.config, "IMPORT_TIME_BUDGET_S", 1)
+    content = BytesIO(five_rows(community))
+    real = importing.load_workbook
+
+    def slow_to_open(*args, **kwargs):
+        timer.now += 2
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "load_workbook", slow_to_open)
+    with pytest.raises(importing.UnreadableWorkbook) as refused:
+        importing.read_workbook(content)
+    assert "longer than 1 seconds" in str(refused.value.reason)
+
+
+def test_a_file_done_at_the_last_moment_of_its_budget_imports_whole(
+    db, district, community, official, timer
+):
+    deadline = importing.Deadline(10)
+    timer.now = 10
+    rows = importing.read_workbook(BytesIO(five_rows(community)), deadline)
+    outcome = importing.import_rows(official, rows, recorded_by="x", deadline=deadline)
+    assert outcome["accepted"] == 5
+
+
+# The registry's side: a file's rows cost a few queries, not a few each.
+
+
+@pytest.fixture
+def statements(db):
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def test_an_import_of_many_rows_costs_a_few_statements(
+    db, district, community, official, registered, statements
+):
+    rows = importing.read_workbook(
+        BytesIO(
+            workbook(
+                [row(community, name=f"批量{n}", id_number=number(400 + n)) for n in range(60)]
+                + [row(community, name="重复库中", id_number=REGISTERED_NUMBER)]
+            )
+        )
+    )
+    statements.clear()
+    outcome = importing.import_rows(official, rows, recorded_by=official.username)
+    assert (outcome["accepted"], outcome["rejected"]) == (60, 1)
+    # The numbers, the communities, the district, and one savepoint around the inserts:
+    # per file, not per row. (SQLite inserts row by row, in process; PostgreSQL in batches.)
+    others = [s for s in statements if not s.startswith("INSERT INTO elders")]
+    assert len(others) <= 6, "\n".join(s[:60].replace("\n", " ") for s in others)
+    assert 1 <= len(statements) - len(others) <= 60
+
+
+def test_a_number_registered_meanwhile_refuses_only_its_row(
+    db, district, community, official, monkeypatch
+):
+    # Another request registers a number between the look-up and the insert: the unique
+    # index refuses the batch, and the rows are then added one at a time.
+    late = number(501)
+    factories.create_elder(district, community, name="刚登记", id_number=late)
+    monkeypatch.setattr(services._Known, "__init__", forgetful_known(services._Known.__init__))
+    batch = [
+        registration(community, name="甲", id_number=number(502)),
+        registration(community, name="乙", id_number=late),
+        registration(community, name="丙", id_number=number(503)),
+    ]
+    first, second, third = services.register_elders(official, batch)
+    assert isinstance(first, Elder) and isinstance(third, Elder)
+    assert second.code == "duplicate_elder"
+    assert names_in(district) >= {"甲", "丙"} and "乙" not in names_in(district)
+
+
+def forgetful_known(init):
+    def init_without_registered(self, actor, batch):
+        init(self, actor, batch)
+        self.registered.clear()
+
+    return init_without_registered
+
+
+def registration(community, **fields) -> dict:
+    cells = row(community, **fields)
+    body, reasons = importing.registration_of(
+        cells, {"given_at": "2026-11-25T01:00:00+00:00", "recorded_by": "x"}
+    )
+    assert not reasons
+    return importing._elder_in.load(body)
 
 
 @pytest.mark.parametrize("consent", [None, "false", ""])
@@ -441,6 +689,12 @@ def test_the_import_page_is_chinese_and_linked_for_officials(page_official):
     assert 'href="/elders/import"' in html, "the navigation links to it"
     assert 'type="file"' in html and 'type="checkbox"' in html
     assert "/elders/import/template.xlsx" in html
+
+
+def test_the_import_page_states_the_limits_of_a_file(app, page_official, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 1200)
+    html = page_official.get("/elders/import").get_data(as_text=True)
+    assert "每个文件最多 1200 行、5 MB" in html
 
 
 def test_an_official_uploads_on_the_page_and_sees_each_row(
