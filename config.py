@@ -48,7 +48,8 @@ class Config:
     CARD_VALID_YEARS = int(os.environ.get("CARD_VALID_YEARS", "5"))
     # Delivery platforms, one block each: {"name": {"adapter": "http" | "simulator" |
     # "volunteer", "base_url": ..., "api_key": ..., "webhook_secret": ...}}. The default is
-    # the canteens' own volunteers and the local simulator `make demo` starts.
+    # the canteens' own volunteers and the local simulator `make demo` starts (production's
+    # is the volunteers alone).
     DELIVERY_PLATFORMS = os.environ.get(
         "DELIVERY_PLATFORMS",
         json.dumps(
@@ -166,6 +167,12 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    # Only the canteens' volunteers unless the deployment names its platforms: the local
+    # simulator and its published secrets are for `make demo` (mealservice/__init__.py
+    # refuses to start with a platform whose secret is missing, short or published).
+    DELIVERY_PLATFORMS = os.environ.get(
+        "DELIVERY_PLATFORMS", json.dumps({"volunteer": {"adapter": "volunteer"}})
+    )
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") != "0"
 
     @classmethod

@@ -64,6 +64,8 @@ class Platform:
 
     name: str
     adapter: str
+    # The settings that prove who is calling: each must be a secret of the deployment's own.
+    SECRETS: tuple[str, ...] = ()
 
     def __init__(self, name: str, settings: dict):
         self.name = name
@@ -112,5 +114,8 @@ def verify_signature(secret: str, headers, raw_body: bytes, now: datetime) -> No
 
 def configured_platforms() -> dict[str, dict]:
     """DELIVERY_PLATFORMS: {"name": {"adapter": "http" | "simulator" | "volunteer", ...}}."""
-    raw = current_app.config["DELIVERY_PLATFORMS"]
+    return parse_platforms(current_app.config["DELIVERY_PLATFORMS"])
+
+
+def parse_platforms(raw: str | dict) -> dict[str, dict]:
     return json.loads(raw) if isinstance(raw, str) else dict(raw)

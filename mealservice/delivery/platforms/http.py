@@ -39,6 +39,7 @@ class HttpPlatform(Platform):
     """settings: base_url, api_key, webhook_secret, optional timeout_s."""
 
     adapter = "http"
+    SECRETS = ("api_key", "webhook_secret")
 
     @property
     def base_url(self) -> str:
