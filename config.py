@@ -117,6 +117,14 @@ class Config:
     # account is locked for the rest of the window, even with the right password.
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per minute")
     LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
+    # Wrong drop codes (the six digits that prove a delivery) per order and per account
+    # typing them: past either, no code is taken for the rest of the window.
+    DROP_CODE_FAILURES_PER_ORDER = os.environ.get(
+        "DROP_CODE_FAILURES_PER_ORDER", "5 per 15 minutes"
+    )
+    DROP_CODE_FAILURES_PER_ACCOUNT = os.environ.get(
+        "DROP_CODE_FAILURES_PER_ACCOUNT", "10 per 15 minutes"
+    )
 
     API_TITLE = "mealservice"
     API_VERSION = "v1"

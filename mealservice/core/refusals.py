@@ -88,6 +88,12 @@ WORDS = {
     # Delivery
     "no_orders": _l("There are no confirmed delivery orders left to put in a run for this meal."),
     "wrong_code": _l("That code is not right. Please ask the elder for the code again."),
+    "rate_limited": {
+        "delivery": _l(
+            "Too many wrong codes were typed. Wait %(minutes)s minutes and try again, or ask"
+            " the manager to settle this delivery."
+        ),
+    },
     "not_a_volunteer_run": _l("This meal is carried by a delivery platform, not by volunteers."),
     "order_not_failed": _l("Only a failed delivery can be sent out again."),
     "already_followed_up": _l("Someone already followed this alert up."),
