@@ -7,6 +7,7 @@ import re
 import pytest
 
 from mealservice.core.api import MAX_JSON_INTEGER_DIGITS
+from mealservice.core.schemas import MAX_ID
 from tests.core.test_errors import assert_error
 from tests.core.test_fuzz_api import world  # noqa: F401 (a fixture)
 from tests.pages import browser_as
@@ -101,3 +102,50 @@ def test_pages_take_a_number_too_large_as_no_number(app, db, number):
     # An id: nothing by that id.
     assert admin.get(f"/balances?elder={number}").status_code == 404
     assert admin.get(f"/my-drops?run={number}").status_code == 200
+
+
+def integers_taken(document) -> list[tuple[str, dict]]:
+    """Every integer an operation takes (path, query string, body), with where it is."""
+    schemas = document["components"]["schemas"]
+    found = []
+
+    def walk(schema: dict, where: str, seen: frozenset) -> None:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                walk(schemas[name], where, seen | {name})
+            return
+        if schema.get("type") == "integer":
+            found.append((where, schema))
+        for name, field in schema.get("properties", {}).items():
+            walk(field, f"{where}.{name}", seen)
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), dict):
+                walk(schema[key], f"{where}[]", seen)
+        for key in ("allOf", "anyOf", "oneOf"):
+            for part in schema.get(key, []):
+                walk(part, where, seen)
+
+    for path, operations in document["paths"].items():
+        for parameter in operations.get("parameters", []):
+            walk(parameter.get("schema", {}), f"{path} {parameter['name']}", frozenset())
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            label = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                walk(parameter.get("schema", {}), f"{label} {parameter['name']}", frozenset())
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                walk(content.get("schema", {}), f"{label} body", frozenset())
+    return found
+
+
+def test_every_integer_an_operation_takes_is_bounded_to_what_a_column_holds(client):
+    integers = integers_taken(client.get("/api/v1/openapi.json").get_json())
+    assert len(integers) > 100
+    unbounded = [
+        where
+        for where, schema in integers
+        if not schema.get("maximum", 2**31) <= MAX_ID or schema.get("minimum") is None
+    ]
+    assert unbounded == []
