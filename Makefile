@@ -78,7 +78,9 @@ bench: $(BIN)/.installed
 # Production on one machine: the migrations, then gunicorn (gunicorn.conf.py: WEB_CONCURRENCY
 # workers, BIND, ACCESS_LOG) with the one scheduler beside it, in one shell whose trap stops
 # the scheduler however the server ends. DATABASE_URL and the secrets come from the
-# environment (README, Deployment); the service refuses to start without them.
+# environment (README, Deployment); the service refuses to start without them. Delivery is
+# by the canteens' volunteers unless DELIVERY_PLATFORMS names platforms, each with secrets of
+# its own (the simulator's published ones refuse to start).
 .PHONY: prod soak
 prod: $(BIN)/.installed translations vendor
 	@if [ -z "$$DATABASE_URL" ]; then \

@@ -67,7 +67,8 @@ class Config:
     CARD_VALID_YEARS = int(os.environ.get("CARD_VALID_YEARS", "5"))
     # Delivery platforms, one block each: {"name": {"adapter": "http" | "simulator" |
     # "volunteer", "base_url": ..., "api_key": ..., "webhook_secret": ...}}. The default is
-    # the canteens' own volunteers and the local simulator `make demo` starts.
+    # the canteens' own volunteers and the local simulator `make demo` starts (production's
+    # is the volunteers alone).
     DELIVERY_PLATFORMS = os.environ.get(
         "DELIVERY_PLATFORMS",
         json.dumps(
@@ -135,6 +136,14 @@ class Config:
     # account is locked for the rest of the window, even with the right password.
     LOGIN_ATTEMPTS_PER_ADDRESS = os.environ.get("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per minute")
     LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
+    # Wrong drop codes (the six digits that prove a delivery) per order and per account
+    # typing them: past either, no code is taken for the rest of the window.
+    DROP_CODE_FAILURES_PER_ORDER = os.environ.get(
+        "DROP_CODE_FAILURES_PER_ORDER", "5 per 15 minutes"
+    )
+    DROP_CODE_FAILURES_PER_ACCOUNT = os.environ.get(
+        "DROP_CODE_FAILURES_PER_ACCOUNT", "10 per 15 minutes"
+    )
 
     API_TITLE = "mealservice"
     API_VERSION = "v1"
@@ -185,6 +194,12 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    # Only the canteens' volunteers unless the deployment names its platforms: the local
+    # simulator and its published secrets are for `make demo` (mealservice/__init__.py
+    # refuses to start with a platform whose secret is missing, short or published).
+    DELIVERY_PLATFORMS = os.environ.get(
+        "DELIVERY_PLATFORMS", json.dumps({"volunteer": {"adapter": "volunteer"}})
+    )
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") != "0"
 
     @classmethod

@@ -69,7 +69,7 @@ PLATFORMS = json.dumps(
         PLATFORM: {
             "adapter": "http",
             "base_url": "http://127.0.0.1:9",
-            "api_key": "soak",
+            "api_key": secrets.token_hex(16),
             "webhook_secret": PLATFORM_SECRET,
         }
     }

@@ -52,6 +52,22 @@ def configure(app: Flask, config: type[Config], overrides: dict) -> None:
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
             "pool_pre_ping": False,
         }
+    if app.config["ENV_NAME"] == "production":
+        refuse_unsafe_production_settings(app)
+
+
+def refuse_unsafe_production_settings(app: Flask) -> None:
+    """Settings that are harmless on a developer's machine and an open door in production."""
+    from mealservice.delivery.platforms import unsafe_platform_settings
+
+    problems = unsafe_platform_settings(app.config["DELIVERY_PLATFORMS"])
+    if problems:
+        raise RuntimeError(
+            "refusing to start in production with unsafe DELIVERY_PLATFORMS: "
+            + "; ".join(problems)
+            + ". Give each platform its own secrets of at least 16 random characters,"
+            " or leave the platform out."
+        )
 
 
 def register_extensions(app: Flask) -> None:

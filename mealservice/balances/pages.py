@@ -9,6 +9,7 @@ from mealservice.balances.models import TopUpMethod
 from mealservice.core.auth import LINKED_ELDER_ROLES, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound
+from mealservice.core.forms import number_of
 from mealservice.core.i18n import yuan
 from mealservice.core.refusals import explain
 from mealservice.elders.models import Elder
@@ -32,10 +33,9 @@ def balances():
             counter=_counter_of(user),
         )
     else:
-        try:
-            elder_id = int(request.args.get("elder", ""))
-        except ValueError:
-            raise NotFound("elder") from None
+        elder_id = number_of(request.args.get("elder"))
+        if elder_id is None:
+            raise NotFound("elder")
         elders = [get_elder(user, elder_id)]
     accounts = [
         {

@@ -2,7 +2,7 @@ import marshmallow as ma
 
 from mealservice.claims.models import ClaimStatus, Decision
 from mealservice.core.periods import MONTH_PATTERN
-from mealservice.core.schemas import Id, InputSchema, PageQuery, UtcDateTime
+from mealservice.core.schemas import MAX_ID, Id, InputSchema, PageQuery, UtcDateTime
 
 MONTH = ma.validate.Regexp(f"^{MONTH_PATTERN}$", error="Give the month as YYYY-MM.")
 
@@ -114,7 +114,7 @@ class ReviewIn(InputSchema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
     rejected_meal_ids = ma.fields.List(Id(), validate=ma.validate.Length(max=100_000))
     line_reasons = ma.fields.Dict(
-        keys=ma.fields.Integer(strict=False),
+        keys=ma.fields.Integer(strict=False, validate=ma.validate.Range(min=1, max=MAX_ID)),
         values=ma.fields.String(validate=ma.validate.Length(min=1, max=500)),
         metadata={"description": "a reason per rejected meal id, where it differs from `reason`"},
     )

@@ -10,10 +10,12 @@ import marshmallow as ma
 from apispec import BasePlugin
 from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
-from webargs.flaskparser import FlaskParser
+from webargs import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import BaseConverter
 
 from mealservice.core.auth import require_permission
+from mealservice.core.errors import ValidationFailed
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -65,13 +67,55 @@ class Api(flask_smorest.Api):
         pass
 
 
+# The most digits an integer in a JSON body may have: far more than any id, count or
+# amount holds (a BIGINT has 19), far fewer than the 4,300 past which Python refuses to
+# read one at all. Between 20 and this, the schema's range names the field.
+MAX_JSON_INTEGER_DIGITS = 50
+
+
+class NumberTooLarge(ValueError):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_INTEGER_DIGITS:
+        raise NumberTooLarge(text[:20])
+    return int(text)
+
+
+def parse_json_body(raw: bytes):
+    """A request body as JSON, refusing integers too large to be anything (NumberTooLarge)
+    before Python's own limit turns them into a server error."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError(
+            f"Bytes decoding error : {exc.reason}", doc=str(exc.object), pos=exc.start
+        ) from exc
+    return json.loads(text, parse_int=_bounded_int)
+
+
 class ArgumentsParser(FlaskParser):
+    """webargs' parser, reading every JSON body of the API through parse_json_body."""
+
     def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return missing
         try:
-            return super()._raw_load_json(req)
+            return parse_json_body(req.get_data(cache=True))
         except RecursionError:
             # A body nested thousands deep is bad input, not a server failure.
             raise json.JSONDecodeError("The JSON is nested too deeply.", "", 0) from None
+        except NumberTooLarge:
+            raise ValidationFailed(
+                {
+                    "json": [
+                        f"A number has more than {MAX_JSON_INTEGER_DIGITS} digits:"
+                        " too large for any field."
+                    ]
+                },
+                "A number in the body is too large to handle.",
+            ) from None
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -41,6 +41,9 @@ DEFAULT_CODES = {
 class ApiError(Exception):
     """A refusal the caller can act on: status, snake_case code, a human sentence."""
 
+    # Headers the answer carries besides the body: 405's Allow, 429's Retry-After.
+    headers: dict[str, str] | None = None
+
     def __init__(
         self,
         status: int,
@@ -130,6 +133,15 @@ def names_no_route(exc: MethodNotAllowed) -> bool:
 def from_http_exception(exc: HTTPException) -> ApiError:
     if isinstance(exc, MethodNotAllowed) and names_no_route(exc):
         exc = NoSuchRoute()
+    error = _refusal_of(exc)
+    # What werkzeug's own answer would carry (a 405's Allow), the body's type aside.
+    error.headers = {
+        name: value for name, value in exc.get_headers() if name.lower() != "content-type"
+    }
+    return error
+
+
+def _refusal_of(exc: HTTPException) -> ApiError:
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
     if exc.code in (400, 422) and messages and not isinstance(exc, CSRFError):
@@ -166,6 +178,7 @@ def error_response(error: ApiError):
         response = make_response(html, error.status)
     if error.status == 401 and wants_json():
         response.headers["WWW-Authenticate"] = "Bearer"
+    response.headers.update(error.headers or {})
     return response
 
 

@@ -1,4 +1,4 @@
-"""What pages read from people: a page number, a date, an amount typed in yuan."""
+"""What pages read from people: a number (an id, a page), a date, an amount typed in yuan."""
 
 import re
 from datetime import date
@@ -7,14 +7,30 @@ from flask import request
 from flask_babel import gettext as _
 from wtforms import StringField
 
+from mealservice.core.schemas import MAX_ID
+
 # Up to 9,999,999.99 yuan, at most two decimals.
 YUAN = re.compile(r"(\d{1,7})(?:\.(\d{1,2}))?")
+# A whole number typed or sent by a page: ASCII digits (str.isdigit() also takes "²",
+# which int() refuses), no more of them than an id has, so a wall of pasted digits is "not
+# a number" rather than a 500 from int() or a value no column holds.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
+MAX_PAGE = 1_000_000
+
+
+def number_of(text: str | None, maximum: int = MAX_ID) -> int | None:
+    """`text` as a whole number from 0 to `maximum` (an id's range by default); None when
+    it is missing or anything else."""
+    text = (text or "").strip()
+    if WHOLE_NUMBER.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if value <= maximum else None
 
 
 def page_arg() -> int:
     """The `page` of the query string; 1 when it is missing or not a page number."""
-    text = request.args.get("page", "")
-    return max(int(text), 1) if text.isdigit() else 1
+    return max(number_of(request.args.get("page"), MAX_PAGE) or 1, 1)
 
 
 def date_arg(default: date, errors: list[str], name: str = "date") -> date:

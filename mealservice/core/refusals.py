@@ -23,6 +23,9 @@ WORDS = {
     "card_revoked": _l("This card has been cancelled (reported lost). Look the elder up."),
     "card_superseded": _l("This is an old card: a newer card was issued. Ask for it."),
     "card_expired": _l("This card has expired. A manager can issue a new one."),
+    "card_issued_meanwhile": _l(
+        "Another card was issued for this elder at the same moment. Print that one, or issue again."
+    ),
     "elder_inactive": {
         "counter": _l("The elder is no longer registered as active."),
         "ordering": _l(
@@ -58,6 +61,7 @@ WORDS = {
     "outside_window": _l("Now is outside every meal window."),
     "reference_needed": _l("Type or scan the e-payment reference first."),
     "terminal_exists": _l("A terminal of this name is already registered here."),
+    "terminal_revoked": _l("This terminal was already revoked."),
     "unauthorized": _l("Your login has ended. Log in again."),
     "forbidden": _l("You are not allowed to do this."),
     "not_found": _l("Not found."),
@@ -84,6 +88,12 @@ WORDS = {
     # Delivery
     "no_orders": _l("There are no confirmed delivery orders left to put in a run for this meal."),
     "wrong_code": _l("That code is not right. Please ask the elder for the code again."),
+    "rate_limited": {
+        "delivery": _l(
+            "Too many wrong codes were typed. Wait %(minutes)s minutes and try again, or ask"
+            " the manager to settle this delivery."
+        ),
+    },
     "not_a_volunteer_run": _l("This meal is carried by a delivery platform, not by volunteers."),
     "order_not_failed": _l("Only a failed delivery can be sent out again."),
     "run_done": _l("Every stop of this run is already settled."),

@@ -52,15 +52,24 @@ def register_terminal(actor, canteen: Canteen, name: str) -> tuple[Terminal, str
 
 
 def revoke_terminal(actor, terminal: Terminal) -> Terminal:
-    """Switch a lost or retired terminal off: its account, its tokens and its sessions."""
-    if terminal.revoked_at is not None:
+    """Switch a lost or retired terminal off: its account, its tokens and its sessions.
+
+    Once: a conditional UPDATE, so of two revokes at once the first one's time and name
+    stand and the second is a 409 `terminal_revoked`."""
+    now = utcnow()
+    revoked = db.session.execute(
+        update(Terminal)
+        .where(Terminal.id == terminal.id, Terminal.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=actor.username)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(terminal)
+    if revoked.rowcount != 1:
         raise Conflict(
             "terminal_revoked",
             "The terminal is already switched off.",
-            {"revoked_at": terminal.revoked_at.isoformat()},
+            {"revoked_at": terminal.revoked_at.isoformat(), "revoked_by": terminal.revoked_by},
         )
-    now = utcnow()
-    terminal.revoked_at, terminal.revoked_by = now, actor.username
     terminal.user.active = False
     db.session.execute(
         update(ApiToken)

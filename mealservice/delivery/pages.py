@@ -17,6 +17,7 @@ from mealservice.accounts.models import User
 from mealservice.core.auth import VOLUNTEER, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
+from mealservice.core.forms import number_of
 from mealservice.core.refusals import DELIVERY, explain
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryRun
@@ -168,10 +169,7 @@ def make_runs(canteen_id: int):
     day = _date_arg(request.form, canteen.district.local_today())
     slot = _slot_arg(request.form)
     platform = request.form.get("platform", "")
-    try:
-        volunteer_id = int(request.form.get("volunteer_id") or 0) or None
-    except ValueError:
-        volunteer_id = None
+    volunteer_id = number_of(request.form.get("volunteer_id")) or None
     try:
         if slot is None:
             raise ValidationFailed({"slot": ["Choose a meal."]})
@@ -258,8 +256,8 @@ def labels(run_id: int):
 
 
 def _my_runs(user, run_id: str) -> list[DeliveryRun]:
-    if run_id.isdigit():
-        return [services.get_run(user, int(run_id))]
+    if (asked := number_of(run_id)) is not None:
+        return [services.get_run(user, asked)]
     if user.role != VOLUNTEER:
         return []
     canteen = db.session.get(Canteen, user.canteen_id)

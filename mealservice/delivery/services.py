@@ -31,7 +31,7 @@ from mealservice.core.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mealservice.delivery import platforms
+from mealservice.delivery import platforms, throttling
 from mealservice.delivery.models import (
     DeliveryEvent,
     DeliveryJob,
@@ -794,12 +794,15 @@ def drop_scope(actor, order_id: int) -> Order:
 
 
 def confirm_drop(actor, order: Order, code: str, *, now: datetime | None = None) -> Order:
-    """The volunteer handed the meal over: the code the elder gives at the door proves it."""
+    """The volunteer handed the meal over: the code the elder gives at the door proves it.
+    Wrong codes are counted per order and per account; past the limit, 429 (throttling.py)."""
     now = now or utcnow()
     run = _volunteer_run(order)
+    throttling.refuse_while_locked(actor, order)
     if not order.delivery_code or not secrets.compare_digest(
         order.delivery_code, (code or "").strip()
     ):
+        throttling.count_wrong_code(actor, order)
         raise Conflict("wrong_code", "That is not the code of this order.")
     _report_drop(actor, order, run, "delivered", now)
     return order

@@ -85,14 +85,15 @@ def redispatch(data, order_id):
 
 
 @blp.post("/orders/<id:order_id>/drop")
-@blp.requires("deliveries.confirm", 409, 422, scope=services.drop_scope)
+@blp.requires("deliveries.confirm", 409, 422, 429, scope=services.drop_scope)
 @blp.arguments(DropIn)
 @blp.response(200, OrderOut)
 def drop(data, order_id):
     """A volunteer at the door: `{code}` the elder gave (the meal is handed over), or
     `{no_answer: true}` (nobody came; a welfare alert is raised); a manager settling a drop
     never confirmed at the door: `{by_hand: "delivered" | "not_delivered"}` (403 for a
-    volunteer). 409 `wrong_code`, `not_a_volunteer_run`, `order_closed`."""
+    volunteer). 409 `wrong_code`, `not_a_volunteer_run`, `order_closed`; 429 `rate_limited`
+    after too many wrong codes for the order or from the account (`Retry-After`)."""
     user = current_user()
     order = services.drop_scope(user, order_id)
     if "by_hand" in data:

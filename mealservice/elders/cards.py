@@ -9,11 +9,11 @@ from datetime import date, datetime
 import qrcode
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, db
+from mealservice.core.db import UTCDateTime, add_unique, db
 from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFailed
 from mealservice.elders.card_codec import CardClaims, InvalidCard, decode_card, encode_card
 from mealservice.elders.models import Card, Elder, ElderStatus
@@ -48,14 +48,20 @@ def _keys_from_config() -> dict[int, Ed25519PublicKey]:
 
 
 def issue_card(actor_name: str, elder: Elder) -> Card:
-    """A new card for the elder; it supersedes every earlier one."""
+    """A new card for the elder; it supersedes every earlier one.
+
+    Issues for one elder at the same moment take turns: the elder's row is locked first
+    (PostgreSQL; SQLite's writers queue already), so each reads the generation the one
+    before it wrote. Should two still take one generation, its unique constraint makes the
+    second a 409 `card_issued_meanwhile`, never a 500."""
     today = elder.community.district.local_today()
     if not is_active_on(elder, today):
         raise Conflict(
             "elder_inactive",
             f"The elder is {elder.status} since {elder.status_since}; no card is issued.",
         )
-    latest = db.session.scalar(select(func.max(Card.generation)).where(Card.elder_id == elder.id))
+    db.session.execute(select(Elder.id).where(Elder.id == elder.id).with_for_update())
+    latest = latest_generation(elder.id)
     years = current_app.config["CARD_VALID_YEARS"]
     card = Card(
         id=os.urandom(8).hex(),
@@ -65,9 +71,13 @@ def issue_card(actor_name: str, elder: Elder) -> Card:
         expires_on=today.replace(year=today.year + years, day=min(today.day, 28)),
         issued_by=actor_name,
     )
-    db.session.add(card)
-    db.session.flush()
-    return card
+    return add_unique(
+        card,
+        "card_issued_meanwhile",
+        "Another card was issued for this elder at the same moment; print that one, or"
+        " issue again.",
+        {"elder_id": elder.id},
+    )
 
 
 def payload_of(card: Card) -> str:
@@ -97,15 +107,21 @@ def get_card(actor, card_id: str) -> Card:
 
 
 def revoke_card(card: Card, reason: str) -> Card:
-    if card.revoked_at is not None:
+    """Revoke a card once: a conditional UPDATE, so of two revokes at once the first one's
+    time and reason stand and the second is a 409 `card_revoked` saying them."""
+    revoked = db.session.execute(
+        update(Card)
+        .where(Card.id == card.id, Card.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(card)
+    if revoked.rowcount != 1:
         raise Conflict(
             "card_revoked",
             "The card is already revoked.",
             {"revoked_at": card.revoked_at.isoformat(), "reason": card.revoke_reason},
         )
-    card.revoked_at = utcnow()
-    card.revoke_reason = reason
-    db.session.flush()
     return card
 
 

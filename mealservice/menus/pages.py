@@ -24,7 +24,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from mealservice.core.auth import require_permission
 from mealservice.core.errors import ApiError, NotFound, flatten_messages
-from mealservice.core.forms import YuanField
+from mealservice.core.forms import YuanField, number_of
 from mealservice.core.refusals import explain
 from mealservice.menus import services
 from mealservice.menus.models import MenuStatus
@@ -300,7 +300,7 @@ def _payload(form: MenuForm, zone: ZoneInfo, current: dict) -> tuple[dict, list[
     for index, entry in enumerate(form.options):
         row = entry.form
         name = (row["name"].data or "").strip()
-        option_id = int(row["id"].data) if (row["id"].data or "").isdigit() else None
+        option_id = number_of(row["id"].data)
         if not name and row["price"].data is None and not row["price"].errors:
             continue
         if not name:
@@ -340,9 +340,9 @@ def _payload(form: MenuForm, zone: ZoneInfo, current: dict) -> tuple[dict, list[
 
 def _rows_by_option_id(form: MenuForm) -> dict[int, int]:
     return {
-        int(entry.form["id"].data): index
+        number_of(entry.form["id"].data): index
         for index, entry in enumerate(form.options)
-        if (entry.form["id"].data or "").isdigit()
+        if number_of(entry.form["id"].data) is not None
     }
 
 

@@ -116,3 +116,74 @@ def test_passwords_are_hashed_with_scrypt_outside_the_test_suite():
     for hashed in hashes.values():
         assert check_password_hash(hashed, "correct-horse-9")
         assert not check_password_hash(hashed, "correct-horse-8")
+
+
+def production_app(monkeypatch, tmp_path, platforms):
+    with_secrets(monkeypatch)
+    return create_app(
+        ProductionConfig,
+        DATABASE_URL="sqlite:///" + str(tmp_path / "production.sqlite"),
+        DELIVERY_PLATFORMS=json.dumps(platforms),
+    )
+
+
+def test_production_offers_only_the_volunteers_unless_platforms_are_named():
+    assert json.loads(ProductionConfig.DELIVERY_PLATFORMS) == {
+        "volunteer": {"adapter": "volunteer"}
+    }
+    assert "simulator" in json.loads(DevelopmentConfig.DELIVERY_PLATFORMS), "make demo's"
+
+
+def test_production_starts_with_the_volunteers_alone(monkeypatch, tmp_path):
+    app = production_app(monkeypatch, tmp_path, {"volunteer": {"adapter": "volunteer"}})
+    assert app.config["ENV_NAME"] == "production"
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        # The simulator named with nothing else: its adapter fills in the published secrets.
+        ({"adapter": "simulator"}, "webhook_secret is the simulator's published default"),
+        ({"adapter": "simulator"}, "api_key is the simulator's published default"),
+        (
+            {"adapter": "simulator", "api_key": "k" * 20, "webhook_secret": "simulator-secret"},
+            "webhook_secret is the simulator's published default",
+        ),
+        (
+            {"adapter": "http", "base_url": "https://courier.example", "api_key": "k" * 20},
+            "webhook_secret is missing",
+        ),
+        (
+            {"adapter": "http", "base_url": "https://c.example", "webhook_secret": "s" * 20},
+            "api_key is missing",
+        ),
+        (
+            {
+                "adapter": "http",
+                "base_url": "https://c.example",
+                "api_key": "k" * 20,
+                "webhook_secret": "short-secret",
+            },
+            "webhook_secret is shorter than 16 characters",
+        ),
+        ({"adapter": "pigeon"}, "adapter 'pigeon' is not one of"),
+    ],
+)
+def test_production_refuses_to_start_with_a_platform_secret_missing_short_or_published(
+    monkeypatch, tmp_path, settings, named
+):
+    platforms = {"volunteer": {"adapter": "volunteer"}, "courier": settings}
+    with pytest.raises(RuntimeError, match="DELIVERY_PLATFORMS") as refused:
+        production_app(monkeypatch, tmp_path, platforms)
+    assert f"platform 'courier': {named}" in str(refused.value)
+
+
+def test_production_runs_the_simulator_only_named_with_secrets_of_its_own(monkeypatch, tmp_path):
+    own = {"adapter": "simulator", "api_key": "a" * 24, "webhook_secret": "b" * 24}
+    app = production_app(monkeypatch, tmp_path, {"simulator": own})
+    assert json.loads(app.config["DELIVERY_PLATFORMS"]) == {"simulator": own}
+
+
+def test_development_and_the_demo_keep_the_simulators_defaults(app):
+    # The suite's app is the testing configuration, as `make demo` runs development's.
+    assert "simulator" in json.loads(app.config["DELIVERY_PLATFORMS"])

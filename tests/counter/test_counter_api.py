@@ -1,13 +1,15 @@
 """The counter's API: terminals with revocable tokens, the card list for offline checks,
 the end-of-shift report, and the access log of card-less service."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mealservice.balances.services import top_up
-from mealservice.counter.services import shift_report
+from mealservice.core.errors import ApiError
+from mealservice.counter.models import Terminal
+from mealservice.counter.services import revoke_terminal, shift_report
 from mealservice.elders.cards import issue_card, revoke_card
 from mealservice.elders.models import AccessLogEntry
 from mealservice.elders.services import update_elder
@@ -69,6 +71,26 @@ def test_revoking_a_terminal_switches_its_token_off_and_nobody_elses(
     assert_error(scan(terminal, canteen, factories.create_card(elder)), 401, "unauthorized")
     assert scan(cashier, canteen, factories.create_card(elder)).status_code == 201
     assert_error(manager.post(f"/api/v1/terminals/{body['id']}/revoke"), 409, "terminal_revoked")
+
+
+def test_of_two_revokes_of_a_terminal_at_once_the_first_stands_and_the_second_is_refused(
+    db, manager, canteen
+):
+    terminal = factories.create_terminal(canteen)
+    # Another manager's revoke, committed while this request held the terminal as live.
+    db.session.execute(
+        update(Terminal)
+        .where(Terminal.id == terminal.id)
+        .values(revoked_at=datetime(2026, 11, 25, 1, 0, tzinfo=UTC), revoked_by="first-manager")
+        .execution_options(synchronize_session=False)
+    )
+    assert terminal.revoked_at is None
+    with pytest.raises(ApiError) as refused:
+        revoke_terminal(manager.user, terminal)
+    assert (refused.value.status, refused.value.code) == (409, "terminal_revoked")
+    assert refused.value.detail["revoked_by"] == "first-manager"
+    db.session.expire_all()
+    assert db.session.get(Terminal, terminal.id).revoked_by == "first-manager"
 
 
 def test_a_terminal_name_is_unique_in_its_canteen(manager, canteen):

@@ -203,6 +203,17 @@ def test_a_revoked_terminal_token_no_longer_logs_in(client, log_in_as, canteen):
     assert refused.status_code == 401
 
 
+def test_revoking_a_terminal_twice_says_it_was_already_revoked(client, log_in_as, canteen):
+    log_in_as("manager")
+    register(client, canteen, "一号收银台")
+    [terminal] = services.canteen_terminals(canteen)
+    path = f"{terminals_path(canteen)}/{terminal.id}/revoke"
+    for _ in range(2):
+        client.post(path, data={"csrf_token": page_token(client, terminals_path(canteen))})
+    listing = client.get(terminals_path(canteen)).get_data(as_text=True)
+    assert "此收银终端已经停用。" in listing
+
+
 def test_revoking_needs_the_csrf_token(client, log_in_as, canteen):
     log_in_as("manager")
     register(client, canteen, "一号收银台")

@@ -147,6 +147,11 @@ def test_a_report_without_a_signature_is_refused():
         ({"status": "teleported"}, "status"),
         ({"order_id": "seven"}, "order_id"),
         ({"order_id": True}, "order_id"),
+        # Ids no column holds, and digits int() reads but an id never has.
+        ({"order_id": 2**70}, "order_id"),
+        ({"order_id": str(2**70)}, "order_id"),
+        ({"order_id": "\u00b2"}, "order_id"),
+        ({"order_id": "\u0661"}, "order_id"),
         ({"event_id": ""}, "event_id"),
         ({"at": "yesterday"}, "at"),
         ({"at": "2026-11-25T03:59:00"}, "at"),

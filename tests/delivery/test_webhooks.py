@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from mealservice.core.db import db as _db
 from mealservice.delivery import services
+from mealservice.delivery.platforms.base import sign
 from mealservice.elders.models import WelfareAlert
 from mealservice.meals.models import Meal
 from tests import factories
@@ -78,6 +79,36 @@ def test_a_stale_timestamp_is_refused(fake, anonymous, canteen, order):
     raw = body_of(order)
     old = datetime.now(UTC) - timedelta(minutes=6)
     assert_error(post(anonymous, raw, headers=signed_headers(raw, at=old)), 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "9" * 400,  # overflowed the comparison with the clock: a 500 before
+        "9" * 5000,
+        "-1",
+        "1764036000.5",
+        "1e9",
+        " 1764036000",
+        "1_764_036_000",
+        "",
+        "\u0661\u0667\u0666\u0664",  # Arabic-Indic digits, which int() reads
+    ],
+)
+def test_a_timestamp_that_cannot_be_used_is_refused_as_unauthorized(
+    fake, anonymous, canteen, order, timestamp
+):
+    send_out(canteen)
+    raw = body_of(order)
+    # Signed over the timestamp as sent, so only the timestamp is wrong.
+    headers = {
+        "X-Timestamp": timestamp,
+        "X-Signature": sign(SECRET, timestamp, raw),
+        "Content-Type": "application/json",
+    }
+    error = assert_error(post(anonymous, raw, headers=headers), 401, "unauthorized")
+    assert "X-Timestamp" in error["message"]
+    assert order.delivery_stage is None
 
 
 def test_an_unknown_platform_is_not_found(fake, anonymous, canteen, order):

@@ -1,11 +1,15 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import func, select, update
 
+from mealservice.core.errors import ApiError
+from mealservice.elders import cards
 from mealservice.elders.card_codec import InvalidCard, decode_card
-from mealservice.elders.cards import is_superseded, signing_key, verifying_keys
+from mealservice.elders.cards import is_superseded, revoke_card, signing_key, verifying_keys
 from mealservice.elders.models import Card
+from tests import factories
 from tests.core.test_errors import assert_error
 
 
@@ -104,3 +108,38 @@ def test_cards_of_a_retired_key_verify_until_the_key_is_removed(login_as, elder,
     monkeypatch.setitem(app.config, "CARD_RETIRED_KEYS", "")
     with pytest.raises(InvalidCard, match="retired"):
         decode_card(old_payload, verifying_keys())
+
+
+def revoked_meanwhile(db, model, row_id, **values):
+    """Another request's revoke, committed while this one held the row as unrevoked: the
+    row changes in the database, the object this session loaded does not."""
+    db.session.execute(
+        update(model)
+        .where(model.id == row_id)
+        .values(revoked_at=datetime(2026, 11, 25, 1, 0, tzinfo=UTC), **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def test_of_two_revokes_at_once_the_first_reason_stands_and_the_second_is_refused(db, elder):
+    card = factories.create_card(elder)
+    assert card.revoked_at is None
+    revoked_meanwhile(db, Card, card.id, revoke_reason="遗失")
+    with pytest.raises(ApiError) as refused:
+        revoke_card(card, "损坏")
+    assert (refused.value.status, refused.value.code) == (409, "card_revoked")
+    assert refused.value.detail["reason"] == "遗失"
+    db.session.expire_all()
+    assert db.session.get(Card, card.id).revoke_reason == "遗失"
+
+
+def test_two_issues_that_read_the_same_generation_make_one_card_and_a_409(
+    login_as, elder, db, monkeypatch
+):
+    manager = login_as("manager")
+    assert issue(manager, elder).status_code == 201
+    # The second read the generation before the first's card was there.
+    monkeypatch.setattr(cards, "latest_generation", lambda elder_id: None)
+    error = assert_error(issue(manager, elder), 409, "card_issued_meanwhile")
+    assert error["detail"] == {"elder_id": elder.id}
+    assert db.session.scalar(select(func.count()).select_from(Card)) == 1

@@ -16,7 +16,7 @@ from mealservice.claims.pages import bp
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed
-from mealservice.core.forms import page_arg
+from mealservice.core.forms import number_of, page_arg
 from mealservice.core.i18n import yuan
 from mealservice.core.periods import is_month, previous_month
 from mealservice.core.privacy import mask_name
@@ -176,11 +176,11 @@ def make():
     """A manager's claim for a month that has ended; then the claim's page."""
     user = require_permission("claims.make")
     text = (request.form.get("month") or "").strip()
-    asked = (request.form.get("canteen_id") or "").strip()
+    asked = number_of(request.form.get("canteen_id"))
     try:
-        if user.canteen_id is None and not asked.isdigit():
+        if user.canteen_id is None and asked is None:
             raise ValidationFailed({"canteen_id": [_("Choose a meal place.")]})
-        canteen = get_canteen(user, user.canteen_id or int(asked))
+        canteen = get_canteen(user, user.canteen_id or asked)
         month = _month_arg(text)
         if month is None:
             raise ValidationFailed(
@@ -203,11 +203,11 @@ def preview():
     own meal place; an official or an administrator chooses one (`?canteen_id=`)."""
     user = require_permission("claims.preview")
     own = _own_canteen(user)
-    asked = request.args.get("canteen_id", "")
+    asked = number_of(request.args.get("canteen_id"))
     canteen = None
-    if asked.isdigit():
-        user = require_permission("claims.preview", scope=get_canteen, canteen_id=int(asked))
-        canteen = get_canteen(user, int(asked))
+    if asked is not None:
+        user = require_permission("claims.preview", scope=get_canteen, canteen_id=asked)
+        canteen = get_canteen(user, asked)
     elif own is not None:
         canteen = own
     month = _month_arg(request.args.get("month"))
@@ -297,8 +297,8 @@ def _review_form() -> tuple[dict, dict]:
     errors = {}
     chosen = []
     for text in request.form.getlist("rejected_meal_ids"):
-        if text.strip().isdigit():
-            chosen.append(int(text))
+        if (meal_id := number_of(text)) is not None:
+            chosen.append(meal_id)
         else:
             errors["rejected_meal_ids"] = _("Rejected lines: a line was not recognised.")
     if decision not in tuple(Decision):

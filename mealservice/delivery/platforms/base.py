@@ -4,6 +4,7 @@ builds one per configured platform (redash's destinations are the model)."""
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,9 @@ from flask import current_app
 
 # How far an X-Timestamp may be from our clock (API.md: five minutes).
 MAX_CLOCK_SKEW_S = 300
+# Unix seconds in ASCII digits. int() alone would also read " 17", "1_7", other scripts'
+# digits and hundreds of digits, which then overflow the comparison with our clock.
+UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 class PlatformUnavailable(Exception):
@@ -64,6 +68,8 @@ class Platform:
 
     name: str
     adapter: str
+    # The settings that prove who is calling: each must be a secret of the deployment's own.
+    SECRETS: tuple[str, ...] = ()
 
     def __init__(self, name: str, settings: dict):
         self.name = name
@@ -100,11 +106,9 @@ def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
 def verify_signature(secret: str, headers, raw_body: bytes, now: datetime) -> None:
     timestamp = headers.get("X-Timestamp", "")
     signature = headers.get("X-Signature", "")
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise BadReport("X-Timestamp is not Unix seconds") from None
-    if abs(now.timestamp() - sent) > MAX_CLOCK_SKEW_S:
+    if UNIX_SECONDS.fullmatch(timestamp) is None:
+        raise BadReport("X-Timestamp is not Unix seconds")
+    if abs(now.timestamp() - int(timestamp)) > MAX_CLOCK_SKEW_S:
         raise BadReport("X-Timestamp is more than five minutes off")
     if not hmac.compare_digest(sign(secret, timestamp, raw_body), signature):
         raise BadReport("the signature does not hold")
@@ -112,5 +116,8 @@ def verify_signature(secret: str, headers, raw_body: bytes, now: datetime) -> No
 
 def configured_platforms() -> dict[str, dict]:
     """DELIVERY_PLATFORMS: {"name": {"adapter": "http" | "simulator" | "volunteer", ...}}."""
-    raw = current_app.config["DELIVERY_PLATFORMS"]
+    return parse_platforms(current_app.config["DELIVERY_PLATFORMS"])
+
+
+def parse_platforms(raw: str | dict) -> dict[str, dict]:
     return json.loads(raw) if isinstance(raw, str) else dict(raw)

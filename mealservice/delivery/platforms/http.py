@@ -5,11 +5,13 @@ Standard library only (urllib): the calls are few, made by the scheduler, never 
 worker, and each is bounded by a short timeout so a hung platform cannot hold the outbox."""
 
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from mealservice.core.schemas import MAX_ID
 from mealservice.delivery.platforms.base import (
     DeliveryRequest,
     Platform,
@@ -20,6 +22,8 @@ from mealservice.delivery.platforms.base import (
 )
 
 STATUSES = ("accepted", "picked_up", "delivered", "failed")
+# An order id sent as text: ASCII digits, no more than an id column holds.
+ORDER_ID = re.compile(r"[0-9]{1,10}")
 # Long enough for a busy platform, short enough that a hung one fails the job quickly
 # and the outbox retries it with backoff.
 DEFAULT_TIMEOUT_S = 3.0
@@ -39,6 +43,7 @@ class HttpPlatform(Platform):
     """settings: base_url, api_key, webhook_secret, optional timeout_s."""
 
     adapter = "http"
+    SECRETS = ("api_key", "webhook_secret")
 
     @property
     def base_url(self) -> str:
@@ -127,9 +132,9 @@ def report_from_body(raw_body: bytes) -> Report:
     if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
         raise InvalidReport("event_id", "a string of 1 to 64 characters")
     order_id = body.get("order_id")
-    if isinstance(order_id, str) and order_id.isdigit():
+    if isinstance(order_id, str) and ORDER_ID.fullmatch(order_id):
         order_id = int(order_id)
-    if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
+    if not isinstance(order_id, int) or isinstance(order_id, bool) or not 0 < order_id <= MAX_ID:
         raise InvalidReport("order_id", "a positive integer")
     status = body.get("status")
     if status not in STATUSES:

@@ -20,6 +20,7 @@ from mealservice.core.auth import LINKED_ELDER_ROLES, may, require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound
+from mealservice.core.forms import number_of
 from mealservice.core.refusals import ORDERING, explain, words
 from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder
@@ -105,11 +106,7 @@ def _chosen_elder(user, elders: list[Elder], elder_id: int | None) -> Elder | No
 
 
 def _int_arg(name: str, source=None) -> int | None:
-    value = (source or request.args).get(name, "")
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return number_of((source or request.args).get(name))
 
 
 def _home_of(elder: Elder) -> tuple[float, float] | None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mealservice.core.auth import ADMIN, MANAGER, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
-from mealservice.core.forms import fen_to_yuan_text, page_arg, yuan_error, yuan_to_fen
+from mealservice.core.forms import fen_to_yuan_text, number_of, page_arg, yuan_error, yuan_to_fen
 from mealservice.core.refusals import explain
 from mealservice.core.schemas import page_of_query
 from mealservice.oversight.models import CHECKLIST, InspectionResult
@@ -177,7 +177,7 @@ def set_grade(canteen_id: int):
         registry.set_grade(
             user,
             canteen,
-            int(text) if text.isdigit() else None,
+            number_of(text),
             _date_field("graded_on", required=True),
             subsidy,
         )
@@ -266,7 +266,7 @@ def draw_inspections():
         if not code:
             raise ValidationFailed({"district": [_("Choose a district.")]})
         district = get_district(user, code)
-        drawn = inspections.draw_inspections(user, district, int(text) if text.isdigit() else None)
+        drawn = inspections.draw_inspections(user, district, number_of(text))
     except ApiError as error:
         return _inspections_page(
             user, error_text=refusal_text(error), form=request.form, status=error.status

@@ -14,6 +14,7 @@ from mealservice.claims.models import AnomalyCode, Claim, ClaimStatus, SampleOut
 from mealservice.claims.pages.claims import ANOMALY_WORDS, STATUS_WORDS
 from mealservice.core.auth import canteen_scope, may, require_permission
 from mealservice.core.errors import ApiError
+from mealservice.core.forms import number_of
 from mealservice.core.periods import is_month, previous_month
 from mealservice.core.refusals import explain
 from mealservice.oversight.pages import bp
@@ -107,7 +108,7 @@ def draw_samples(claim_id: int):
     user = require_permission("samples.write", scope=services.get_claim, claim_id=claim_id)
     claim = services.get_claim(user, claim_id)
     text = (request.form.get("size") or "").strip()
-    size = int(text) if text.isdigit() else 0
+    size = number_of(text) or 0
     try:
         checks = sampling.draw_sample(user, claim, size)
     except ApiError as error:

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from mealservice.core.auth import ADMIN, require_permission
 from mealservice.core.db import db
-from mealservice.core.forms import page_arg
+from mealservice.core.forms import number_of, page_arg
 from mealservice.core.periods import is_month, month_of
-from mealservice.core.schemas import MAX_ID, page_of_query
+from mealservice.core.schemas import page_of_query
 from mealservice.elders import access
 from mealservice.elders.models import Access
 from mealservice.oversight.pages import bp
@@ -70,7 +70,7 @@ def satisfaction():
 def _filters() -> tuple[dict, str | None]:
     username = (request.args.get("username") or "").strip()[:64]
     text = (request.args.get("elder_id") or "").strip()
-    elder_id = int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
+    elder_id = number_of(text) or None
     error = None
     if text and elder_id is None:
         error = _("Elder number: give the elder's number, such as 42.")

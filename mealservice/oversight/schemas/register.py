@@ -2,7 +2,14 @@
 
 import marshmallow as ma
 
-from mealservice.core.schemas import Fen, InputSchema, PageQuery, UtcDateTime, collection_schema
+from mealservice.core.schemas import (
+    MAX_ID,
+    Fen,
+    InputSchema,
+    PageQuery,
+    UtcDateTime,
+    collection_schema,
+)
 from mealservice.oversight.models import CHECKLIST, InspectionResult
 from mealservice.places.models import FilingStatus
 
@@ -25,7 +32,10 @@ class FilingIn(InputSchema):
 
 class GradeIn(InputSchema):
     grade = ma.fields.Integer(
-        strict=True, required=True, metadata={"description": "1 to 5", "example": 3}
+        strict=True,
+        required=True,
+        validate=ma.validate.Range(min=1, max=5),
+        metadata={"description": "1 to 5", "example": 3},
     )
     graded_on = ma.fields.Date(required=True)
     operating_subsidy_fen = Fen(
@@ -44,7 +54,10 @@ class BlacklistIn(InputSchema):
 
 class DrawIn(InputSchema):
     count = ma.fields.Integer(
-        strict=True, required=True, metadata={"description": "how many places to draw"}
+        strict=True,
+        required=True,
+        validate=ma.validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "how many places to draw"},
     )
 
 
