@@ -58,6 +58,7 @@ def world(db, district, canteen, elder):
     entry = factories.create_blacklist_entry(blacklisted)
     inspection = factories.create_inspection(district)
     run = factories.create_volunteer_run(canteen, factories.create_elder(district))
+    cashier = factories.create_user("cashier", canteen=canteen)
     return {
         "code": [district.code],
         "community_code": [canteen.community.code],
@@ -81,6 +82,7 @@ def world(db, district, canteen, elder):
         "sample_id": [sample.id],
         "entry_id": [entry.id],
         "inspection_id": [inspection.id],
+        "user_id": [cashier.id],
     }
 
 
