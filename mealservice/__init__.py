@@ -150,7 +150,9 @@ def register_blueprints(app: Flask) -> None:
         claim_views.blp,
         oversight_views.blp,
     ):
-        api.register_blueprint(blueprint)
+        # In the app's context: the document states choices the configuration makes.
+        with app.app_context():
+            api.register_blueprint(blueprint)
     register_docs_assets(app)
     give_api_docs_their_policy(app)
     if app.config["BENCHMARK_FLOORS"]:

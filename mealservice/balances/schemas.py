@@ -1,29 +1,25 @@
 import marshmallow as ma
 
 from mealservice.balances.models import TopUpMethod
-from mealservice.core.schemas import Fen, Id, InputSchema, UtcDateTime
+from mealservice.core.schemas import Fen, UtcDateTime, required_when
+from mealservice.elders.schemas import CardOrElderIn
 
 # The most one top-up may put in: a typo of two extra zeros is caught at the counter.
 MAX_TOP_UP_FEN = 100_000
 
 
-class CounterMoneyIn(InputSchema):
+class CounterMoneyIn(CardOrElderIn):
     """Money paid in or out by hand at a counter, for the elder named by card or look-up."""
 
-    qr_payload = ma.fields.String(validate=ma.validate.Length(min=1, max=400))
-    elder_id = Id()
+    openapi_rules = (
+        *CardOrElderIn.openapi_rules,
+        required_when("method", TopUpMethod.E_PAYMENT.value, "reference"),
+    )
+
     method = ma.fields.String(
         required=True, validate=ma.validate.OneOf([method.value for method in TopUpMethod])
     )
     reference = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
-
-    @ma.validates_schema
-    def card_or_elder(self, data, **kwargs):
-        if len([field for field in ("qr_payload", "elder_id") if field in data]) != 1:
-            raise ma.ValidationError(
-                "Send either the card's qr_payload or the elder_id found by the look-up.",
-                "qr_payload",
-            )
 
     @ma.validates_schema
     def reference_for_e_payment(self, data, **kwargs):

@@ -16,6 +16,7 @@ from werkzeug.routing import BaseConverter
 
 from mealservice.core.auth import require_permission
 from mealservice.core.errors import ValidationFailed
+from mealservice.core.schemas import InputSchema
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -53,14 +54,76 @@ class PathParametersPlugin(BasePlugin):
                 responses[404] = HTTPStatus.NOT_FOUND.name
 
 
+class SchemaRulesPlugin(BasePlugin):
+    """A schema's rules across its fields, stated where JSON Schema can say them: an input
+    schema's `openapi_rules` (a list of JSON Schema objects, e.g. "the card or the elder,
+    not both") join its component as `allOf`, beside the validator that enforces them."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        rules = getattr(kwargs.get("schema"), "openapi_rules", None)
+        return {"allOf": list(rules)} if rules else None
+
+
+# Every text an input schema takes refuses NUL (InputSchema), and says so.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _input_schema_of(field) -> ma.Schema | None:
+    parent = field.parent
+    while isinstance(parent, ma.fields.Field):
+        parent = parent.parent
+    return parent if isinstance(parent, InputSchema) else None
+
+
+def field_rules(self, field, ret: dict, **kwargs) -> dict:
+    """What a field's validators enforce that apispec leaves out: the NUL rule of every
+    input text, a NoneOf's refused values, choices known only to the running app
+    (metadata `openapi_enum`, a function called as the document is built, in the app's
+    context), and a nullable nested object that is the object or null (apispec's OpenAPI
+    3.0 form lets any object through)."""
+    rules: dict = {}
+    if (choices := field.metadata.get("openapi_enum")) is not None:
+        rules["enum"] = list(choices())
+    if (
+        type(field) is ma.fields.String
+        and _input_schema_of(field) is not None
+        and not {"pattern", "enum", "format"} & (ret.keys() | rules.keys())
+    ):
+        rules["pattern"] = NO_NUL_PATTERN
+    refused = [
+        value
+        for validator in field.validators
+        if isinstance(validator, ma.validate.NoneOf)
+        for value in validator.iterable
+    ]
+    if refused:
+        rules["not"] = {"enum": refused}
+    # apispec writes a Dict's additionalProperties after the metadata: a field that names
+    # its keys says so again here.
+    if "additionalProperties" in field.metadata:
+        rules["additionalProperties"] = field.metadata["additionalProperties"]
+    for branch in ret.get("anyOf", ()):
+        if branch == {"type": "object", "nullable": True}:
+            branch["enum"] = [None]
+    return rules
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
-        plugins = [PathParametersPlugin(), *(spec_kwargs or {}).get("extra_plugins", ())]
+        plugins = [
+            PathParametersPlugin(),
+            SchemaRulesPlugin(),
+            *(spec_kwargs or {}).get("extra_plugins", ()),
+        ]
         spec_kwargs = {**(spec_kwargs or {}), "extra_plugins": plugins}
         super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
         self.register_converter(BaseConverter, converter_schema)
+
+    def _init_spec(self, **kwargs):
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(field_rules)
 
     def _register_error_handlers(self):
         # core.errors registers the one handler for every HTTP error, API or page.

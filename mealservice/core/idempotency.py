@@ -15,6 +15,7 @@ one key never moves money twice."""
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
@@ -39,11 +40,14 @@ HEADER = "Idempotency-Key"
 # A claim this old belongs to a request that died (a killed worker): the key is free again.
 STALE_AFTER = timedelta(seconds=60)
 
+# Visible ASCII: what travels in an HTTP header unchanged (a UUID, a terminal's counter).
+KEY_PATTERN = r"^[!-~]{1,100}$"
+
 HEADER_DOC = {
     "in": "header",
     "name": HEADER,
     "required": False,
-    "schema": {"type": "string", "maxLength": 100},
+    "schema": {"type": "string", "pattern": KEY_PATTERN},
     "description": "repeat-safe key: a repeat with the same body gets the first response",
 }
 
@@ -69,8 +73,8 @@ def idempotent(view):
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)
-        if not 1 <= len(key) <= 100 or not key.isprintable():
-            raise ValidationFailed({HEADER: ["Use between 1 and 100 printable characters."]})
+        if re.fullmatch(KEY_PATTERN, key) is None:
+            raise ValidationFailed({HEADER: ["Use 1 to 100 visible ASCII characters."]})
         fingerprint = request_fingerprint(request.path, request.get_data())
         user_id = current_user().id
         start_writing()

@@ -74,6 +74,17 @@ class InputSchema(ma.Schema):
         return data
 
 
+def required_when(field: str, value: str, *required: str) -> dict:
+    """An input schema's rule, for its `openapi_rules`: when `field` is `value`, the
+    `required` fields are given."""
+    return {
+        "anyOf": [
+            {"properties": {field: {"not": {"enum": [value]}}}},
+            {"required": list(required)},
+        ]
+    }
+
+
 class UtcDateTime(ma.fields.AwareDateTime):
     """Times go out in UTC, however they came in: one form for every client."""
 

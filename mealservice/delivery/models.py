@@ -12,6 +12,9 @@ from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db, sql_in
 from mealservice.places.models import Canteen, Slot
 
+# The platform of the canteen's own volunteers: its runs name the volunteer who carries them.
+VOLUNTEER_PLATFORM = "volunteer"
+
 
 class RunStatus(StrEnum):
     OPEN = "open"  # some orders not yet delivered or failed

@@ -1,26 +1,57 @@
 import marshmallow as ma
 
-from mealservice.core.schemas import Id, InputSchema, UtcDateTime, collection_schema
+from mealservice.core.schemas import (
+    Id,
+    InputSchema,
+    UtcDateTime,
+    collection_schema,
+    required_when,
+)
+from mealservice.delivery.models import VOLUNTEER_PLATFORM
+from mealservice.delivery.platforms.base import configured_platforms
 from mealservice.places.models import Slot
 
 SLOTS = [slot.value for slot in Slot]
 
 
+def _platform_names() -> list[str]:
+    return sorted(configured_platforms())
+
+
 class RunIn(InputSchema):
+    openapi_rules = (required_when("platform", VOLUNTEER_PLATFORM, "volunteer_id"),)
+
     date = ma.fields.Date(required=True)
     slot = ma.fields.String(required=True, validate=ma.validate.OneOf(SLOTS))
-    platform = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=30))
+    platform = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=30),
+        metadata={"description": "a configured platform", "openapi_enum": _platform_names},
+    )
     volunteer_id = Id(metadata={"description": "volunteer platform only: who carries the run"})
 
 
 class RedispatchIn(InputSchema):
     platform = ma.fields.String(
         validate=ma.validate.Length(min=1, max=30),
-        metadata={"description": "default: the platform of the run that failed"},
+        metadata={
+            "description": "default: the platform of the run that failed",
+            "openapi_enum": _platform_names,
+        },
     )
 
 
 class DropIn(InputSchema):
+    openapi_rules = (
+        {
+            "oneOf": [
+                {"required": ["code"]},
+                {"required": ["no_answer"], "properties": {"no_answer": {"enum": [True]}}},
+                {"required": ["by_hand"]},
+            ]
+        },
+    )
+
     code = ma.fields.String(
         validate=ma.validate.Regexp(r"^\d{6}$", error="Six digits."),
         metadata={"description": "the code the elder gives at the door"},

@@ -33,6 +33,7 @@ from mealservice.core.errors import (
 )
 from mealservice.delivery import platforms, throttling
 from mealservice.delivery.models import (
+    VOLUNTEER_PLATFORM,
     DeliveryEvent,
     DeliveryJob,
     DeliveryRun,
@@ -68,7 +69,6 @@ from mealservice.policy.services import pricing_policies
 
 log = logging.getLogger(__name__)
 
-VOLUNTEER_PLATFORM = "volunteer"
 REPORT_STATUSES = ("accepted", "picked_up", "delivered", "failed")
 # How far a delivery has got: a report is applied only when it moves the order forward.
 RANK = {None: 0, "accepted": 1, "picked_up": 2, "delivered": 3, "failed": 3}

@@ -6,7 +6,7 @@ from werkzeug.datastructures import FileStorage
 
 from mealservice.core.auth import ADMIN, CANTEEN_ROLES, current_user
 from mealservice.core.clock import utcnow
-from mealservice.core.schemas import InputSchema, LocationSchema, PageQuery, collection_schema
+from mealservice.core.schemas import Id, InputSchema, LocationSchema, PageQuery, collection_schema
 from mealservice.elders.models import AbilityLevel, Category, ElderStatus, Hukou
 
 PHONE = ma.validate.Regexp(
@@ -24,6 +24,24 @@ class ConsentSchema(InputSchema):
             raise ma.ValidationError("Consent cannot be given in the future.")
 
 
+class CardOrElderIn(InputSchema):
+    """Who a counter acts for: the card scanned, or the elder found by the look-up when
+    the card is not at hand. One of the two, never both."""
+
+    openapi_rules = ({"oneOf": [{"required": ["qr_payload"]}, {"required": ["elder_id"]}]},)
+
+    qr_payload = ma.fields.String(validate=ma.validate.Length(min=1, max=400))
+    elder_id = Id()
+
+    @ma.validates_schema
+    def card_or_elder(self, data, **kwargs):
+        if len([field for field in ("qr_payload", "elder_id") if field in data]) != 1:
+            raise ma.ValidationError(
+                "Send either the card's qr_payload or the elder_id found by the look-up.",
+                "qr_payload",
+            )
+
+
 def _distinct(value):
     if len(set(value)) != len(value):
         raise ma.ValidationError("List each category once.")
@@ -31,7 +49,14 @@ def _distinct(value):
 
 class ElderIn(InputSchema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
-    id_number = ma.fields.String(required=True, load_only=True)
+    id_number = ma.fields.String(
+        required=True,
+        load_only=True,
+        metadata={
+            "description": "GB 11643: 17 digits and a check character (its value is checked too)",
+            "pattern": "^[0-9]{17}[0-9Xx]$",
+        },
+    )
     phone = ma.fields.String(required=True, validate=PHONE)
     address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     community = ma.fields.String(required=True)
@@ -41,6 +66,7 @@ class ElderIn(InputSchema):
         ma.fields.String(validate=ma.validate.OneOf([c.value for c in Category])),
         load_default=list,
         validate=_distinct,
+        metadata={"uniqueItems": True},
     )
     ability_level = ma.fields.String(
         required=True, validate=ma.validate.OneOf([a.value for a in AbilityLevel])
@@ -97,6 +123,7 @@ class ElderPatch(InputSchema):
     categories = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf([c.value for c in Category])),
         validate=_distinct,
+        metadata={"uniqueItems": True},
     )
     ability_level = ma.fields.String(validate=ma.validate.OneOf([a.value for a in AbilityLevel]))
     diet_notes = ma.fields.String(validate=ma.validate.Length(max=300), allow_none=True)

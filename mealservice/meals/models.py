@@ -49,6 +49,14 @@ class OrderPayment(StrEnum):
     AT_COUNTER = "at_counter"
 
 
+# How an order of each channel may be paid: from the balance when it is placed, or in cash
+# when the meal arrives, which is what an order that names no way is paid by.
+PAYMENTS = {
+    "delivery": (OrderPayment.BALANCE, OrderPayment.ON_DELIVERY),
+    "dine_in": (OrderPayment.BALANCE, OrderPayment.AT_COUNTER),
+}
+
+
 # The columns of a priced snapshot: what `pricing.price_meal` returns, what an order stores
 # and what its meal takes over.
 PRICED_SNAPSHOT = (

@@ -20,6 +20,7 @@ from mealservice.elders.services import get_elder, is_active_on, linked_elder_id
 from mealservice.meals import limits
 from mealservice.meals.models import (
     CLEARED,
+    PAYMENTS,
     Holds,
     Meal,
     Order,
@@ -48,13 +49,6 @@ TAKE_DELIVERY = text(
 RELEASE_DELIVERY = text(
     "UPDATE menus SET delivery_used = delivery_used - 1 WHERE id = :menu_id AND delivery_used > 0"
 )
-
-# How an order of each channel may be paid: from the balance when it is placed, or in cash
-# when the meal arrives, which is what an order that names no way is paid by.
-PAYMENTS = {
-    "delivery": (OrderPayment.BALANCE, OrderPayment.ON_DELIVERY),
-    "dine_in": (OrderPayment.BALANCE, OrderPayment.AT_COUNTER),
-}
 
 
 def payment_method(channel: str, method: str | None = None, field: str = "payment.method"):

@@ -8,8 +8,10 @@ from mealservice.core.schemas import (
     PageQuery,
     UtcDateTime,
     collection_schema,
+    required_when,
 )
-from mealservice.meals.models import OrderPayment, OrderStatus, PaymentMethod
+from mealservice.elders.schemas import CardOrElderIn
+from mealservice.meals.models import PAYMENTS, OrderPayment, OrderStatus, PaymentMethod
 from mealservice.places.models import Slot
 from mealservice.policy.pricing import CHANNELS
 
@@ -17,6 +19,8 @@ SLOTS = [slot.value for slot in Slot]
 
 
 class PaymentIn(InputSchema):
+    openapi_rules = (required_when("method", PaymentMethod.E_PAYMENT.value, "reference"),)
+
     # No payment gateway: an e-payment is recorded by the reference typed or scanned.
     method = ma.fields.String(
         required=True, validate=ma.validate.OneOf([method.value for method in PaymentMethod])
@@ -29,9 +33,7 @@ class PaymentIn(InputSchema):
             raise ma.ValidationError("Type or scan the e-payment reference.", "reference")
 
 
-class ScanIn(InputSchema):
-    qr_payload = ma.fields.String(validate=ma.validate.Length(min=1, max=400))
-    elder_id = Id()
+class ScanIn(CardOrElderIn):
     slot = ma.fields.String(validate=ma.validate.OneOf(SLOTS))
     option_id = Id()
     scanned_at = ma.fields.AwareDateTime(
@@ -42,15 +44,6 @@ class ScanIn(InputSchema):
         validate=ma.validate.Length(min=1, max=100),
         metadata={"description": "with elder_id: why the card was not scanned (logged)"},
     )
-
-    @ma.validates_schema
-    def card_or_elder(self, data, **kwargs):
-        given = [field for field in ("qr_payload", "elder_id") if field in data]
-        if len(given) != 1:
-            raise ma.ValidationError(
-                "Send either the card's qr_payload or the elder_id found by the look-up.",
-                "qr_payload",
-            )
 
 
 class PriceOut(ma.Schema):
@@ -163,7 +156,27 @@ class OrderPaymentIn(InputSchema):
     )
 
 
+def paid_as_the_channel_allows(*path: str) -> dict:
+    """PAYMENTS as a JSON Schema rule: the payment method at `path` (left out: the
+    channel's default) is one the order's channel takes."""
+
+    def paid_by(channel, methods) -> dict:
+        rule = {"enum": [method.value for method in methods]}
+        for name in reversed(path[1:]):
+            rule = {"properties": {name: rule}}
+        return {"properties": {"channel": {"enum": [channel]}, path[0]: rule}}
+
+    return {
+        "anyOf": [
+            {"not": {"required": [path[0]]}},
+            *(paid_by(channel, methods) for channel, methods in PAYMENTS.items()),
+        ]
+    }
+
+
 class OrderIn(InputSchema):
+    openapi_rules = (paid_as_the_channel_allows("payment", "method"),)
+
     elder_id = Id(required=True)
     menu_id = Id(required=True)
     option_id = Id(required=True)
@@ -285,6 +298,16 @@ class KitchenCountsOut(ma.Schema):
 
 
 class StandingOrderIn(InputSchema):
+    openapi_rules = (
+        {
+            "anyOf": [
+                {"properties": {"channel": {"not": {"enum": ["dine_in"]}}}},
+                {"not": {"required": ["address"]}},
+            ]
+        },
+        paid_as_the_channel_allows("payment_method"),
+    )
+
     elder_id = Id(required=True)
     canteen_id = Id(required=True)
     slot = ma.fields.String(required=True, validate=ma.validate.OneOf(SLOTS))

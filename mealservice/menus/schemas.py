@@ -81,6 +81,8 @@ class OptionPatchIn(InputSchema):
     """An option of a changed menu: with `id`, an option it has (fields left out keep
     their value); without, a new option. Options left out of the list are removed."""
 
+    openapi_rules = ({"anyOf": [{"required": ["id"]}, {"required": ["name", "price_fen"]}]},)
+
     id = Id()
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=60))
     price_fen = Fen()

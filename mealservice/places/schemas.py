@@ -9,6 +9,10 @@ CODE = ma.validate.Regexp(r"^[A-Za-z0-9_-]{2,20}$", error="Use 2–20 letters, d
 TIME_OF_DAY = ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use HH:MM.")
 
 
+# Said in the OpenAPI document as well as checked: the names zoneinfo knows.
+TIMEZONE_NAMES = sorted(available_timezones())
+
+
 def _known_timezone(value: str) -> None:
     if value not in available_timezones():
         raise ma.ValidationError(f"Unknown time zone {value!r}; use an IANA name.")
@@ -53,14 +57,14 @@ class SlotWindowsSchema(InputSchema):
 class DistrictIn(InputSchema):
     code = ma.fields.String(required=True, validate=CODE)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    timezone = ma.fields.String(validate=_known_timezone)
+    timezone = ma.fields.String(validate=_known_timezone, metadata={"enum": TIMEZONE_NAMES})
     slot_windows = ma.fields.Nested(SlotWindowsSchema)
     standards = ma.fields.Nested(StandardsSchema)
 
 
 class DistrictPatch(InputSchema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
-    timezone = ma.fields.String(validate=_known_timezone)
+    timezone = ma.fields.String(validate=_known_timezone, metadata={"enum": TIMEZONE_NAMES})
     slot_windows = ma.fields.Nested(SlotWindowsSchema)
 
 
@@ -108,6 +112,7 @@ class CanteenIn(InputSchema):
         ma.fields.String(validate=ma.validate.OneOf([f.value for f in Function])),
         required=True,
         validate=ma.validate.Length(min=1, error="Give at least one function."),
+        metadata={"uniqueItems": True},
     )
     operator_type = ma.fields.String(
         required=True, validate=ma.validate.OneOf([o.value for o in OperatorType])
@@ -157,10 +162,14 @@ class CanteenOut(ma.Schema):
     distance_m = ma.fields.Integer(metadata={"description": "present when `near` is given"})
 
 
+# LAT,LNG in decimal degrees, each within its range.
+NEAR_PATTERN = r"^-?(90(\.0+)?|[1-8]?\d(\.\d+)?),-?(180(\.0+)?|(1[0-7]\d|[1-9]?\d)(\.\d+)?)$"
+
+
 class NearQuery(PageQuery):
     """`near=LAT,LNG` and `radius_m=`, for anything listed nearest first."""
 
-    near = ma.fields.String(metadata={"description": "LAT,LNG"})
+    near = ma.fields.String(metadata={"description": "LAT,LNG", "pattern": NEAR_PATTERN})
     radius_m = ma.fields.Integer(validate=ma.validate.Range(min=1, max=100_000))
 
     @ma.post_load

@@ -1,3 +1,4 @@
+import json
 import re
 
 
@@ -53,3 +54,43 @@ def test_the_docs_need_no_login_and_load_nothing_from_other_hosts(anonymous):
         asset = anonymous.get(source)
         assert asset.status_code == 200 and len(asset.data) > 200, source
         asset.close()
+
+
+def test_the_document_states_the_rules_a_schema_can_carry(anonymous, app):
+    """What the validators enforce, said where JSON Schema can say it, so that a client
+    (or schemathesis, tests/core/test_fuzz_api.py) sending what the document allows is
+    accepted: NUL-free text, one of card or elder, a nested object or null, the running
+    app's platforms, refused values, distinct items, the key of a repeatable request."""
+    schemas = anonymous.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert schemas["ElderIn"]["properties"]["name"]["pattern"] == "^[^\\u0000]*$"
+    assert re.fullmatch(schemas["ElderIn"]["properties"]["name"]["pattern"], "王秀英")
+    assert not re.fullmatch(schemas["ElderIn"]["properties"]["name"]["pattern"], "王\x00")
+    assert {"oneOf": [{"required": ["qr_payload"]}, {"required": ["elder_id"]}]} in schemas[
+        "ScanIn"
+    ]["allOf"]
+    location = schemas["ElderPatch"]["properties"]["location"]["anyOf"]
+    assert {"type": "object", "nullable": True, "enum": [None]} in location
+    platforms = schemas["RunIn"]["properties"]["platform"]["enum"]
+    assert platforms == sorted(json.loads(app.config["DELIVERY_PLATFORMS"]))
+    assert schemas["StandingOrderIn"]["properties"]["weekdays"]["not"] == {"enum": ["0000000"]}
+    assert schemas["CanteenIn"]["properties"]["functions"]["uniqueItems"] is True
+    checklist = schemas["ResultIn"]["properties"]["checklist"]
+    assert checklist["additionalProperties"] is False and len(checklist["required"]) == 8
+    assert "Asia/Shanghai" in schemas["DistrictIn"]["properties"]["timezone"]["enum"]
+
+
+def test_the_idempotency_key_is_said_and_held_to_one_form(anonymous, login_as, canteen, elder):
+    spec = anonymous.get("/api/v1/openapi.json").get_json()
+    scan = spec["paths"]["/api/v1/canteens/{canteen_id}/scans"]["post"]
+    (key,) = [p for p in scan["parameters"] if p["name"] == "Idempotency-Key"]
+    pattern = key["schema"]["pattern"]
+    assert re.fullmatch(pattern, "4f1c2a9e-terminal-7") and not re.fullmatch(pattern, "a b")
+    response = login_as("cashier").post(
+        f"/api/v1/canteens/{canteen.id}/scans",
+        json={"elder_id": elder.id, "no_card_reason": "forgot the card"},
+        headers={"Idempotency-Key": "two words"},
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {
+        "Idempotency-Key": ["Use 1 to 100 visible ASCII characters."]
+    }

@@ -25,7 +25,7 @@ from mealservice.core.refusals import ORDERING, explain, words
 from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder
 from mealservice.meals import orders
-from mealservice.meals.models import Meal, OrderPayment, OrderStatus, Rating
+from mealservice.meals.models import PAYMENTS, Meal, OrderPayment, OrderStatus, Rating
 from mealservice.meals.pages import bp
 from mealservice.meals.services import quote
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
@@ -223,7 +223,7 @@ def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, s
     if refusal is None and price is not None and price.refusal == "slot_limit":
         refusal = words("already_ordered", ORDERING)
     balance = balance_of(elder.id)
-    if payment not in orders.PAYMENTS[channel]:
+    if payment not in PAYMENTS[channel]:
         # The balance is what relatives top up so the elder need not handle cash.
         enough = price is not None and 0 < price.elder_pays_fen <= balance
         payment = OrderPayment.BALANCE if enough else orders.payment_method(channel)
@@ -235,7 +235,7 @@ def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, s
         channel=channel,
         price=price,
         balance_fen=balance,
-        payments=orders.PAYMENTS[channel],
+        payments=PAYMENTS[channel],
         payment=payment,
         refusal=refusal,
         timezone=menu.canteen.district.effective_timezone,
@@ -249,7 +249,7 @@ def place():
     elder, menu, option, channel = _choice_from(request.form)
     payment = request.form.get("payment")
     data = {"elder_id": elder.id, "menu_id": menu.id, "option_id": option.id, "channel": channel}
-    if payment in orders.PAYMENTS[channel]:
+    if payment in PAYMENTS[channel]:
         data["payment"] = {"method": payment}
     address = (request.form.get("address") or "").strip()
     if channel == "delivery" and address:

@@ -17,6 +17,21 @@ from mealservice.places.models import FilingStatus
 
 
 class FilingIn(InputSchema):
+    openapi_rules = (
+        {
+            "anyOf": [
+                {"properties": {"status": {"not": {"enum": [FilingStatus.FILED.value]}}}},
+                {
+                    "required": ["filing_number", "filed_on"],
+                    "properties": {
+                        "filing_number": {"type": "string", "pattern": "\\S"},
+                        "filed_on": {"type": "string"},
+                    },
+                },
+            ]
+        },
+    )
+
     status = ma.fields.String(
         required=True, validate=ma.validate.OneOf([s.value for s in FilingStatus])
     )
@@ -70,7 +85,10 @@ class ResultIn(InputSchema):
         values=ma.fields.Raw(),
         required=True,
         metadata={
-            "description": "every item, true (met) or false (not met): " + ", ".join(CHECKLIST)
+            "description": "every item, true (met) or false (not met): " + ", ".join(CHECKLIST),
+            "properties": {item: {"type": "boolean"} for item in CHECKLIST},
+            "required": list(CHECKLIST),
+            "additionalProperties": False,
         },
     )
     findings = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=1000))
