@@ -54,6 +54,17 @@ class PathParametersPlugin(BasePlugin):
                 responses[404] = HTTPStatus.NOT_FOUND.name
 
 
+class BodyLimitPlugin(BasePlugin):
+    """Every operation that takes a body declares 413: a body over the request size limit
+    (core.limits) is refused before it is read, whatever the operation."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation and not {413, "413"} & responses.keys():
+                responses[413] = HTTPStatus.REQUEST_ENTITY_TOO_LARGE.name
+
+
 class SchemaRulesPlugin(BasePlugin):
     """A schema's rules across its fields, stated where JSON Schema can say them: an input
     schema's `openapi_rules` (a list of JSON Schema objects, e.g. "the card or the elder,
@@ -114,6 +125,7 @@ class Api(flask_smorest.Api):
     def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
         plugins = [
             PathParametersPlugin(),
+            BodyLimitPlugin(),
             SchemaRulesPlugin(),
             *(spec_kwargs or {}).get("extra_plugins", ()),
         ]

@@ -94,3 +94,16 @@ def test_the_idempotency_key_is_said_and_held_to_one_form(anonymous, login_as, c
     assert response.get_json()["error"]["fields"] == {
         "Idempotency-Key": ["Use 1 to 100 visible ASCII characters."]
     }
+
+
+def test_every_operation_that_takes_a_body_declares_413(anonymous):
+    spec = anonymous.get("/api/v1/openapi.json").get_json()
+    taking = [
+        (method, path)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "requestBody" in op
+    ]
+    assert len(taking) > 30
+    for method, path in taking:
+        assert "413" in spec["paths"][path][method]["responses"], (method, path)
