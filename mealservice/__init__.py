@@ -135,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.oversight import views as oversight_views
     from mealservice.places import pages as place_pages
     from mealservice.places import views as place_views
+    from mealservice.policy import pages as policy_pages
     from mealservice.policy import views as policy_views
 
     for blueprint in (
@@ -165,6 +166,7 @@ def register_blueprints(app: Flask) -> None:
         account_pages.bp,
         place_pages.bp,
         elder_pages.bp,
+        policy_pages.bp,
         counter_pages.bp,
         balance_pages.bp,
         meal_pages.bp,

@@ -85,6 +85,10 @@ WORDS = {
     },
     "already_dispatched": _l("The meal is already on its way and can no longer be cancelled."),
     "already_rated": _l("This meal has already been rated."),
+    "standing_order_exists": _l(
+        "The elder already has a standing order for this meal on some of these weekdays."
+    ),
+    "standing_order_stopped": _l("This standing order has been stopped."),
     # Delivery
     "no_orders": _l("There are no confirmed delivery orders left to put in a run for this meal."),
     "wrong_code": _l("That code is not right. Please ask the elder for the code again."),

@@ -11,12 +11,12 @@ from mealservice.core.db import db
 from mealservice.core.errors import Conflict, ValidationFailed
 from mealservice.elders.models import ElderStatus
 from mealservice.elders.signals import elder_status_changed
-from mealservice.meals import orders, standing
+from mealservice.meals import orders, samples, standing
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order, StandingOrder
 from mealservice.menus.signals import menu_unpublishing, options_removing
 from mealservice.places.signals import canteen_blacklisted
 from mealservice.policy.models import SubsidyPolicy
-from mealservice.policy.signals import policy_version_starting
+from mealservice.policy.signals import policy_version_starting, preview_samples_wanted
 
 
 @policy_version_starting.connect
@@ -113,3 +113,8 @@ def close_what_an_elder_gone_had_ordered(elder, since, **_) -> None:
         )
     ).all():
         standing.stop_standing_order(None, live)
+
+
+@preview_samples_wanted.connect
+def recent_meals_for_a_policy_preview(district, since: date, limit: int, **_):
+    return samples.recent_meal_samples(district, since, limit)
