@@ -182,6 +182,9 @@ class ElderPatch(InputSchema):
 class ElderQuery(PageQuery):
     community = ma.fields.String()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=50))
+    phone_last4 = ma.fields.String(
+        validate=ma.validate.Regexp(r"^[0-9]{4}$", error="Give the phone's last four digits.")
+    )
 
 
 class ConsentOut(ma.Schema):

@@ -210,8 +210,11 @@ def _no_such_community() -> ValidationFailed:
     return ValidationFailed({"community": ["No such community in the elder's district."]})
 
 
-def elders_query(actor, *, community: str | None = None, q: str | None = None):
-    """The elders an actor may see: their district's, or for family and elders their own."""
+def elders_query(
+    actor, *, community: str | None = None, q: str | None = None, phone_last4: str | None = None
+):
+    """The elders an actor may see: their district's, or for family and elders their own;
+    found by community, part of the name, the phone's last four digits."""
     query = select(Elder).order_by(Elder.id)
     if actor.role in LINKED_ELDER_ROLES:
         query = query.join(account_elders, account_elders.c.elder_id == Elder.id).where(
@@ -223,6 +226,8 @@ def elders_query(actor, *, community: str | None = None, q: str | None = None):
         query = query.join(Elder.community).where(Community.code == community)
     if q:
         query = query.where(Elder.name.contains(q))
+    if phone_last4:
+        query = query.where(Elder.phone_last4 == phone_last4)
     return query
 
 
