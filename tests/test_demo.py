@@ -162,6 +162,20 @@ def test_the_demo_holds_about_300_realistic_elders(runner, db):
     assert 0.3 < men / len(numbers) < 0.7
 
 
+def test_most_demo_elders_named_an_emergency_contact_and_some_have_diet_needs(runner, db):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    elders = demo_elders(db)
+    contacts = [elder.emergency_contact for elder in elders if elder.emergency_contact]
+    assert 0.5 < len(contacts) / len(elders) < 0.9
+    assert all(re.fullmatch(r"1[358]\d{9}", contact["phone"]) for contact in contacts)
+    needs = Counter(need for elder in elders for need in elder.diet_needs)
+    assert set(needs) == {"soft", "low_salt", "low_sugar"}
+    assert {"花生", "海鲜"} <= {a for elder in elders for a in elder.allergies}
+    # The structured needs say what the free-text note says, never more.
+    assert all(elder.diet_notes for elder in elders if elder.diet_needs or elder.allergies)
+
+
 def test_no_elder_response_nor_the_cli_output_shows_a_full_id_number(runner, db, app):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output

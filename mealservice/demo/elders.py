@@ -83,6 +83,17 @@ DIET_NOTES = (
     "海鲜过敏",
 )
 HELP_WITH_TRAY = "需要帮忙端餐盘"
+# The structured needs and allergies each note says, as the registry records them beside it.
+DIET_NEEDS_OF_NOTE = {
+    "糖尿病，少糖": "low_sugar",
+    "高血压，低盐": "low_salt",
+    "软食": "soft",
+    "牙口不好，饭菜要烂": "soft",
+}
+ALLERGIES_OF_NOTE = {"花生过敏": "花生", "海鲜过敏": "海鲜", "痛风，少海鲜": "海鲜"}
+# Who is called when an elder does not answer, with a weight: mostly a child.
+CONTACT_RELATIONS = {"儿子": 42, "女儿": 42, "侄子": 6, "邻居": 10}
+CONTACT_SHARE = 0.7  # elders who named an emergency contact when registering
 
 
 def demo_elders() -> list[dict]:
@@ -106,7 +117,34 @@ def demo_elders() -> list[dict]:
     while len(elders) < ELDER_COUNT:
         community = rng.choices(communities, weights)[0]
         elders.append(_elder(rng, community, numbers, male=rng.random() < 0.45))
+    # Drawn apart, so the elders above stay the same people they were before these fields.
+    extra = random.Random(ELDER_SEED + 1)
+    for elder in elders:
+        elder |= _diet(elder["diet_notes"])
+        if extra.random() < CONTACT_SHARE:
+            elder["emergency_contact"] = _contact(extra, elder)
     return elders
+
+
+def _diet(notes: str | None) -> dict:
+    parts = (notes or "").split("；")
+    return {
+        "diet_needs": sorted({DIET_NEEDS_OF_NOTE[p] for p in parts if p in DIET_NEEDS_OF_NOTE}),
+        "allergies": sorted({ALLERGIES_OF_NOTE[p] for p in parts if p in ALLERGIES_OF_NOTE}),
+    }
+
+
+def _contact(rng: random.Random, elder: dict) -> dict:
+    relation = rng.choices(list(CONTACT_RELATIONS), list(CONTACT_RELATIONS.values()))[0]
+    surname = elder["name"][0] if relation in ("儿子", "侄子") else rng.choice(SURNAMES[:20])
+    given = rng.choice(MALE_GIVEN if relation in ("儿子", "侄子") else FEMALE_GIVEN)
+    return {
+        "name": surname + given,
+        "relation": relation,
+        "phone": rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}",
+        # Named with the elder's own consent, on the same visit.
+        "consent": dict(elder["consent"]),
+    }
 
 
 def _elder(rng: random.Random, community, numbers: set, *, male: bool, age=None) -> dict:

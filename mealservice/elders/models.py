@@ -43,6 +43,15 @@ class AbilityLevel(StrEnum):
     SEVERE = "severe"
 
 
+class DietNeed(StrEnum):
+    """What the kitchen cooks differently, named as the menus' dish tags name it
+    (menus.services.KITCHEN_TAGS), so an elder's needs can be matched against a dish."""
+
+    SOFT = "soft"  # 软食
+    LOW_SALT = "low_salt"  # 低盐
+    LOW_SUGAR = "low_sugar"  # 低糖
+
+
 class ElderStatus(StrEnum):
     ACTIVE = "active"
     DECEASED = "deceased"
@@ -74,6 +83,14 @@ class Elder(db.Model):
         CheckConstraint(
             "status = 'active' OR status_since IS NOT NULL", name="inactive_since_a_date"
         ),
+        # An emergency contact is whole or absent, and kept only with its consent recorded.
+        CheckConstraint(
+            "(emergency_contact_name IS NULL) = (emergency_contact_phone IS NULL)"
+            " AND (emergency_contact_name IS NULL) = (emergency_contact_relation IS NULL)"
+            " AND (emergency_contact_name IS NULL) = (emergency_contact_consent_at IS NULL)"
+            " AND (emergency_contact_name IS NULL) = (emergency_contact_recorded_by IS NULL)",
+            name="emergency_contact_whole",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +112,17 @@ class Elder(db.Model):
     categories: Mapped[list] = mapped_column(JSON, default=list)
     ability_level: Mapped[str] = mapped_column(String(16))
     diet_notes: Mapped[str | None] = mapped_column(String(300))
+    # Structured beside the free-text note: what the elder must not eat (as the family or
+    # a doctor names it: 花生, 海鲜) and DietNeed values, both matched against dish tags.
+    allergies: Mapped[list] = mapped_column(JSON, default=list)
+    diet_needs: Mapped[list] = mapped_column(JSON, default=list)
+    # Whom to call when the elder does not answer (a welfare alert's follow-up): given with
+    # consent, like the elder's own data, and recorded as such.
+    emergency_contact_name: Mapped[str | None] = mapped_column(String(50))
+    emergency_contact_relation: Mapped[str | None] = mapped_column(String(20))
+    emergency_contact_phone: Mapped[str | None] = mapped_column(String(20))
+    emergency_contact_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emergency_contact_recorded_by: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=ElderStatus.ACTIVE)
     status_since: Mapped[date | None]
     # Sensitive personal information is kept only with recorded consent (PIPL).
@@ -107,6 +135,20 @@ class Elder(db.Model):
     @property
     def location(self) -> dict | None:
         return None if self.lat is None else {"lat": self.lat, "lng": self.lng}
+
+    @property
+    def emergency_contact(self) -> dict | None:
+        if self.emergency_contact_name is None:
+            return None
+        return {
+            "name": self.emergency_contact_name,
+            "relation": self.emergency_contact_relation,
+            "phone": self.emergency_contact_phone,
+            "consent": {
+                "given_at": self.emergency_contact_consent_at,
+                "recorded_by": self.emergency_contact_recorded_by,
+            },
+        }
 
     @property
     def age(self) -> int:

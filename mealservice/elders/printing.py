@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased
 from mealservice.core.db import db
 from mealservice.elders.cards import payload_of
 from mealservice.elders.models import Card, Elder, ElderStatus
-from mealservice.places.models import Community
+from mealservice.places.models import Community, District
 
 # ID-1, the size of a bank card, so the cards fit the sleeves and wallets made for those.
 CARD_WIDTH, CARD_HEIGHT = 85.6 * mm, 53.98 * mm
@@ -74,7 +74,12 @@ def find_community(code: str) -> Community | None:
 
 
 def _printable_query(community: Community, today: date) -> Select:
-    """The current card of each active elder of the community: the elder's newest
+    """The current card of each active elder of the community."""
+    return _current_cards(today, Elder.community_id == community.id)
+
+
+def _current_cards(today: date, *where) -> Select:
+    """The current card of each active elder `where` finds: the elder's newest
     generation, not revoked, not expired. Older generations are superseded even when the
     newest one is revoked: revoking a card never revives the one before it."""
     newer = aliased(Card)
@@ -82,7 +87,7 @@ def _printable_query(community: Community, today: date) -> Select:
         select(Card, Elder.name)
         .join(Elder, Card.elder_id == Elder.id)
         .where(
-            Elder.community_id == community.id,
+            *where,
             # As services.is_active_on: active, or not yet gone on the date given.
             or_(Elder.status == ElderStatus.ACTIVE, Elder.status_since > today),
             ~exists().where(newer.elder_id == Card.elder_id, newer.generation > Card.generation),
@@ -111,6 +116,24 @@ def printable_cards(community: Community, batch_size: int = ELDER_BATCH) -> Iter
         if len(rows) < batch_size:
             return
         after = rows[-1][0].elder_id
+
+
+def chosen_printable_cards(elder_ids: list[int], today: date) -> list[PrintableCard]:
+    """The current cards of the chosen elders (a page's list, so a few hundred at most),
+    by elder id; an elder without a current card is left out."""
+    if not elder_ids:
+        return []
+    rows = db.session.execute(
+        _current_cards(today, Elder.id.in_(elder_ids))
+        .add_columns(Community.name, District.name)
+        .join(Community, Community.id == Elder.community_id)
+        .join(District, District.code == Community.district_code)
+        .order_by(Elder.id)
+    ).all()
+    return [
+        PrintableCard(name, community, district, card.expires_on, payload_of(card))
+        for card, name, community, district in rows
+    ]
 
 
 def qr_runs(payload: str) -> tuple[int, list[tuple[int, int, int]]]:
@@ -266,17 +289,24 @@ def write_cards_pdf(
     finished page's drawing commands (some 6 KB a card: 60 MB for 10,000 cards) until it
     writes the file on save; the compression asked for here only shrinks the file.
 
+    `workers=0` makes the QR codes in this process, for a page's short list.
     The workers start as multiprocessing's forkserver does: a script that calls this must
     keep its own work under `if __name__ == "__main__":`, or each worker runs it again."""
-    workers = workers or os.cpu_count() or 1
     pdf = Canvas(output, pagesize=A4, pageCompression=1, invariant=1)
     pdf.setTitle("老年助餐卡")
     pdf.setCreator("mealservice")
     font = cjk_font()
     drawn = 0
-    pool = ProcessPoolExecutor(workers, mp_context=_worker_context())
+    if workers == 0:
+        # In this process: a page's short list, not worth starting workers for.
+        pool = None
+        with_matrices = ((card, qr_runs(card.payload)) for card in cards)
+    else:
+        workers = workers or os.cpu_count() or 1
+        pool = ProcessPoolExecutor(workers, mp_context=_worker_context())
+        with_matrices = _with_matrices(pool, cards, ahead=2 * workers)
     try:
-        for card, qr in _with_matrices(pool, cards, ahead=2 * workers):
+        for card, qr in with_matrices:
             slot = drawn % CARDS_PER_PAGE
             if slot == 0 and drawn:
                 pdf.showPage()
@@ -285,7 +315,8 @@ def write_cards_pdf(
             if progress is not None:
                 progress(1)
     finally:
-        pool.shutdown(cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     pdf.showPage()
     pdf.save()
     return drawn

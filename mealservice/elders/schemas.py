@@ -4,10 +4,10 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
-from mealservice.core.auth import ADMIN, CANTEEN_ROLES, current_user
+from mealservice.core.auth import ADMIN, CANTEEN_ROLES, MANAGER, current_user
 from mealservice.core.clock import utcnow
 from mealservice.core.schemas import Id, InputSchema, LocationSchema, PageQuery, collection_schema
-from mealservice.elders.models import AbilityLevel, Category, ElderStatus, Hukou
+from mealservice.elders.models import AbilityLevel, Category, DietNeed, ElderStatus, Hukou
 
 PHONE = ma.validate.Regexp(
     r"^\+?[0-9][0-9 -]{5,18}[0-9]$", error="Use 7–20 digits, spaces or dashes."
@@ -47,6 +47,46 @@ def _distinct(value):
         raise ma.ValidationError("List each category once.")
 
 
+def _distinct_items(value):
+    if len(set(value)) != len(value):
+        raise ma.ValidationError("List each item once.")
+
+
+def Allergies(**kwargs) -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=20)),
+        validate=[ma.validate.Length(max=10), _distinct_items],
+        metadata={
+            "uniqueItems": True,
+            "description": "what the elder must not eat, one food a word (花生, 海鲜), "
+            "matched against the dishes' tags",
+        },
+        **kwargs,
+    )
+
+
+def DietNeeds(**kwargs) -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf([n.value for n in DietNeed])),
+        validate=_distinct_items,
+        metadata={
+            "uniqueItems": True,
+            "description": "soft, low_salt, low_sugar: named as the dishes' kitchen tags",
+        },
+        **kwargs,
+    )
+
+
+class EmergencyContactIn(InputSchema):
+    """Whom to call when the elder does not answer; given with the elder's (or the
+    contact's) consent, recorded as the elder's own is."""
+
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    relation = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
+    phone = ma.fields.String(required=True, validate=PHONE)
+    consent = ma.fields.Nested(ConsentSchema, required=True)
+
+
 class ElderIn(InputSchema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
     id_number = ma.fields.String(
@@ -72,6 +112,9 @@ class ElderIn(InputSchema):
         required=True, validate=ma.validate.OneOf([a.value for a in AbilityLevel])
     )
     diet_notes = ma.fields.String(validate=ma.validate.Length(max=300), allow_none=True)
+    allergies = Allergies(load_default=list)
+    diet_needs = DietNeeds(load_default=list)
+    emergency_contact = ma.fields.Nested(EmergencyContactIn, allow_none=True)
     consent = ma.fields.Nested(ConsentSchema, required=True)
 
 
@@ -127,6 +170,11 @@ class ElderPatch(InputSchema):
     )
     ability_level = ma.fields.String(validate=ma.validate.OneOf([a.value for a in AbilityLevel]))
     diet_notes = ma.fields.String(validate=ma.validate.Length(max=300), allow_none=True)
+    allergies = Allergies()
+    diet_needs = DietNeeds()
+    emergency_contact = ma.fields.Nested(
+        EmergencyContactIn, allow_none=True, metadata={"description": "null removes it"}
+    )
     status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in ElderStatus]))
     status_since = ma.fields.Date(allow_none=True)
 
@@ -134,6 +182,21 @@ class ElderPatch(InputSchema):
 class ElderQuery(PageQuery):
     community = ma.fields.String()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=50))
+    phone_last4 = ma.fields.String(
+        validate=ma.validate.Regexp(r"^[0-9]{4}$", error="Give the phone's last four digits.")
+    )
+
+
+class ConsentOut(ma.Schema):
+    given_at = ma.fields.AwareDateTime()
+    recorded_by = ma.fields.String()
+
+
+class EmergencyContactOut(ma.Schema):
+    name = ma.fields.String()
+    relation = ma.fields.String()
+    phone = ma.fields.String()
+    consent = ma.fields.Nested(ConsentOut)
 
 
 class ElderOut(ma.Schema):
@@ -166,6 +229,18 @@ class ElderOut(ma.Schema):
     categories = ma.fields.List(ma.fields.String())
     ability_level = ma.fields.String()
     diet_notes = ma.fields.String(allow_none=True)
+    allergies = ma.fields.List(ma.fields.String())
+    diet_needs = ma.fields.List(
+        ma.fields.String(), metadata={"items": {"enum": [n.value for n in DietNeed]}}
+    )
+    emergency_contact = ma.fields.Nested(
+        EmergencyContactOut,
+        allow_none=True,
+        metadata={
+            "description": "to the roles that follow an elder up (admin, official, manager) "
+            "and to the elder's own accounts; never to cashiers or volunteers"
+        },
+    )
     status = ma.fields.String()
     status_since = ma.fields.Date(allow_none=True)
     consent = ma.fields.Method("dump_consent")
@@ -192,12 +267,18 @@ STAFF_ELDER_FIELDS = (
     "categories",
     "ability_level",
     "diet_notes",
+    "allergies",
+    "diet_needs",
     "status",
     "status_since",
 )
+# A manager follows up the canteen's welfare alerts, so also sees whom to call; a cashier
+# or a volunteer serves the meal and has no call to make.
+MANAGER_ELDER_FIELDS = (*STAFF_ELDER_FIELDS, "emergency_contact")
 
 elder_admin_out = ElderOut()
 elder_out = ElderOut(exclude=("hukou_district",))
+elder_manager_out = ElderOut(only=MANAGER_ELDER_FIELDS)
 elder_staff_out = ElderOut(only=STAFF_ELDER_FIELDS)
 
 
@@ -205,6 +286,8 @@ def elder_schema_for(user) -> ElderOut:
     """The one choice of what a role sees of an elder (PIPL art. 6, least data per role)."""
     if user is not None and user.role == ADMIN:
         return elder_admin_out
+    if user is not None and user.role == MANAGER:
+        return elder_manager_out
     if user is not None and user.role in CANTEEN_ROLES:
         return elder_staff_out
     return elder_out

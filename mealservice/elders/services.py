@@ -1,6 +1,8 @@
 """The elder registry: ID numbers checked, encrypted and masked; consent recorded."""
 
+import dataclasses
 import logging
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -15,9 +17,9 @@ from mealservice.core.idnumber import (
     mask_id_number,
     normalise_id_number,
 )
-from mealservice.elders.models import Elder, ElderStatus, account_elders
+from mealservice.elders.models import Card, Elder, ElderStatus, account_elders
 from mealservice.elders.protection import encrypt_id_number, id_number_lookup_hash
-from mealservice.elders.signals import elder_status_changed
+from mealservice.elders.signals import elder_status_changed, elder_status_previewing
 from mealservice.places.models import Community, District
 
 log = logging.getLogger(__name__)
@@ -139,11 +141,27 @@ def _new_elder(data: dict, known: _Known) -> Elder:
         categories=sorted(data.get("categories", [])),
         ability_level=data["ability_level"],
         diet_notes=data.get("diet_notes"),
+        allergies=list(data.get("allergies", [])),
+        diet_needs=sorted(data.get("diet_needs", [])),
+        **_emergency_contact_columns(data.get("emergency_contact")),
         status=ElderStatus.ACTIVE,
         consent_given_at=data["consent"]["given_at"],
         consent_recorded_by=data["consent"]["recorded_by"],
     )
     return elder
+
+
+def _emergency_contact_columns(contact: dict | None) -> dict:
+    """The contact as the elder's columns; None clears them all (the CHECK keeps it whole)."""
+    contact = contact or {}
+    consent = contact.get("consent") or {}
+    return {
+        "emergency_contact_name": contact.get("name"),
+        "emergency_contact_relation": contact.get("relation"),
+        "emergency_contact_phone": contact.get("phone"),
+        "emergency_contact_consent_at": consent.get("given_at"),
+        "emergency_contact_recorded_by": consent.get("recorded_by"),
+    }
 
 
 def _add_all(outcomes: list[Elder | ApiError]) -> None:
@@ -192,8 +210,11 @@ def _no_such_community() -> ValidationFailed:
     return ValidationFailed({"community": ["No such community in the elder's district."]})
 
 
-def elders_query(actor, *, community: str | None = None, q: str | None = None):
-    """The elders an actor may see: their district's, or for family and elders their own."""
+def elders_query(
+    actor, *, community: str | None = None, q: str | None = None, phone_last4: str | None = None
+):
+    """The elders an actor may see: their district's, or for family and elders their own;
+    found by community, part of the name, the phone's last four digits."""
     query = select(Elder).order_by(Elder.id)
     if actor.role in LINKED_ELDER_ROLES:
         query = query.join(account_elders, account_elders.c.elder_id == Elder.id).where(
@@ -205,6 +226,8 @@ def elders_query(actor, *, community: str | None = None, q: str | None = None):
         query = query.join(Elder.community).where(Community.code == community)
     if q:
         query = query.where(Elder.name.contains(q))
+    if phone_last4:
+        query = query.where(Elder.phone_last4 == phone_last4)
     return query
 
 
@@ -227,6 +250,10 @@ def update_elder(elder: Elder, changes: dict) -> Elder:
         elder.phone_last4 = _last4(changes["phone"])
     if "categories" in changes:
         changes["categories"] = sorted(changes["categories"])
+    if "diet_needs" in changes:
+        changes["diet_needs"] = sorted(changes["diet_needs"])
+    if "emergency_contact" in changes:
+        changes |= _emergency_contact_columns(changes.pop("emergency_contact"))
     if status == ElderStatus.ACTIVE:
         changes["status_since"] = None
     elif changes.get("status_since", elder.status_since) is None:
@@ -239,6 +266,73 @@ def update_elder(elder: Elder, changes: dict) -> Elder:
     if status_changed and dates:
         elder_status_changed.send(elder, since=min(dates))
     return elder
+
+
+# Before a status change: what it would close, shown on the page that asks to confirm it.
+
+
+@dataclass(frozen=True)
+class ClosedOrder:
+    id: int
+    date: date
+    slot: str
+    channel: str
+    place: str
+    refund_fen: int  # what was paid ahead from the balance, refunded to it
+
+
+@dataclass(frozen=True)
+class StoppedStandingOrder:
+    id: int
+    place: str
+    slot: str
+    channel: str
+    weekdays: str  # Monday first: "1111100" is every weekday
+
+
+@dataclass
+class StatusPreview:
+    """What setting `elder`'s status to `status` from `since` would close: the orders
+    cancelled (and refunded), the standing orders stopped, the cards that stop working.
+    The orders and standing orders are filled in by the packages that hold them (the
+    elder_status_previewing signal), from the queries their cascade acts on."""
+
+    elder: Elder
+    status: str
+    since: date | None
+    orders: list[ClosedOrder] = dataclasses.field(default_factory=list)
+    standing_orders: list[StoppedStandingOrder] = dataclasses.field(default_factory=list)
+    cards: list[Card] = dataclasses.field(default_factory=list)
+
+    @property
+    def refund_fen(self) -> int:
+        return sum(order.refund_fen for order in self.orders)
+
+    @property
+    def closes_anything(self) -> bool:
+        return bool(self.orders or self.standing_orders or self.cards)
+
+
+def preview_status_change(elder: Elder, status: str, since: date | None) -> StatusPreview:
+    """What `update_elder(elder, {"status": status, "status_since": since})` would close,
+    read without writing anything. Making the elder active again closes nothing."""
+    preview = StatusPreview(elder, status, since)
+    unchanged = status == elder.status and since == elder.status_since
+    if status == ElderStatus.ACTIVE or since is None or unchanged:
+        return preview
+    elder_status_previewing.send(elder, preview=preview)
+    preview.cards = working_cards(elder, elder.community.district.local_today())
+    return preview
+
+
+def working_cards(elder: Elder, today: date) -> list[Card]:
+    """The elder's card that works today, if any: the newest generation, not revoked, not
+    expired (cards.judge's rules for a card shown today; older generations never work)."""
+    newest = db.session.scalar(
+        select(Card).where(Card.elder_id == elder.id).order_by(Card.generation.desc()).limit(1)
+    )
+    works = newest is not None and newest.revoked_at is None and newest.expires_on >= today
+    return [newest] if works else []
 
 
 def link_elders(user, elder_ids: list[int]) -> None:

@@ -33,7 +33,12 @@ class Elders(MethodView):
     def get(self, query):
         user = current_user()
         page = page_of_query(
-            services.elders_query(user, community=query.get("community"), q=query.get("q")),
+            services.elders_query(
+                user,
+                community=query.get("community"),
+                q=query.get("q"),
+                phone_last4=query.get("phone_last4"),
+            ),
             query["page"],
             query["per_page"],
         )

@@ -213,9 +213,7 @@ def cancel_for(query, reason: str, by: str, now: datetime | None = None) -> list
     can no longer happen as ordered (`reason`: the place was blacklisted, the elder died or
     moved away): what they held goes back and money paid ahead is refunded."""
     now = now or utcnow()
-    found = db.session.scalars(
-        query.where(Order.status == OrderStatus.CONFIRMED).order_by(Order.date, Order.id)
-    ).all()
+    found = cancelled_for(query)
     cancelled = [
         order.id
         for order in found
@@ -226,6 +224,15 @@ def cancel_for(query, reason: str, by: str, now: datetime | None = None) -> list
     if cancelled:
         log.info("%s orders cancelled (%s): %s", len(cancelled), reason, cancelled)
     return cancelled
+
+
+def cancelled_for(query) -> list[Order]:
+    """The orders `cancel_for(query, ...)` would cancel now: those still confirmed."""
+    return list(
+        db.session.scalars(
+            query.where(Order.status == OrderStatus.CONFIRMED).order_by(Order.date, Order.id)
+        )
+    )
 
 
 def end_order(

@@ -7,10 +7,12 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import Conflict, ValidationFailed
 from mealservice.elders.models import ElderStatus
-from mealservice.elders.signals import elder_status_changed
+from mealservice.elders.services import ClosedOrder, StoppedStandingOrder
+from mealservice.elders.signals import elder_status_changed, elder_status_previewing
 from mealservice.meals import orders, samples, standing
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order, StandingOrder
 from mealservice.menus.signals import menu_unpublishing, options_removing
@@ -101,20 +103,51 @@ def cancel_orders_at_a_blacklisted_place(canteen, entry, **_) -> None:
     orders.cancel_for(query, "canteen_blacklisted", entry.created_by)
 
 
+def _orders_from(elder_id: int, since: date):
+    return select(Order).where(Order.elder_id == elder_id, Order.date >= since)
+
+
+def _live_standing_orders(elder_id: int) -> list[StandingOrder]:
+    return list(
+        db.session.scalars(
+            select(StandingOrder)
+            .where(StandingOrder.elder_id == elder_id, StandingOrder.stopped_at.is_(None))
+            .order_by(StandingOrder.id)
+        )
+    )
+
+
 @elder_status_changed.connect
 def close_what_an_elder_gone_had_ordered(elder, since, **_) -> None:
     if elder.status == ElderStatus.ACTIVE:
         return
-    gone = select(Order).where(Order.elder_id == elder.id, Order.date >= elder.status_since)
-    orders.cancel_for(gone, "elder_inactive", "registry")
-    for live in db.session.scalars(
-        select(StandingOrder).where(
-            StandingOrder.elder_id == elder.id, StandingOrder.stopped_at.is_(None)
-        )
-    ).all():
+    orders.cancel_for(_orders_from(elder.id, elder.status_since), "elder_inactive", "registry")
+    for live in _live_standing_orders(elder.id):
         standing.stop_standing_order(None, live)
 
 
 @preview_samples_wanted.connect
 def recent_meals_for_a_policy_preview(district, since: date, limit: int, **_):
     return samples.recent_meal_samples(district, since, limit)
+
+
+@elder_status_previewing.connect
+def preview_what_an_elder_gone_had_ordered(elder, preview, **_) -> None:
+    """What close_what_an_elder_gone_had_ordered would close if the elder's status became
+    `preview.status` from `preview.since`, from the same queries, writing nothing."""
+    now = utcnow()
+    closing = {
+        order.id: order for order in orders.cancelled_for(_orders_from(elder.id, preview.since))
+    }
+    for live in _live_standing_orders(elder.id):
+        preview.standing_orders.append(
+            StoppedStandingOrder(live.id, live.canteen.name, live.slot, live.channel, live.weekdays)
+        )
+        for order in standing.cancelled_on_stopping(live, now):
+            closing.setdefault(order.id, order)
+    for order in sorted(closing.values(), key=lambda order: (order.date, order.id)):
+        preview.orders.append(
+            ClosedOrder(
+                order.id, order.date, order.slot, order.channel, order.canteen.name, order.paid_fen
+            )
+        )

@@ -27,7 +27,7 @@ from mealservice.meals.models import (
     StandingOrder,
     StandingOrderHold,
 )
-from mealservice.meals.orders import cancel_order, payment_method, place_order
+from mealservice.meals.orders import cancel_order, cancellable, payment_method, place_order
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.places.models import Canteen, Function
 from mealservice.places.services import get_canteen
@@ -183,13 +183,8 @@ def _cancel_placed(
     """Cancel the standing order's live orders dated from `first` to `last`, those whose
     cutoff has not passed: they were placed ahead by the scheduler, not by anyone who
     knew of the stop or the hold. The ones past their cutoff stay; the kitchen has them."""
-    query = select(Order).where(
-        Order.standing_order_id == standing_order.id, Order.status == OrderStatus.CONFIRMED
-    )
-    if first is not None:
-        query = query.where(Order.date.between(first, last))
     cancelled = []
-    for order in db.session.scalars(query.order_by(Order.date)).all():
+    for order in _placed_live(standing_order, first, last):
         try:
             with db.session.begin_nested():
                 cancel_order(actor, order, now=now)
@@ -202,6 +197,29 @@ def _cancel_placed(
     if cancelled:
         log.info("standing order %s: cancelled orders %s", standing_order.id, cancelled)
     return cancelled
+
+
+def _placed_live(
+    standing_order: StandingOrder, first: date | None = None, last: date | None = None
+) -> list[Order]:
+    query = select(Order).where(
+        Order.standing_order_id == standing_order.id, Order.status == OrderStatus.CONFIRMED
+    )
+    if first is not None:
+        query = query.where(Order.date.between(first, last))
+    return list(db.session.scalars(query.order_by(Order.date)))
+
+
+def cancelled_on_stopping(standing_order: StandingOrder, now: datetime) -> list[Order]:
+    """The orders stopping the standing order at `now` would cancel, read only: those
+    `_cancel_placed` finds that cancel_order would accept (orders.cancellable)."""
+    if standing_order.stopped_at is not None:
+        return []
+    return [
+        order
+        for order in _placed_live(standing_order)
+        if cancellable(order, db.session.get(Menu, order.menu_id), now)
+    ]
 
 
 def add_hold(

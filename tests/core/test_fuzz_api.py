@@ -70,9 +70,11 @@ RULES_NO_SCHEMA_CAN_SAY = {
         "hukou_district": "a district in the caller's reach",
         "community": "a community of the district",
         "consent": "given by now",
+        "emergency_contact": "its consent given by now",
     },
     "PATCH /api/v1/elders/{elder_id}": {
         "community": "a community of the district",
+        "emergency_contact": "its consent given by now",
         "status_since": "not before registration, not in the future",
     },
     "POST /api/v1/elders/import": {"file": "a workbook that can be read"},

@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 
 from mealservice.core.db import db as _db
 from mealservice.core.idnumber import make_id_number, mask_id_number
+from mealservice.elders.models import Elder
+from mealservice.elders.schemas import elder_schema_for
 from tests import factories
 from tests.conftest import empty_tables
 from tests.core.test_errors import assert_error
@@ -296,3 +298,66 @@ def test_the_id_number_never_reaches_the_logs(login_as, district, caplog):
     assert SECRET_NUMBER[6:14] not in caplog.text and "1946-05-17" not in caplog.text
     for line in caplog.messages:
         assert not ("**" in line and district.code in line), line
+
+
+# The emergency contact and the structured diet needs
+
+
+def contact() -> dict:
+    return {
+        "name": "周丽",
+        "relation": "女儿",
+        "phone": "13600007777",
+        "consent": {"given_at": "2026-11-01T09:30:00+08:00", "recorded_by": "社区工作人员王芳"},
+    }
+
+
+def test_the_emergency_contact_is_shown_to_managers_but_not_to_cashiers(
+    login_as, district, canteen
+):
+    body = factories.elder_data(
+        district,
+        canteen.community,
+        allergies=["花生"],
+        diet_needs=["soft", "low_salt"],
+        emergency_contact=contact(),
+    )
+    created = login_as("official").post("/api/v1/elders", json=body)
+    assert created.status_code == 201, created.get_json()
+    elder_id = created.get_json()["id"]
+    assert created.get_json()["diet_needs"] == ["low_salt", "soft"]
+
+    seen_by_manager = login_as("manager").get(f"/api/v1/elders/{elder_id}").get_json()
+    assert seen_by_manager["emergency_contact"]["phone"] == "13600007777"
+    assert seen_by_manager["allergies"] == ["花生"]
+    # Whoever serves the meal reads the diet, not whom to call.
+    elder = _db.session.get(Elder, elder_id)
+    for role in ("cashier", "volunteer"):
+        shown = elder_schema_for(login_as(role).user).dump(elder)
+        assert "emergency_contact" not in shown and shown["allergies"] == ["花生"]
+
+
+def test_a_contact_without_consent_or_an_unknown_diet_need_is_refused(login_as, district, canteen):
+    no_consent = {key: value for key, value in contact().items() if key != "consent"}
+    body = factories.elder_data(
+        district, canteen.community, emergency_contact=no_consent, diet_needs=["spicy"]
+    )
+    response = login_as("official").post("/api/v1/elders", json=body)
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["fields"]
+    assert "emergency_contact.consent" in fields and "diet_needs.0" in fields
+
+
+def test_patch_null_removes_the_emergency_contact(login_as, district, canteen):
+    official = login_as("official")
+    body = factories.elder_data(district, canteen.community, emergency_contact=contact())
+    elder_id = official.post("/api/v1/elders", json=body).get_json()["id"]
+    patched = official.patch(f"/api/v1/elders/{elder_id}", json={"emergency_contact": None})
+    assert patched.status_code == 200 and patched.get_json()["emergency_contact"] is None
+
+
+def test_the_api_finds_elders_by_the_phones_last_four_digits(login_as, district, canteen):
+    found = factories.create_elder(district, canteen.community, phone="13912345678")
+    factories.create_elder(district, canteen.community, phone="13912340000")
+    listed = login_as("official").get("/api/v1/elders", query_string={"phone_last4": "5678"})
+    assert [item["id"] for item in listed.get_json()["items"]] == [found.id]
