@@ -498,3 +498,21 @@ def test_the_demo_has_oversight_to_show_an_official(runner, db, app):
     dashboard = official.get("/api/v1/districts/330106/dashboard").get_json()
     assert dashboard["alerts"] >= 2 and dashboard["anomalies"] > 0
     assert 0 < dashboard["coverage_rate"] <= 1 and dashboard["meals"] > 0
+
+
+def test_the_demo_publishes_its_places_menus_and_subsidy_to_everyone(runner, db, app):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    district = db.session.get(District, "330106")
+    assert district.walking_radius_m == 1000
+    stranger = app.test_client()
+    html = stranger.get("/public").get_data(as_text=True)
+    places = db.session.scalars(select(Canteen).where(Canteen.district_code == "330106")).all()
+    assert all(f'data-testid="public-place-{place.id}"' in html for place in places)
+    assert "60岁以上老人：堂食每餐补贴 ¥2.00" in html
+    assert "tel:0571-87981234" in html
+    main = next(place for place in places if place.name == "北山街道老年食堂")
+    page = stranger.get(f"/public/places/{main.id}").get_data(as_text=True)
+    assert page.count('data-testid="public-menu-') >= 5
+    names = db.session.scalars(select(Elder.name)).all()
+    assert not [name for name in names if name in html or name in page]
+    assert "daughter" not in html + page

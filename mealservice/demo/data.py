@@ -4,7 +4,14 @@ people and places after real ones (杭州市西湖区); the seeding lives in see
 from datetime import date
 from zoneinfo import ZoneInfo
 
-DISTRICT = {"code": "330106", "name": "杭州市西湖区", "timezone": "Asia/Shanghai"}
+# Hangzhou's 15-minute meal circle (15分钟助餐服务圈) is drawn at 1 km, an elder's quarter
+# hour on foot; Luoyang's plan would set 500 here (10 minutes).
+DISTRICT = {
+    "code": "330106",
+    "name": "杭州市西湖区",
+    "timezone": "Asia/Shanghai",
+    "walking_radius_m": 1000,
+}
 
 # street → communities (code, name, lat, lng)
 COMMUNITIES = {

@@ -75,6 +75,12 @@ KIND_NAMES = {
     PlaceKind.RURAL_POINT: "rural point",
 }
 
+# The walking circle (15分钟助餐服务圈): a meal place within this walk of home. Most plans
+# say 1 km (about 15 minutes at an elder's pace); Luoyang's asks 500 m (10 minutes).
+DEFAULT_WALKING_RADIUS_M = 1000
+# Shorter than a street block or longer than an hour's walk is no walking circle.
+WALKING_RADIUS_RANGE_M = (100, 5000)
+
 # The fields a standard judges; a change to any of them is checked again.
 STANDARD_FIELDS = frozenset({"kind", "seats_per_meal", "dining_area_m2"})
 
@@ -119,6 +125,12 @@ def standard_violations(standards: dict, kind: str, seats: int, area: float) -> 
 
 class District(db.Model):
     __tablename__ = "districts"
+    __table_args__ = (
+        CheckConstraint(
+            "walking_radius_m BETWEEN {} AND {}".format(*WALKING_RADIUS_RANGE_M),
+            name="walking_radius",
+        ),
+    )
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -126,6 +138,9 @@ class District(db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     slot_windows: Mapped[dict] = mapped_column(JSON)
     standards: Mapped[dict] = mapped_column(JSON)
+    walking_radius_m: Mapped[int] = mapped_column(
+        default=DEFAULT_WALKING_RADIUS_M, server_default=str(DEFAULT_WALKING_RADIUS_M)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     communities: Mapped[list["Community"]] = relationship(

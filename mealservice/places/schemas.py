@@ -3,7 +3,13 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 
 from mealservice.core.schemas import Fen, InputSchema, LocationSchema, PageQuery, collection_schema
-from mealservice.places.models import Function, OperatorType, PlaceKind, slot_window_errors
+from mealservice.places.models import (
+    WALKING_RADIUS_RANGE_M,
+    Function,
+    OperatorType,
+    PlaceKind,
+    slot_window_errors,
+)
 
 CODE = ma.validate.Regexp(r"^[A-Za-z0-9_-]{2,20}$", error="Use 2–20 letters, digits, - or _.")
 TIME_OF_DAY = ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use HH:MM.")
@@ -54,18 +60,32 @@ class SlotWindowsSchema(InputSchema):
             raise ma.ValidationError(errors)
 
 
+def _walking_radius(**kwargs):
+    low, high = WALKING_RADIUS_RANGE_M
+    return ma.fields.Integer(
+        strict=True,
+        validate=ma.validate.Range(
+            min=low, max=high, error="Give the walking circle's radius in metres, {min} to {max}."
+        ),
+        metadata={"description": "the walking circle's radius in metres (1000 unless set)"},
+        **kwargs,
+    )
+
+
 class DistrictIn(InputSchema):
     code = ma.fields.String(required=True, validate=CODE)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     timezone = ma.fields.String(validate=_known_timezone, metadata={"enum": TIMEZONE_NAMES})
     slot_windows = ma.fields.Nested(SlotWindowsSchema)
     standards = ma.fields.Nested(StandardsSchema)
+    walking_radius_m = _walking_radius()
 
 
 class DistrictPatch(InputSchema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
     timezone = ma.fields.String(validate=_known_timezone, metadata={"enum": TIMEZONE_NAMES})
     slot_windows = ma.fields.Nested(SlotWindowsSchema)
+    walking_radius_m = _walking_radius()
 
 
 class DistrictOut(ma.Schema):
@@ -76,6 +96,9 @@ class DistrictOut(ma.Schema):
         keys=ma.fields.String(), values=ma.fields.List(ma.fields.String())
     )
     standards = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(StandardSchema))
+    walking_radius_m = ma.fields.Integer(
+        metadata={"description": "the walking circle's radius in metres"}
+    )
 
 
 class CommunityIn(InputSchema):

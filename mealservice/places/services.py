@@ -17,6 +17,7 @@ from mealservice.places.geo import bounding_box, distance_m
 from mealservice.places.models import (
     DEFAULT_SLOT_WINDOWS,
     DEFAULT_STANDARDS,
+    DEFAULT_WALKING_RADIUS_M,
     STANDARD_FIELDS,
     Canteen,
     Community,
@@ -56,6 +57,7 @@ def create_district(data: dict) -> District:
         timezone=data.get("timezone"),
         slot_windows={**DEFAULT_SLOT_WINDOWS, **data.get("slot_windows", {})},
         standards=merged_standards(DEFAULT_STANDARDS, data.get("standards", {})),
+        walking_radius_m=data.get("walking_radius_m", DEFAULT_WALKING_RADIUS_M),
     )
     ensure_slot_windows_ordered(district.slot_windows)
     return add_unique(district, "duplicate_code", f"A district with code {data['code']!r} exists.")

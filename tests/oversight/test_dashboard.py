@@ -163,6 +163,22 @@ def test_coverage_counts_communities_with_a_place_and_walks_to_the_nearest(distr
     # from canteen2); the elder without a location, the deceased one and the other
     # district's are not counted.
     assert figures["elders_within_1km"] == {"count": 2, "located": 3, "share": 0.6667}
+    assert figures["walking_radius_m"] == 1000
+
+
+def test_coverage_walks_the_districts_own_circle(district, town):
+    """`near` lies 550 m from the canteen, `remote` 3.3 km; elder2 2.2 km from a place."""
+    district.walking_radius_m = 500
+    figures = district_dashboard(district, MONTH)
+    assert figures["walking_radius_m"] == 500
+    assert len(figures["uncovered_communities"]) == 3
+    assert figures["elders_within_1km"]["count"] == 2
+    district.walking_radius_m = 5000
+    figures = district_dashboard(district, MONTH)
+    assert [c["code"] for c in figures["uncovered_communities"]] == [town["unplaced"].code]
+    assert figures["elders_within_1km"] == {"count": 3, "located": 3, "share": 1.0}
+    # Registered in a community is coverage whatever the circle.
+    assert figures["communities_with_meal_place"] == 2
 
 
 def test_the_months_meals_subsidy_and_seat_use(district, town):
@@ -386,6 +402,17 @@ def test_the_page_shows_the_figures_charts_and_tables(app, district, town):
     assert len(re.findall(r'data-testid="subsidy-row"', html)) == 3
     assert not re.search(r"<script(?![^>]*src=)", html)
     assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_the_page_names_the_districts_walking_circle(app, db, district, town):
+    district.walking_radius_m = 500
+    db.session.commit()
+    browser = browser_as(app, "official", district=district)
+    html = html_of(browser.get(page_path(district)))
+    assert "2 of 3 elders with a known address live within 500 m of a meal place" in html
+    assert "Communities without a meal place within 500 m" in html
+    assert len(re.findall(r'data-testid="uncovered-community"', html)) == 3
+    assert "1 km" not in html
 
 
 def test_the_page_names_places_blacklisted_or_unfiled_and_what_follows(

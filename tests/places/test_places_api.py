@@ -18,6 +18,7 @@ def test_an_admin_creates_a_district_with_the_default_windows_and_standards(logi
     }
     assert body["standards"]["canteen"] == {"min_seats": 50, "min_dining_area_m2": 50}
     assert body["standards"]["meal_point"] == {"min_seats": 10, "min_dining_area_m2": 20}
+    assert body["walking_radius_m"] == 1000
 
 
 def test_a_district_can_set_its_zone_windows_and_standards(login_as):
@@ -27,6 +28,7 @@ def test_a_district_can_set_its_zone_windows_and_standards(login_as):
         "timezone": "Asia/Urumqi",
         "slot_windows": {"lunch": ["12:00", "15:00"]},
         "standards": {"meal_point": {"min_seats": 15, "min_dining_area_m2": 25}},
+        "walking_radius_m": 1500,
     }
     created = login_as("admin").post("/api/v1/districts", json=body).get_json()
     assert created["timezone"] == "Asia/Urumqi"
@@ -34,6 +36,7 @@ def test_a_district_can_set_its_zone_windows_and_standards(login_as):
     assert created["slot_windows"]["breakfast"] == ["06:00", "09:30"]
     assert created["standards"]["meal_point"] == {"min_seats": 15, "min_dining_area_m2": 25}
     assert created["standards"]["canteen"] == {"min_seats": 50, "min_dining_area_m2": 50}
+    assert created["walking_radius_m"] == 1500
 
 
 @pytest.mark.parametrize(
@@ -51,6 +54,9 @@ def test_a_district_can_set_its_zone_windows_and_standards(login_as):
             "standards.canteen.min_seats",
         ),
         ({"standards": {"tent": {"min_seats": 1, "min_dining_area_m2": 1}}}, "standards.tent"),
+        ({"walking_radius_m": 50}, "walking_radius_m"),
+        ({"walking_radius_m": 20_000}, "walking_radius_m"),
+        ({"walking_radius_m": "500"}, "walking_radius_m"),
     ],
 )
 def test_bad_district_fields_are_named(login_as, change, field):
@@ -111,6 +117,35 @@ def test_an_admin_edits_a_districts_windows(login_as, district):
         "validation_error",
     )
     assert "slot_windows.dinner" in error["fields"]
+
+
+def test_an_admin_sets_a_districts_walking_circle(login_as, district, db):
+    # Luoyang's plan: a meal place within 500 m, ten minutes' walk.
+    admin = login_as("admin")
+    response = admin.patch(f"/api/v1/districts/{district.code}", json={"walking_radius_m": 500})
+    assert response.status_code == 200
+    assert response.get_json()["walking_radius_m"] == 500
+    assert admin.get(f"/api/v1/districts/{district.code}").get_json()["walking_radius_m"] == 500
+    error = assert_error(
+        admin.patch(f"/api/v1/districts/{district.code}", json={"walking_radius_m": 0}),
+        422,
+        "validation_error",
+    )
+    assert "100 to 5000" in error["fields"]["walking_radius_m"][0]
+    db.session.refresh(district)
+    assert district.walking_radius_m == 500
+
+
+def test_the_database_refuses_a_walking_circle_out_of_range(db, district):
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from mealservice.places.models import District
+
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.execute(
+            update(District).where(District.code == district.code).values(walking_radius_m=0)
+        )
 
 
 def test_communities_are_created_listed_and_unique_across_the_service(login_as, district):

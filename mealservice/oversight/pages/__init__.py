@@ -5,4 +5,11 @@ from flask import Blueprint
 bp = Blueprint("oversight_pages", __name__)
 
 # The pages register themselves on bp when their modules are imported.
-from mealservice.oversight.pages import audit, dashboard, register, risk, warnings  # noqa: E402, F401
+from mealservice.oversight.pages import (  # noqa: E402, F401
+    audit,
+    dashboard,
+    public,
+    register,
+    risk,
+    warnings,
+)

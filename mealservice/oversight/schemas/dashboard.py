@@ -18,7 +18,10 @@ class DashboardTargetsOut(ma.Schema):
 
 class DashboardEldersWithinOut(ma.Schema):
     count = ma.fields.Integer(
-        metadata={"description": "active elders with a meal place within 1,000 m"}
+        metadata={
+            "description": "active elders with a meal place within the district's walking "
+            "circle (`walking_radius_m`; the name keeps the old 1 km)"
+        }
     )
     located = ma.fields.Integer(metadata={"description": "active elders with a location"})
     share = ma.fields.Float(metadata=FRACTION)
@@ -68,6 +71,9 @@ class DashboardOut(ma.Schema):
     canteen_id = ma.fields.Integer(
         allow_none=True, metadata={"description": "a manager's canteen the figures are for"}
     )
+    walking_radius_m = ma.fields.Integer(
+        metadata={"description": "the district's walking circle, in metres"}
+    )
     communities = ma.fields.Integer()
     communities_with_meal_place = ma.fields.Integer()
     coverage_rate = ma.fields.Float(metadata=FRACTION)
@@ -75,7 +81,7 @@ class DashboardOut(ma.Schema):
     elders_within_1km = ma.fields.Nested(DashboardEldersWithinOut)
     uncovered_communities = ma.fields.List(
         ma.fields.Nested(DashboardCommunityOut),
-        metadata={"description": "communities with no meal place within 1,000 m"},
+        metadata={"description": "communities with no meal place within `walking_radius_m`"},
     )
     canteens = ma.fields.Integer()
     meals = ma.fields.Integer(metadata={"description": "meals not voided dated in the month"})

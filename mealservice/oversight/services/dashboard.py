@@ -23,8 +23,6 @@ from mealservice.places.models import Canteen, Community, District
 
 # The national targets for communities with a meal place (民政部 2022 and 2025 goals).
 TARGETS = {"coverage_2022": 0.25, "coverage_2025": 0.9}
-# The "15-minute circle" (15分钟助餐服务圈): a meal place within a kilometre's walk.
-WALKING_RADIUS_M = 1000
 
 
 def current_month(district: District) -> str:
@@ -67,7 +65,7 @@ def district_dashboard(
         "month": month,
         "through": through if through >= first else None,
         "canteen_id": canteen_id,
-        **_coverage(district.code, places),
+        **_coverage(district, places),
         "targets": TARGETS,
         "canteens": len(canteens),
         "meals": sum(row["meals"] for row in per_canteen),
@@ -120,7 +118,7 @@ class _PlaceIndex:
         self.points = sorted((lat, lng) for lat, lng in points)
         self.lats = [lat for lat, _ in self.points]
 
-    def any_within(self, lat: float, lng: float, radius_m: int = WALKING_RADIUS_M) -> bool:
+    def any_within(self, lat: float, lng: float, radius_m: int) -> bool:
         south, north, west, east = bounding_box(lat, lng, radius_m)
         box = self.points[bisect_left(self.lats, south) : bisect_right(self.lats, north)]
         return any(
@@ -129,12 +127,15 @@ class _PlaceIndex:
         )
 
 
-def _coverage(district_code: str, places: _PlaceIndex) -> dict:
+def _coverage(district: District, places: _PlaceIndex) -> dict:
     """Communities with a meal place registered in them (the coverage rate of the
-    targets), the communities with none within a walk, and the active elders who have one.
+    targets), the communities with none within the district's walking circle, and the
+    active elders who have one.
 
     A community without a location cannot be measured by distance: it counts as covered
     only if a meal place is registered in it."""
+    district_code = district.code
+    radius = district.walking_radius_m
     hosting = (
         select(Canteen.community_id)
         .where(Canteen.district_code == district_code)
@@ -158,7 +159,7 @@ def _coverage(district_code: str, places: _PlaceIndex) -> dict:
         {"code": c.code, "name": c.name, "street": c.street}
         for c in communities
         if not (
-            places.any_within(c.lat, c.lng)
+            places.any_within(c.lat, c.lng, radius)
             if c.lat is not None and c.lng is not None
             else c.has_place
         )
@@ -171,8 +172,9 @@ def _coverage(district_code: str, places: _PlaceIndex) -> dict:
             Elder.lng.is_not(None),
         )
     ).all()
-    near = sum(1 for lat, lng in elders if places.any_within(lat, lng))
+    near = sum(1 for lat, lng in elders if places.any_within(lat, lng, radius))
     return {
+        "walking_radius_m": radius,
         "communities": len(communities),
         "communities_with_meal_place": with_place,
         "coverage_rate": _fraction(with_place, len(communities)),
