@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("meals_pages", __name__)
 
 # The pages register themselves on bp when their modules are imported.
-from mealservice.meals.pages import kitchen, ordering  # noqa: E402, F401
+from mealservice.meals.pages import home, kitchen, ordering  # noqa: E402, F401

@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("oversight_pages", __name__)
 
 # The pages register themselves on bp when their modules are imported.
-from mealservice.oversight.pages import dashboard, register, risk, warnings  # noqa: E402, F401
+from mealservice.oversight.pages import dashboard, homes, register, risk, warnings  # noqa: E402, F401
