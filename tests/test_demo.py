@@ -14,6 +14,8 @@ from mealservice.elders.protection import decrypt_id_number, id_number_lookup_ha
 from mealservice.elders.services import elders_query, linked_elder_ids
 from mealservice.places.models import Canteen, Community, District
 from tests.conftest import DEFAULT_INSTANT, ApiClient, instant_of, rolled_back
+from tests.core.test_homes import nav_links
+from tests.core.test_pages import log_in
 
 
 # A test here at DEFAULT_INSTANT starts from the demo as seeded once for the session
@@ -484,3 +486,18 @@ def test_the_demo_has_oversight_to_show_an_official(runner, db, app):
     dashboard = official.get("/api/v1/districts/330106/dashboard").get_json()
     assert dashboard["alerts"] >= 2 and dashboard["anomalies"] > 0
     assert 0 < dashboard["coverage_rate"] <= 1 and dashboard["meals"] > 0
+
+
+def test_every_demo_login_lands_on_its_home_and_its_navigation_opens(db, app):
+    """The homes on the demo's realistic data: each login's home and every link of its
+    navigation answer 200 (the elder's home prices the demo's menus by the demo's policy)."""
+    for account in demo.LOGINS:
+        client = app.test_client()
+        log_in(client, account["username"], account["password"])
+        landing = client.get("/")
+        assert landing.status_code == 302, account["username"]
+        home = client.get(landing.headers["Location"])
+        assert home.status_code == 200, (account["username"], landing.headers["Location"])
+        for link in nav_links(home.get_data(as_text=True)):
+            answer = client.get(link, follow_redirects=True)
+            assert answer.status_code == 200, (account["username"], link, answer.status_code)
