@@ -14,6 +14,8 @@ from mealservice.elders.protection import decrypt_id_number, id_number_lookup_ha
 from mealservice.elders.services import elders_query, linked_elder_ids
 from mealservice.places.models import Canteen, Community, District
 from tests.conftest import DEFAULT_INSTANT, ApiClient, instant_of, rolled_back
+from tests.core.test_homes import nav_links
+from tests.core.test_pages import log_in
 
 
 # A test here at DEFAULT_INSTANT starts from the demo as seeded once for the session
@@ -516,3 +518,18 @@ def test_the_demo_publishes_its_places_menus_and_subsidy_to_everyone(runner, db,
     names = db.session.scalars(select(Elder.name)).all()
     assert not [name for name in names if name in html or name in page]
     assert "daughter" not in html + page
+
+
+def test_every_demo_login_lands_on_its_home_and_its_navigation_opens(db, app):
+    """The homes on the demo's realistic data: each login's home and every link of its
+    navigation answer 200 (the elder's home prices the demo's menus by the demo's policy)."""
+    for account in demo.LOGINS:
+        client = app.test_client()
+        log_in(client, account["username"], account["password"])
+        landing = client.get("/")
+        assert landing.status_code == 302, account["username"]
+        home = client.get(landing.headers["Location"])
+        assert home.status_code == 200, (account["username"], landing.headers["Location"])
+        for link in nav_links(home.get_data(as_text=True)):
+            answer = client.get(link, follow_redirects=True)
+            assert answer.status_code == 200, (account["username"], link, answer.status_code)

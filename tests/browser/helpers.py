@@ -1,7 +1,5 @@
 """What the browser tests share: logging in as a person would, and axe's verdict."""
 
-import re
-
 from axe_playwright_python.sync_playwright import Axe
 
 from mealservice.demo import LOGINS
@@ -15,8 +13,9 @@ def log_in(page, username: str, password: str | None = None) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password or PASSWORDS[username])
     page.get_by_role("button", name="登录").click()
-    # Waits for the "load" event too, so the page's deferred scripts have run.
-    page.wait_for_url(re.compile(r"/canteens$"))
+    # Lands on the role's home. Waits for the "load" event too, so the page's deferred
+    # scripts have run.
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def serious_violations(page) -> list:

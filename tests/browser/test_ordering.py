@@ -213,6 +213,11 @@ def test_a_relative_orders_lunch_delivered_in_four_taps_and_cancels_another_orde
     expect(booked.get_by_test_id("status")).to_have_text("已确认")
     assert_made_for_elders(phone)
     booked.get_by_test_id(f"cancel-{ordering.booked_id}").click()
+    # Cancelling asks first, saying what goes back.
+    expect(phone.get_by_role("heading", level=1)).to_have_text(f"取消订单 {ordering.booked_id}？")
+    expect(phone.get_by_test_id("refund")).to_contain_text("退")
+    assert_made_for_elders(phone)
+    phone.get_by_test_id("cancel-confirm").click()
     expect(phone.get_by_role("status")).to_have_text("订单已取消。")
     expect(booked.get_by_test_id("status")).to_have_text("已取消")
     expect(booked.get_by_test_id(f"cancel-{ordering.booked_id}")).to_have_count(0)
@@ -220,3 +225,45 @@ def test_a_relative_orders_lunch_delivered_in_four_taps_and_cancels_another_orde
         o for o in orders_of(committed, ordering.second.id) if o.id == ordering.booked_id
     ]
     assert cancelled.status == OrderStatus.CANCELLED
+
+
+@pytest.fixture
+def elder_lunch(committed, demo_site):
+    """The elder login's elder, with a lunch free for them to order today or tomorrow."""
+    db = committed
+    user = db.session.scalar(select(User).where(User.username == "elder"))
+    [elder_id] = linked_elder_ids(user)
+    elder = db.session.get(Elder, elder_id)
+    lunch = open_meal(db, elder, "lunch", delivered=False)
+    facts = SimpleNamespace(elder_id=elder.id, day=lunch.date.isoformat())
+    db.session.rollback()
+    yield facts
+    db.session.close()
+
+
+def test_an_elder_orders_lunch_from_the_home_in_two_taps(elder_lunch, phone, committed):
+    log_in(phone, "elder")
+    taps = Taps()
+
+    # The home: what to eat today and tomorrow, what the elder pays in large type.
+    expect(phone).to_have_url(re.compile(r"/what-to-eat$"))
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("今天 / 明天吃什么")
+    day = phone.get_by_test_id(f"home-day-{elder_lunch.day}")
+    choice = day.locator("a.pay").first
+    expect(choice.locator(".amount")).to_have_text(re.compile(r"¥\d+\.\d\d"))
+    assert_made_for_elders(phone)
+    amount = choice.locator(".amount").inner_text()
+
+    taps.tap(choice)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("确认订单")
+    expect(phone.get_by_test_id("to-pay")).to_have_text(amount)
+    taps.tap(phone.get_by_test_id("confirm-order"))
+
+    expect(phone.get_by_test_id("order-status")).to_have_text("已确认")
+    assert taps.count == 2
+    placed = [o for o in orders_of(committed, elder_lunch.elder_id) if o.status == "confirmed"]
+    assert placed
+
+    # Back home, the meal shows as booked, linked to its order.
+    phone.goto("/")
+    expect(phone.get_by_test_id(re.compile(r"^home-booked-")).first).to_contain_text("已预订")

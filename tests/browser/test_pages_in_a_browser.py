@@ -17,7 +17,10 @@ def log_in(page, username: str):
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORDS[username])
     page.get_by_role("button", name="登录").click()
-    # Waits for the "load" event too, so the page's deferred scripts have run.
+    page.wait_for_url(lambda url: "/login" not in url)
+    # From the role's home to the meal places, as the navigation leads. Waits for the
+    # "load" event too, so the page's deferred scripts have run.
+    page.get_by_test_id("nav-places").click()
     page.wait_for_url(re.compile(r"/canteens$"))
 
 

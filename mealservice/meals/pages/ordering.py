@@ -24,7 +24,7 @@ from mealservice.core.forms import number_of
 from mealservice.core.refusals import ORDERING, explain, words
 from mealservice.elders.models import Elder
 from mealservice.elders.services import get_elder
-from mealservice.meals import orders
+from mealservice.meals import habits, orders
 from mealservice.meals.models import PAYMENTS, Meal, OrderPayment, OrderStatus, Rating
 from mealservice.meals.pages import bp
 from mealservice.meals.services import quote
@@ -130,6 +130,36 @@ def _may_dine_in(menu: Menu) -> bool:
     return Function.DINE_IN in menu.canteen.functions and menu.seats_left > 0
 
 
+def elder_pays(elder: Elder, menu: Menu, option: MenuOption, channel: str) -> int | None:
+    """What the elder would pay for the option by that channel, from the one pricing
+    function (the quote); None when it cannot be had (the slot's meal already taken, or
+    the quote refused)."""
+    try:
+        price = quote(
+            elder,
+            menu.canteen,
+            {"date": menu.date, "slot": menu.slot, "channel": channel, "option_id": option.id},
+        )
+    except ApiError:
+        return None
+    return None if price.refusal else price.elder_pays_fen
+
+
+def with_prices(elder: Elder, meal: dict) -> dict:
+    """A meal of the menu list with what the elder pays for each option, each way."""
+    menu = meal["menu"]
+    channels = [
+        channel
+        for channel, offered in (("delivery", meal["delivers"]), ("dine_in", meal["dine_in"]))
+        if offered
+    ]
+    meal["pays"] = {
+        option.id: {channel: elder_pays(elder, menu, option, channel) for channel in channels}
+        for option in menu.options
+    }
+    return meal
+
+
 def _places(day, home: tuple[float, float] | None, everything: bool) -> tuple[list[dict], bool]:
     """The day's open menus grouped by place, nearest place first, its meals in slot order:
     the nearest few and the nearest that delivers, or every place; and whether some were
@@ -179,9 +209,16 @@ def order():
     today = district.local_today()
     home = _home_of(elder)
     everything = request.args.get("all") == "1"
+    booked = habits.booked_orders(elder.id, (today, today + timedelta(days=1)))
     days = []
     for day, word in ((today, _("Today")), (today + timedelta(days=1), _("Tomorrow"))):
         places, more = _places(day, home, everything)
+        for place in places:
+            for meal in place["meals"]:
+                menu = meal["menu"]
+                meal["booked"] = booked.get((menu.date, str(menu.slot)))
+                if meal["booked"] is None:
+                    with_prices(elder, meal)
         days.append({"date": day, "word": word, "places": places, "more": more})
     return render_template("ordering/menus.html", elder=elder, days=days, several=len(elders) > 1)
 
@@ -220,8 +257,18 @@ def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, s
         price, refusal = None, refusal or explained
     if refusal is None and not menu.ordering_open(utcnow()):
         refusal = words("cutoff_passed", ORDERING)
-    if refusal is None and price is not None and price.refusal == "slot_limit":
+    booked = habits.booked_order(elder.id, menu.date, menu.slot)
+    slot_taken = refusal is None and price is not None and price.refusal == "slot_limit"
+    if booked is not None or slot_taken:
         refusal = words("already_ordered", ORDERING)
+    # Only a choice that can succeed offers the button: a booked slot, a closed menu or a
+    # meal already had would end in a refusal.
+    can_order = (
+        price is not None
+        and price.refusal is None
+        and booked is None
+        and menu.ordering_open(utcnow())
+    )
     balance = balance_of(elder.id)
     if payment not in PAYMENTS[channel]:
         # The balance is what relatives top up so the elder need not handle cash.
@@ -238,6 +285,8 @@ def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, s
         payments=PAYMENTS[channel],
         payment=payment,
         refusal=refusal,
+        booked=booked,
+        can_order=can_order,
         timezone=menu.canteen.district.effective_timezone,
     )
     return html, status
@@ -283,6 +332,22 @@ def order_detail(order_id: int):
         order=found,
         menu=menu,
         cancellable=orders.cancellable(found, menu, utcnow()) and may(user, "orders.place"),
+        timezone=found.canteen.district.effective_timezone,
+    )
+
+
+@bp.get("/orders/<id:order_id>/cancel")
+def confirm_cancel(order_id: int):
+    """Before an order is cancelled: what it was, and what goes back (the money paid from
+    the meal balance, or nothing). Nothing changes until the button is pressed."""
+    user = require_permission("orders.place")
+    found = orders.get_order(user, order_id)
+    menu = db.session.get(Menu, found.menu_id)
+    return render_template(
+        "ordering/cancel.html",
+        order=found,
+        cancellable=orders.cancellable(found, menu, utcnow()),
+        back=request.args.get("back") if request.args.get("back") == "order" else None,
         timezone=found.canteen.district.effective_timezone,
     )
 

@@ -8,6 +8,7 @@ bp = Blueprint("oversight_pages", __name__)
 from mealservice.oversight.pages import (  # noqa: E402, F401
     audit,
     dashboard,
+    homes,
     public,
     register,
     risk,
