@@ -245,11 +245,25 @@ def create_standing_order(canteen, elder, **data):
     return _committed(standing)
 
 
+def close_ordering(canteen, day: date, slot: str = "lunch"):
+    """Bring the meal's ordering cutoff to just before now, as if its time had come: runs
+    are made only once families can no longer order or cancel."""
+    from mealservice.core.clock import utcnow
+    from mealservice.menus.models import Menu
+
+    menu = db.session.scalar(
+        select(Menu).where(Menu.canteen_id == canteen.id, Menu.date == day, Menu.slot == slot)
+    )
+    menu.order_cutoff = utcnow() - timedelta(seconds=1)
+    return _committed(menu)
+
+
 def create_volunteer_run(canteen, elder):
     """A volunteer's run of one delivery order (tomorrow's lunch) for the elder."""
     from mealservice.delivery.services import make_runs
 
     order = create_order(canteen, elder)
+    close_ordering(canteen, order.date)
     volunteer = create_user("volunteer", canteen=canteen)
     manager = SimpleNamespace(username="factory-manager", role="manager", canteen_id=canteen.id)
     [run] = make_runs(manager, canteen, order.date, "lunch", "volunteer", volunteer.id)

@@ -93,13 +93,24 @@ def test_the_demo_keeps_its_promises_whatever_the_day(db, seeded):
         assert claim.meals == served > 0
     assert set(db.session.scalars(select(ClaimAnomaly.code))) >= PLANTED
 
-    # Today's deliveries: the simulator's run waiting in the outbox, and a volunteer's
-    # round whose first elder did not answer the door, reported before now.
+    # Today's deliveries: once the lunch's ordering cutoff passed, the simulator's run
+    # waiting in the outbox; before it, the orders wait for the manager's runs. And a
+    # volunteer's round whose first elder did not answer the door, reported before now.
+    cutoff = db.session.scalar(
+        select(func.min(Menu.order_cutoff)).where(Menu.date == today, Menu.slot == "lunch")
+    )
     simulator_run = db.session.scalar(
         select(DeliveryRun).where(DeliveryRun.platform == "simulator", DeliveryRun.date == today)
     )
-    assert count(db, DeliveryJob, DeliveryJob.run_id == simulator_run.id) > 0
+    if moment >= cutoff:
+        assert count(db, DeliveryJob, DeliveryJob.run_id == simulator_run.id) > 0
+    else:
+        assert simulator_run is None
+        waiting = (Order.date == today, Order.channel == "delivery", Order.run_id.is_(None))
+        assert count(db, Order, *waiting, Order.status == "confirmed") > 0
     assert count(db, DeliveryRun, DeliveryRun.platform == "volunteer") >= 1
+    made = db.session.scalars(select(DeliveryRun.created_at).where(DeliveryRun.date == today))
+    assert all(at >= cutoff for at in made)
     [no_answer] = db.session.scalars(select(WelfareAlert).where(WelfareAlert.kind == "no_answer"))
     assert no_answer.followed_up_at is None and no_answer.raised_at <= moment
     assert db.session.get(Order, no_answer.order_id).status == "failed"

@@ -175,6 +175,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._waiting_for_a_run())
     @rule()
     def send_the_deliveries_out(self):
+        factories.close_ordering(self.canteen, self.tomorrow)  # runs wait for the cutoff
         self._try(delivery.make_runs, MANAGER, self.canteen, self.tomorrow, "lunch", "fake")
         self._try(delivery.dispatch_pending)
 
@@ -210,6 +211,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._waiting_for_a_run())
     @rule()
     def send_the_deliveries_with_a_volunteer(self):
+        factories.close_ordering(self.canteen, self.tomorrow)
         self._try(
             delivery.make_runs,
             MANAGER,

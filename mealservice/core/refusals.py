@@ -90,6 +90,10 @@ WORDS = {
     ),
     "standing_order_stopped": _l("This standing order has been stopped."),
     # Delivery
+    "ordering_open": _l(
+        "Families can still order and cancel this meal until its ordering cutoff. Make the"
+        " runs after the cutoff."
+    ),
     "no_orders": _l("There are no confirmed delivery orders left to put in a run for this meal."),
     "wrong_code": _l("That code is not right. Please ask the elder for the code again."),
     "rate_limited": {

@@ -43,6 +43,12 @@ STAGE_WORDS = {
     "failed": _l("Delivery failed"),
 }
 
+# A refused run's form fields in words (the service names them in English for the API).
+RUN_FIELD_WORDS = {
+    "volunteer_id": _l("Choose the volunteer who carries this run."),
+    "platform": _l("Choose who delivers this run."),
+}
+
 PLATFORM_WORDS = {"volunteer": _l("Volunteer"), "simulator": _l("Simulator")}
 
 FAILURE_WORDS = {
@@ -176,6 +182,10 @@ def make_runs(canteen_id: int):
         made = services.make_runs(user, canteen, day, slot, platform, volunteer_id=volunteer_id)
     except ApiError as error:
         text = explain(error, DELIVERY)
+        named = [
+            str(RUN_FIELD_WORDS[name]) for name in error.fields or {} if name in RUN_FIELD_WORDS
+        ]
+        text = " ".join(named) or text
         return _deliveries_page(
             user, canteen, day, slot, error_text=text, status=error.status, form=request.form
         )

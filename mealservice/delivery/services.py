@@ -62,6 +62,7 @@ from mealservice.meals.models import (
     PaymentMethod,
 )
 from mealservice.meals.orders import end_order, get_order
+from mealservice.menus.models import Menu
 from mealservice.places import registry
 from mealservice.places.models import Canteen, Community
 from mealservice.policy import pricing
@@ -99,7 +100,11 @@ def make_runs(
     outbox rows are written in the same transaction; the scheduler sends them."""
     now = now or utcnow()
     _check_platform(platform)
+    if platform == VOLUNTEER_PLATFORM and volunteer_id is None:
+        # A volunteer run nobody carries is seen by no one, and its orders are stranded.
+        raise ValidationFailed({"volunteer_id": ["Name the volunteer who carries this run."]})
     volunteer = _check_volunteer(canteen, platform, volunteer_id)
+    _check_ordering_closed(canteen, day, slot, now)
     pending = list(
         db.session.execute(
             select(Order, Community.code)
@@ -167,6 +172,20 @@ def _check_platform(platform: str) -> None:
     if platform not in configured_platforms():
         known = ", ".join(sorted(configured_platforms()))
         raise ValidationFailed({"platform": [f"Unknown platform; configured: {known}."]})
+
+
+def _check_ordering_closed(canteen: Canteen, day: date, slot: str, now: datetime) -> None:
+    """Until the cutoff, families may still order and cancel: a run made earlier would take
+    away the cancelling the order page promised."""
+    menu = db.session.scalar(
+        select(Menu).where(Menu.canteen_id == canteen.id, Menu.date == day, Menu.slot == slot)
+    )
+    if menu is not None and menu.ordering_open(now):
+        raise Conflict(
+            "ordering_open",
+            "Ordering for this meal is still open; make runs after its cutoff.",
+            {"order_cutoff": menu.order_cutoff.isoformat()},
+        )
 
 
 def _check_volunteer(canteen: Canteen, platform: str, volunteer_id: int | None) -> User | None:

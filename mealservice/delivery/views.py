@@ -37,8 +37,9 @@ def _with_orders(run):
 @blp.response(201, RunList)
 def make_runs(data, canteen_id):
     """Hand the slot's confirmed delivery orders not yet in a run to a platform, in runs of
-    at most DELIVERY_RUN_SIZE split by community. 409 `no_orders`; 422 unknown platform
-    or a `volunteer_id` that is not a volunteer of this canteen."""
+    at most DELIVERY_RUN_SIZE split by community, once the slot's ordering cutoff has
+    passed. 409 `ordering_open` (before the cutoff), `no_orders`; 422 unknown platform, a
+    volunteer run without a `volunteer_id`, or one that is not a volunteer of this canteen."""
     user = current_user()
     runs = services.make_runs(
         user,

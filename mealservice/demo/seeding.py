@@ -465,12 +465,11 @@ def seed_deliveries(canteen: Canteen, elder_ids: list[int], now: datetime) -> No
     candidates = rng.sample(elder_ids, 80)
     morning = min(datetime.combine(today, time(7, 30), ZONE), now)
     round_done = datetime.combine(today, ROUND_DONE, ZONE)
-    ordered = _deliver_lunches(canteen, today, candidates, morning, volunteer_from=8)
+    ordered = _deliver_lunches(canteen, today, candidates, morning, volunteer_from=8, now=now)
     if ordered is None:
         return
-    volunteer_run = ordered[-1]
-    if now >= round_done:
-        report_no_answer(_volunteer(), run_orders(volunteer_run)[0], now=round_done)
+    if ordered and now >= round_done:
+        report_no_answer(_volunteer(), run_orders(ordered[-1])[0], now=round_done)
         return
     yesterday = today - timedelta(days=1)
     ordered = _deliver_lunches(
@@ -480,8 +479,9 @@ def seed_deliveries(canteen: Canteen, elder_ids: list[int], now: datetime) -> No
         datetime.combine(yesterday, time(7, 30), ZONE),
         volunteer_from=0,
         count=4,
+        now=now,
     )
-    if ordered is None:
+    if not ordered:
         return
     first, *others = run_orders(ordered[-1])
     done = datetime.combine(yesterday, ROUND_DONE, ZONE)
@@ -511,11 +511,13 @@ def _deliver_lunches(
     morning: datetime,
     *,
     volunteer_from: int,
+    now: datetime,
     count: int = 12,
 ) -> list[DeliveryRun] | None:
     """`count` of the candidates' lunches on `day` ordered for delivery in the morning,
     those from `volunteer_from` on in a volunteer's run, the ones before in the
-    simulator's; the runs made (the volunteer's last), or None without a menu."""
+    simulator's; the runs made (the volunteer's last), or None without a menu. Runs are
+    made at the ordering cutoff: none yet when `now` is before it."""
     menu = db.session.scalar(
         select(Menu).where(Menu.canteen_id == canteen.id, Menu.date == day, Menu.slot == "lunch")
     )
@@ -529,10 +531,14 @@ def _deliver_lunches(
     )
     chosen = [e for e in candidates if e not in busy and e in active][:count]
     manager = SimpleNamespace(username="seed-demo", role="manager", canteen_id=canteen.id)
+    dispatch = menu.order_cutoff
     runs = []
     for n, elder_id in enumerate(chosen):
-        if n == volunteer_from > 0:
-            runs += make_runs(manager, canteen, day, "lunch", "simulator", now=morning)
+        if n == volunteer_from > 0 and dispatch <= now:
+            # The simulator's run, made of the orders placed so far; the demo places the
+            # volunteer's orders after it (dated before the cutoff all the same), so that
+            # one meal shows both kinds of run.
+            runs += make_runs(manager, canteen, day, "lunch", "simulator", now=dispatch)
         try:
             with db.session.begin_nested():
                 place_order(
@@ -548,8 +554,10 @@ def _deliver_lunches(
         except ApiError:
             # A full menu: the phone call ends there.
             pass
+    if dispatch > now:
+        return runs  # ordering is still open: the manager makes the runs after the cutoff
     volunteer = _volunteer()
-    runs += make_runs(manager, canteen, day, "lunch", "volunteer", volunteer.id, now=morning)
+    runs += make_runs(manager, canteen, day, "lunch", "volunteer", volunteer.id, now=dispatch)
     return runs
 
 

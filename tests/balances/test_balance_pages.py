@@ -1,6 +1,7 @@
 """The relatives' page: each linked elder's meal balance and what moved it."""
 
 from mealservice.balances.services import top_up
+from mealservice.meals.orders import cancel_order
 from tests import factories
 from tests.core.test_pages import log_in
 from tests.meals.test_scans import scan
@@ -48,3 +49,23 @@ def test_staff_open_one_elders_balance_and_cashiers_may_not(db, app, canteen, el
     other = app.test_client()
     log_in(other, cashier.username, "cashier-pass-42")
     assert other.get(f"/balances?elder={elder.id}").status_code == 403
+
+
+def test_an_order_paid_ahead_and_its_cancellation_are_named_as_such(
+    db, app, district, canteen, elder, login_as
+):
+    factories.create_policy(district)
+    top_up(login_as("cashier").user, canteen, elder, 5000, "cash")
+    order = factories.create_order(canteen, elder, payment={"method": "balance"})
+    cancel_order(None, order)
+    db.session.commit()
+    family = factories.create_user("family", elders=[elder], password="family-pass-42")
+    client = app.test_client()
+    log_in(client, family.username, "family-pass-42")
+    client.get("/lang/en")
+
+    page = client.get("/balances").get_data(as_text=True)
+
+    assert f"An order at {canteen.name} paid ahead, before its day" in page
+    assert f"Refund of a cancelled order at {canteen.name}" in page
+    assert f"Meal at {canteen.name}" not in page and "cancelled meal" not in page

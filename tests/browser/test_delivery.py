@@ -70,7 +70,10 @@ def drop(committed, demo_site):
         },
     )
     manager = SimpleNamespace(username="browser-test", role="manager", canteen_id=canteen.id)
-    runs = services.make_runs(manager, canteen, tomorrow, "lunch", "volunteer", volunteer.id)
+    # Made at the cutoff, as runs are: the shared demo's menu is left as it is.
+    runs = services.make_runs(
+        manager, canteen, tomorrow, "lunch", "volunteer", volunteer.id, now=menu.order_cutoff
+    )
     for run in runs:
         run.date = canteen.district.local_today()
     db.session.flush()

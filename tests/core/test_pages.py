@@ -41,6 +41,14 @@ def test_the_login_page_is_chinese_by_default(client):
     assert "登录" in html and "用户名" in html
 
 
+def test_every_page_links_the_favicon_and_it_is_served(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in html
+    with client.get("/static/favicon.svg") as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+        assert b"<svg" in icon.get_data()
+
+
 def test_the_english_switch_changes_the_language_and_stays(client):
     response = client.get("/lang/en?next=/login")
     assert response.status_code == 302 and response.headers["Location"] == "/login"

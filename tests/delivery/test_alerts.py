@@ -22,6 +22,7 @@ def no_answer_at(canteen, elder):
     order = factories.create_order(canteen, elder)
     manager = factories.create_user("manager", canteen=canteen)
     day = canteen.district.local_today() + timedelta(days=1)
+    factories.close_ordering(canteen, day)
     services.make_runs(manager, canteen, day, "lunch", "fake")
     services.apply_report("fake", report(order, "failed", reason="no_answer"))
     _db.session.commit()

@@ -76,6 +76,7 @@ def committed_run(session, count: int = ORDERS) -> list[int]:
         factories.create_order(canteen, factories.create_elder(district, canteen.community))
         for _ in range(count)
     ]
+    factories.close_ordering(canteen, orders[0].date)
     make_runs(MANAGER, canteen, orders[0].date, "lunch", "simulator")
     ids = [order.id for order in orders]
     session.commit()

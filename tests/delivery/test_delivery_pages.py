@@ -51,6 +51,7 @@ def volunteer_run(canteen, order, volunteer, today=False) -> DeliveryRun:
     """The order sent out with the volunteer; `today` moves the run to today, as the
     volunteer's page lists only today's runs and the factory's orders are for tomorrow."""
     manager = factories.create_user("manager", canteen=canteen)
+    factories.close_ordering(canteen, order.date, order.slot)
     (run,) = services.make_runs(
         manager, canteen, order.date, order.slot, "volunteer", volunteer_id=volunteer.user.id
     )
@@ -119,6 +120,7 @@ def test_making_runs_for_a_volunteer_shows_the_run_with_its_sheet_and_labels(
     manager, volunteer, canteen, order, tomorrow
 ):
     page = deliveries_url(canteen, tomorrow, "lunch")
+    factories.close_ordering(canteen, tomorrow)
     response = post_form(
         manager,
         f"/canteens/{canteen.id}/deliveries/runs",
@@ -142,6 +144,32 @@ def test_making_runs_for_a_volunteer_shows_the_run_with_its_sheet_and_labels(
     (form,) = re.findall(rf"<form[^>]*/orders/{order.id}/redispatch[^>]*>", html)
     assert "hidden" in form
     assert volunteer.user.username in section(html, f"run-{run.id}")
+
+
+def test_making_runs_before_the_ordering_cutoff_says_so_and_sends_nothing(
+    manager, volunteer, canteen, order, tomorrow
+):
+    body = {"date": tomorrow.isoformat(), "slot": "lunch", "platform": "volunteer"}
+    body["volunteer_id"] = volunteer.user.id
+    response = post_form(
+        manager, f"/canteens/{canteen.id}/deliveries/runs", body, deliveries_url(canteen, tomorrow)
+    )
+    assert response.status_code == 409
+    assert "can still order and cancel this meal until its ordering cutoff" in html_of(response)
+    assert db.session.get(type(order), order.id).status == OrderStatus.CONFIRMED
+
+
+def test_a_volunteer_run_without_a_volunteer_is_refused_in_words(manager, canteen, order, tomorrow):
+    factories.close_ordering(canteen, tomorrow)
+    response = post_form(
+        manager,
+        f"/canteens/{canteen.id}/deliveries/runs",
+        {"date": tomorrow.isoformat(), "slot": "lunch", "platform": "volunteer"},
+        deliveries_url(canteen, tomorrow),
+    )
+    assert response.status_code == 422
+    assert "Choose the volunteer who carries this run." in html_of(response)
+    assert db.session.get(type(order), order.id).run_id is None
 
 
 def test_making_runs_with_no_orders_says_so_on_the_page(manager, canteen, tomorrow):

@@ -17,6 +17,7 @@ from mealservice.elders.models import WelfareAlert
 from mealservice.elders.services import update_elder
 from mealservice.meals import limits
 from mealservice.meals.models import Meal
+from mealservice.menus.models import Menu
 from mealservice.places.registry import add_to_blacklist
 from tests import factories
 from tests.conftest import travelling_to
@@ -55,6 +56,7 @@ def tomorrow(canteen):
 
 
 def dispatched(manager, canteen, platform="fake", **kwargs):
+    factories.close_ordering(canteen, tomorrow(canteen))
     runs = services.make_runs(manager.user, canteen, tomorrow(canteen), "lunch", platform, **kwargs)
     _db.session.commit()
     return runs
@@ -133,9 +135,38 @@ def test_a_volunteer_of_another_canteen_is_refused(fake, manager, canteen, order
     assert "volunteer_id" in refused.value.fields
 
 
+def test_a_run_before_the_ordering_cutoff_is_refused_and_takes_nothing(
+    fake, manager, canteen, order
+):
+    path = f"/api/v1/canteens/{canteen.id}/delivery-runs"
+    body = {"date": tomorrow(canteen).isoformat(), "slot": "lunch", "platform": "fake"}
+    error = assert_error(manager.post(path, json=body), 409, "ordering_open")
+    menu = _db.session.get(Menu, order.menu_id)
+    assert error["detail"]["order_cutoff"] == menu.order_cutoff.isoformat()
+    _db.session.refresh(order)
+    assert (order.status, order.run_id) == ("confirmed", None)
+    assert count(DeliveryRun) == 0 and count(DeliveryJob) == 0
+
+
+def test_a_volunteer_run_without_a_volunteer_is_refused_naming_volunteer_id(
+    fake, manager, canteen, order
+):
+    factories.close_ordering(canteen, tomorrow(canteen))
+    path = f"/api/v1/canteens/{canteen.id}/delivery-runs"
+    body = {"date": tomorrow(canteen).isoformat(), "slot": "lunch", "platform": "volunteer"}
+    error = assert_error(manager.post(path, json=body), 422, "validation_error")
+    assert set(error["fields"]) == {"volunteer_id"}
+    with pytest.raises(ValidationFailed) as refused:
+        services.make_runs(manager.user, canteen, tomorrow(canteen), "lunch", "volunteer")
+    assert set(refused.value.fields) == {"volunteer_id"}
+    _db.session.refresh(order)
+    assert (order.status, count(DeliveryRun)) == ("confirmed", 0)
+
+
 def test_runs_through_the_api(fake, manager, canteen, order):
     path = f"/api/v1/canteens/{canteen.id}/delivery-runs"
     body = {"date": tomorrow(canteen).isoformat(), "slot": "lunch", "platform": "fake"}
+    factories.close_ordering(canteen, tomorrow(canteen))
     response = manager.post(path, json=body)
     assert response.status_code == 201, response.get_json()
     [run] = response.get_json()["items"]
@@ -470,6 +501,7 @@ def test_only_the_elders_side_sees_the_delivery_code(app, monkeypatch, login_as,
     install_fake_platform(app, monkeypatch)
     order = factories.create_order(canteen, elder)
     manager = login_as("manager")
+    factories.close_ordering(canteen, order.date)
     services.make_runs(manager.user, canteen, order.date, "lunch", "fake")
     _db.session.commit()
     family = login_as("family").get(f"/api/v1/orders/{order.id}").get_json()

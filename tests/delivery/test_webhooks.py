@@ -30,6 +30,7 @@ def order(district, canteen, elder):
 def send_out(canteen, platform="fake", volunteer=None):
     manager = factories.create_user("manager", canteen=canteen)
     day = canteen.district.local_today() + timedelta(days=1)
+    factories.close_ordering(canteen, day)
     runs = services.make_runs(
         manager, canteen, day, "lunch", platform, volunteer.id if volunteer else None
     )

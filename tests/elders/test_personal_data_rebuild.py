@@ -214,6 +214,8 @@ def world(db, now, caplog):
     )
     volunteer = factories.create_user("volunteer", canteen=canteen)
     boss = SimpleNamespace(username="factory-manager", role="manager", canteen_id=canteen.id)
+    factories.close_ordering(canteen, tomorrow)
+    factories.close_ordering(canteen, tomorrow, "dinner")
     [lunch_run] = make_runs(boss, canteen, tomorrow, "lunch", "volunteer", volunteer.id)
     make_runs(boss, canteen, tomorrow, "dinner", "volunteer", volunteer.id)
     report_no_answer(volunteer, dinner_order)

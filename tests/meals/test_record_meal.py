@@ -139,6 +139,7 @@ def test_a_booking_eaten_goes_through_the_door(door, policy, canteen, poor):
 
 def test_a_delivery_reported_goes_through_the_door(app, door, monkeypatch, order, canteen):
     install_fake_platform(app, monkeypatch)
+    factories.close_ordering(canteen, order.date)
     delivery.make_runs(MANAGER, canteen, order.date, "lunch", "fake")
     delivery.dispatch_pending()
     at = datetime.combine(order.date, time(3, 30), tzinfo=UTC)  # 11:30 in the district
