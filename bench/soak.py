@@ -245,7 +245,7 @@ def build_rush(database_url: str, options) -> Rush:
         rng.shuffle(order_plan)
         db.session.commit()
 
-        # Today's deliveries, ordered early this morning and handed to the platform.
+        # Today's deliveries, ordered early this morning.
         zone = ZoneInfo(canteens[0].district.effective_timezone)
         morning = datetime.combine(today, clock(0, 5), zone).astimezone(UTC)
         todays = {
@@ -266,10 +266,13 @@ def build_rush(database_url: str, options) -> Rush:
                     },
                     now=morning,
                 )
+        # Handed over once ordering has closed: a run is never made while families may
+        # still order or cancel.
         for canteen in canteens:
             for slot in scan.SLOTS:
+                closed = todays[(canteen.id, slot)].order_cutoff
                 try:
-                    make_runs(official, canteen, today, slot, PLATFORM, now=morning)
+                    make_runs(official, canteen, today, slot, PLATFORM, now=closed)
                 except Conflict as refusal:  # none of the delivering elders eats here
                     if refusal.code != "no_orders":
                         raise

@@ -259,14 +259,19 @@ def close_ordering(canteen, day: date, slot: str = "lunch"):
 
 
 def create_volunteer_run(canteen, elder):
-    """A volunteer's run of one delivery order (tomorrow's lunch) for the elder."""
+    """A volunteer's run of one delivery order (tomorrow's lunch) for the elder. Runs are
+    made once ordering has closed; the cutoff then comes back, so that a test may still
+    order that meal (another run, another order) after making this one."""
     from mealservice.delivery.services import make_runs
+    from mealservice.menus.models import Menu
 
     order = create_order(canteen, elder)
-    close_ordering(canteen, order.date)
+    cutoff = db.session.get(Menu, order.menu_id).order_cutoff
+    menu = close_ordering(canteen, order.date)
     volunteer = create_user("volunteer", canteen=canteen)
     manager = SimpleNamespace(username="factory-manager", role="manager", canteen_id=canteen.id)
     [run] = make_runs(manager, canteen, order.date, "lunch", "volunteer", volunteer.id)
+    menu.order_cutoff = cutoff
     return _committed(run)
 
 

@@ -15,6 +15,13 @@ window.mealservice = {
 };
 
 document.addEventListener("DOMContentLoaded", () => {
+  // A table that scrolls sideways on a phone takes the keyboard's focus, so it can be
+  // scrolled without a pointer (axe: scrollable-region-focusable).
+  for (const table of document.querySelectorAll("table")) {
+    if (getComputedStyle(table).overflowX === "auto" && !table.hasAttribute("tabindex")) {
+      table.tabIndex = 0;
+    }
+  }
   const nearMe = document.getElementById("near-me");
   if (nearMe) {
     nearMe.addEventListener("click", () => {
