@@ -107,3 +107,30 @@ def test_an_order_the_family_placed_is_not_the_canteens(app, elder, canteen, lun
 def test_families_and_cashiers_cannot_take_phone_orders(app, elder, canteen):
     assert browser_as(app, "family", elders=[elder]).get("/phone-order").status_code == 403
     assert browser_as(app, "cashier", canteen=canteen).get("/phone-order").status_code == 403
+
+
+def test_the_family_sees_the_phone_order_as_placed_by_the_canteen(
+    app, manager, elder, lunch, policy
+):
+    relative = browser_as(app, "family", elders=[elder])
+    post_form(
+        manager,
+        "/phone-order",
+        {"elder": elder.id, "menu": lunch.id, "option": lunch.options[0].id, "channel": "dine_in"},
+        f"/phone-order?elder={elder.id}",
+    )
+    [order] = db.session.scalars(select(Order)).all()
+    history = html_of(relative.get(f"/orders?elder={elder.id}"))
+    assert f'data-testid="order-{order.id}"' in history
+    assert 'data-testid="placed-by-canteen"' in history
+    assert "Placed by the canteen" in history
+
+
+def test_an_order_the_family_placed_carries_no_canteen_badge(app, elder, canteen, lunch, policy):
+    relative = browser_as(app, "family", elders=[elder])
+    order = factories.create_order(canteen, elder)
+    order.placed_by = relative.user.username
+    db.session.commit()
+    assert 'data-testid="placed-by-canteen"' not in html_of(
+        relative.get(f"/orders?elder={elder.id}")
+    )
