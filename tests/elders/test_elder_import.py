@@ -691,7 +691,9 @@ def post_page(client, content: bytes | None, consent: bool = True):
 def test_the_import_page_is_chinese_and_linked_for_officials(page_official):
     html = page_official.get("/elders/import").get_data(as_text=True)
     assert "<h1>导入老人</h1>" in html
-    assert 'href="/elders/import"' in html, "the navigation links to it"
+    assert 'href="/elders"' in html, "the navigation links to the registry"
+    registry = page_official.get("/elders").get_data(as_text=True)
+    assert 'href="/elders/import"' in registry, "and the registry to the import"
     assert 'type="file"' in html and 'type="checkbox"' in html
     assert "/elders/import/template.xlsx" in html
 
