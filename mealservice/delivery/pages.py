@@ -11,19 +11,21 @@ from urllib.parse import urlencode
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mealservice.accounts.models import User
 from mealservice.core.auth import VOLUNTEER, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, NotFound, ValidationFailed
 from mealservice.core.forms import number_of
+from mealservice.core.i18n import SLOT_WORDS
 from mealservice.core.refusals import DELIVERY, explain
 from mealservice.delivery import services
-from mealservice.delivery.models import DeliveryRun
+from mealservice.delivery.models import DeliveryRun, RunStatus
 from mealservice.delivery.platforms.base import configured_platforms
-from mealservice.elders.models import Elder
-from mealservice.meals.models import Order, OrderStatus
+from mealservice.elders.access import record_access
+from mealservice.elders.models import Access, AlertKind, Elder, WelfareAlert
+from mealservice.meals.models import Meal, Order, OrderStatus
 from mealservice.meals.orders import get_order
 from mealservice.places.models import Canteen, Community, Slot
 from mealservice.places.services import get_canteen
@@ -71,6 +73,24 @@ def stage_of(order: Order) -> str:
     return order.status
 
 
+def proof_of(order: Order, *, names: bool = False) -> str:
+    """How a delivered order was proven, in words: the code the elder gave a volunteer at
+    the door, or a manager settling it by hand (with who did it for staff, `names`); a
+    platform's own proof says only that the platform reported it."""
+    if order.status != OrderStatus.DELIVERED:
+        return ""
+    how, _colon, who = (order.proof or "").partition(":")
+    if how == services.PROOF_DOOR_CODE:
+        if names:
+            return _("confirmed with the code at the door by %(who)s", who=who)
+        return _("confirmed with the code at the door")
+    if how == services.PROOF_BY_HAND:
+        if names:
+            return _("confirmed by hand by the manager %(who)s", who=who)
+        return _("confirmed by hand by the canteen's manager")
+    return _("reported by the delivery platform")
+
+
 def masked_phone(phone: str | None) -> str:
     """The phone as a courier may see it: the first three and last four digits."""
     return services.mask_phone(phone) or "****"
@@ -84,6 +104,7 @@ def delivery_words():
         "failure_words": FAILURE_WORDS,
         "alert_kind_words": ALERT_KIND_WORDS,
         "masked_phone": masked_phone,
+        "proof_of": proof_of,
     }
 
 
@@ -283,9 +304,23 @@ def _my_runs(user, run_id: str) -> list[DeliveryRun]:
 
 def _drops_page(user, run_id: str, *, errors=None, status=200):
     runs = [{"run": run, "stops": _stops(run)} for run in _my_runs(user, run_id)]
+    # The volunteer may need to call the elder from the door: the phone of a drop still to
+    # be made on a run still under way is shown in full, and its showing logged.
+    callable_ids = set()
+    for entry in runs:
+        run = entry["run"]
+        if run.status != RunStatus.OPEN:
+            continue
+        calls = [o for o in entry["stops"] if o.status == OrderStatus.DISPATCHED]
+        if calls:
+            record_access(
+                user, run.canteen, [o.elder_id for o in calls], Access.RECORD_READ, "volunteer drop"
+            )
+            callable_ids.update(o.id for o in calls)
     html = render_template(
         "delivery/my_drops.html",
         runs=runs,
+        callable_ids=callable_ids,
         errors=errors or {},
         chosen=run_id,
     )
@@ -366,6 +401,35 @@ def settle_by_hand(run_id: int, order_id: int):
 # Welfare alerts
 
 
+def _alert_detail(alert: WelfareAlert, order: Order | None, district) -> str:
+    """What the alert is about, in the reader's language, from the alert's order or, for
+    an absence, the elder's last meal before it was raised (the stored `detail` is the
+    record's text, in one language)."""
+    if order is not None:
+        return _(
+            "Order %(id)s: %(meal)s on %(date)s",
+            id=order.id,
+            meal=SLOT_WORDS[order.slot],
+            date=order.date.isoformat(),
+        )
+    if alert.kind == AlertKind.ABSENT:
+        last_day = db.session.scalar(
+            select(func.max(Meal.date)).where(
+                Meal.elder_id == alert.elder_id,
+                Meal.voided_at.is_(None),
+                Meal.served_at <= alert.raised_at,
+            )
+        )
+        if last_day is not None:
+            raised_on = district.local(alert.raised_at).date() if district else last_day
+            return _(
+                "No meal for %(days)s days; the last on %(date)s",
+                days=max((raised_on - last_day).days - 1, 0),
+                date=last_day.isoformat(),
+            )
+    return ""
+
+
 def _alerts_page(user, *, errors=None, notes=None, status=200):
     alerts = services.open_alerts(user)
     elders = {
@@ -384,26 +448,47 @@ def _alerts_page(user, *, errors=None, notes=None, status=200):
             select(Canteen).where(Canteen.id.in_({a.canteen_id for a in alerts if a.canteen_id}))
         )
     }
-    rows = [
-        {
-            "alert": alert,
-            "elder": elders.get(alert.elder_id),
-            "community": communities.get(alert.community_code),
-            "canteen": canteens.get(alert.canteen_id),
-            "timezone": (
-                canteens[alert.canteen_id].district.effective_timezone
-                if alert.canteen_id in canteens
-                else None
-            ),
-        }
-        for alert in alerts
-    ]
+    orders = {
+        o.id: o
+        for o in db.session.scalars(
+            select(Order).where(Order.id.in_({a.order_id for a in alerts if a.order_id}))
+        )
+    }
+    rows = []
+    for alert in alerts:
+        canteen = canteens.get(alert.canteen_id)
+        community = communities.get(alert.community_code)
+        district = (canteen or community).district if (canteen or community) else None
+        rows.append(
+            {
+                "alert": alert,
+                "elder": elders.get(alert.elder_id),
+                "community": community,
+                "canteen": canteen,
+                "timezone": canteen.district.effective_timezone if canteen else None,
+                "detail": _alert_detail(alert, orders.get(alert.order_id), district),
+            }
+        )
+    may_follow_up = may(user, "alerts.follow_up")
+    if may_follow_up:
+        # Whoever follows an alert up is shown the elder's phone, address and emergency
+        # contact: each showing is a read of personal data, logged where it is reviewed.
+        for row in rows:
+            if row["elder"] is not None:
+                record_access(
+                    user,
+                    row["canteen"],
+                    [row["elder"].id],
+                    Access.RECORD_READ,
+                    "welfare alert follow-up",
+                    district_code=row["alert"].district_code,
+                )
     html = render_template(
         "delivery/alerts.html",
         rows=rows,
         errors=errors or {},
         notes=notes or {},
-        may_follow_up=may(user, "alerts.follow_up"),
+        may_follow_up=may_follow_up,
     )
     return html, status
 

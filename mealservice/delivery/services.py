@@ -823,7 +823,7 @@ def confirm_drop(actor, order: Order, code: str, *, now: datetime | None = None)
     ):
         throttling.count_wrong_code(actor, order)
         raise Conflict("wrong_code", "That is not the code of this order.")
-    _report_drop(actor, order, run, "delivered", now)
+    _report_drop(actor, order, run, "delivered", now, proof=PROOF_DOOR_CODE)
     return order
 
 
@@ -845,7 +845,7 @@ def settle_drop_by_hand(
     now = now or utcnow()
     run = _volunteer_run(order)
     if delivered:
-        _report_drop(actor, order, run, "delivered", now)
+        _report_drop(actor, order, run, "delivered", now, proof=PROOF_BY_HAND)
     else:
         _report_drop(actor, order, run, "failed", now, reason="not_delivered")
     return order
@@ -860,7 +860,14 @@ def _volunteer_run(order: Order) -> DeliveryRun:
     return run
 
 
-def _report_drop(actor, order, run, status, now, reason=None) -> None:
+# How a volunteer run's drop was proven, stored as "<how>:<username>" in the order's proof
+# (a platform's proofs read "photo:<ref>"): the code the elder gave at the door, or a
+# manager settling it by hand.
+PROOF_DOOR_CODE = "door-code"
+PROOF_BY_HAND = "by-hand"
+
+
+def _report_drop(actor, order, run, status, now, reason=None, proof=None) -> None:
     report = Report(
         # The run's id too: a failed order sent out again may fail again.
         event_id=f"volunteer-{order.id}-{run.id}-{status}",
@@ -868,7 +875,7 @@ def _report_drop(actor, order, run, status, now, reason=None) -> None:
         status=status,
         at=now,
         reason=reason,
-        proof=f"confirmed by {actor.username}"[:200] if status == "delivered" else None,
+        proof=f"{proof}:{actor.username}"[:200] if status == "delivered" else None,
     )
     if not apply_report(VOLUNTEER_PLATFORM, report, now, by=actor.username):
         db.session.refresh(order)

@@ -18,15 +18,16 @@ from mealservice.elders.models import Access, AccessLogEntry, Elder
 
 
 def record_access(
-    actor, canteen, elder_ids: list[int], action: str, reason: str
+    actor, canteen, elder_ids: list[int], action: str, reason: str, *, district_code=None
 ) -> list[AccessLogEntry]:
-    """One entry per elder reached; a search that found nobody is one entry without one."""
+    """One entry per elder reached; a search that found nobody is one entry without one.
+    Without a canteen (an alert no meal place owns), the entry is `district_code`'s."""
     entries = [
         AccessLogEntry(
             username=actor.username,
             role=actor.role,
-            district_code=canteen.district_code,
-            canteen_id=canteen.id,
+            district_code=canteen.district_code if canteen is not None else district_code,
+            canteen_id=canteen.id if canteen is not None else None,
             elder_id=elder_id,
             action=action,
             reason=reason,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mealservice.core.db import db
 from mealservice.delivery import services
 from mealservice.delivery.models import DeliveryRun
-from mealservice.elders.models import WelfareAlert
+from mealservice.elders.models import AccessLogEntry, AlertKind, WelfareAlert
 from mealservice.meals.models import OrderStatus
 from tests import factories
 from tests.core.test_pages import log_in
@@ -59,6 +59,12 @@ def volunteer_run(canteen, order, volunteer, today=False) -> DeliveryRun:
         run.date = canteen.district.local_today()
     db.session.commit()
     return run
+
+
+def read_log(user) -> list[AccessLogEntry]:
+    return list(
+        db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.username == user.username))
+    )
 
 
 def section(html: str, testid: str) -> str:
@@ -297,10 +303,36 @@ def test_a_volunteer_sees_todays_runs_with_the_address_and_masked_phone(
     volunteer_run(canteen, order, volunteer, today=True)
     html = html_of(volunteer.get("/my-drops"))
     drop = section(html, f"drop-{order.id}")
-    assert "测试路2号3单元101室" in drop and f"{elder.phone[:3]}****{elder.phone[-4:]}" in drop
+    assert "测试路2号3单元101室" in drop
     assert f'data-testid="code-{order.id}"' in drop
     assert f'data-testid="no-answer-{order.id}"' in drop
-    assert elder.phone not in html
+
+
+def test_a_volunteer_calls_the_elder_of_a_drop_still_to_make_and_the_showing_is_logged(
+    volunteer, canteen, order, elder
+):
+    volunteer_run(canteen, order, volunteer, today=True)
+    drop = section(html_of(volunteer.get("/my-drops")), f"drop-{order.id}")
+    assert f'<a href="tel:{elder.phone}" data-testid="drop-phone-{order.id}">' in drop
+    [entry] = read_log(volunteer.user)
+    assert (entry.elder_id, entry.reason, entry.canteen_id) == (
+        elder.id,
+        "volunteer drop",
+        canteen.id,
+    )
+
+
+def test_a_made_drop_shows_the_phone_masked_again_and_logs_nothing(
+    volunteer, canteen, order, elder
+):
+    run = volunteer_run(canteen, order, volunteer, today=True)
+    db.session.refresh(order)
+    services.confirm_drop(volunteer.user, order, order.delivery_code)
+    db.session.commit()
+    assert run.status == "done"
+    html = html_of(volunteer.get("/my-drops"))
+    assert elder.phone not in html and f"{elder.phone[:3]}****{elder.phone[-4:]}" in html
+    assert read_log(volunteer.user) == []
 
 
 def test_a_volunteer_with_no_run_today_is_told_so(volunteer, canteen, order):
@@ -422,6 +454,58 @@ def test_a_manager_sees_their_canteens_open_alerts(manager, alert, elder, cantee
     assert not ID_NUMBER.search(html)
 
 
+def test_the_alert_page_tells_what_happened_in_chinese_throughout(app, alert, canteen, order):
+    manager = browser_as(app, "manager", canteen=canteen)
+    manager.get("/lang/zh")
+    what = section(html_of(manager.get("/alerts")), f"alert-what-{alert.id}")
+    what = what[: what.index("</td>")]
+    assert f"订单 {order.id}：{order.date.isoformat()} 午餐" in what
+    assert not re.search(r"[A-Za-z]{3,}", what.split(">", 1)[1]), what
+
+
+def test_an_absence_alert_is_told_in_the_readers_language(manager, canteen, elder, now):
+    factories.create_policy(canteen.district)
+    factories.create_meal(canteen, elder)
+    now.move_to("2026-11-30T10:00:00+08:00")
+    alert = WelfareAlert(
+        kind=AlertKind.ABSENT,
+        elder_id=elder.id,
+        community_code=elder.community.code,
+        district_code=canteen.district_code,
+        canteen_id=canteen.id,
+        detail="4 天未就餐（常来就餐，最近一次 2020-01-01）",
+    )
+    db.session.add(alert)
+    db.session.commit()
+    what = section(html_of(manager.get("/alerts")), f"alert-what-{alert.id}")
+    meal_day = canteen.district.local_today() - timedelta(days=5)
+    assert f"No meal for 4 days; the last on {meal_day.isoformat()}" in what
+    assert "天未就餐" not in what
+
+
+def test_whoever_follows_an_alert_up_sees_how_to_reach_the_elder_and_it_is_logged(
+    app, alert, elder, canteen, district
+):
+    consent_at = alert.raised_at
+    elder.emergency_contact_name = "王小红"
+    elder.emergency_contact_relation = "女儿"
+    elder.emergency_contact_phone = "13912345678"
+    elder.emergency_contact_consent_at = consent_at
+    elder.emergency_contact_recorded_by = "test"
+    db.session.commit()
+    for client in (
+        browser_as(app, "manager", canteen=canteen),
+        browser_as(app, "official", district=district),
+    ):
+        card = section(html_of(client.get("/alerts")), f"alert-{alert.id}")
+        assert f'<a href="tel:{elder.phone}"' in card
+        assert elder.address in card
+        assert '王小红 (女儿) · <a href="tel:13912345678">13912345678</a>' in card
+        [entry] = read_log(client.user)
+        assert (entry.elder_id, entry.reason) == (elder.id, "welfare alert follow-up")
+        assert entry.district_code == district.code and entry.canteen_id == canteen.id
+
+
 def test_an_official_sees_their_districts_alerts_and_not_anothers(app, alert, district):
     official = browser_as(app, "official", district=district)
     assert f'data-testid="alert-{alert.id}"' in html_of(official.get("/alerts"))
@@ -493,6 +577,35 @@ def test_a_relative_sees_when_the_meal_was_delivered(app, volunteer, canteen, or
 
     assert f"at {local_time(order.delivered_at, zone, '%H:%M')}" in stage
     assert order.delivery_code not in stage
+
+
+def test_the_manager_and_the_family_see_a_drop_confirmed_with_the_code_at_the_door(
+    app, manager, volunteer, canteen, order, elder, tomorrow
+):
+    volunteer_run(canteen, order, volunteer)
+    db.session.refresh(order)
+    services.confirm_drop(volunteer.user, order, order.delivery_code)
+    db.session.commit()
+    row = section(html_of(manager.get(deliveries_url(canteen, tomorrow))), f"proof-{order.id}")
+    assert f"confirmed with the code at the door by {volunteer.user.username}" in row
+    relative = browser_as(app, "family", elders=[elder])
+    stage = section(html_of(relative.get(f"/orders/{order.id}")), "delivery-stage")
+    assert "confirmed with the code at the door" in stage
+    assert volunteer.user.username not in stage
+
+
+def test_the_manager_and_the_family_see_a_drop_settled_by_hand(
+    app, manager, volunteer, canteen, order, elder, tomorrow
+):
+    volunteer_run(canteen, order, volunteer)
+    services.settle_drop_by_hand(manager.user, order, True)
+    db.session.commit()
+    row = section(html_of(manager.get(deliveries_url(canteen, tomorrow))), f"proof-{order.id}")
+    assert f"confirmed by hand by the manager {manager.user.username}" in row
+    relative = browser_as(app, "family", elders=[elder])
+    relative.get("/lang/zh")
+    stage = section(html_of(relative.get(f"/orders/{order.id}")), "delivery-stage")
+    assert "由助餐点管理员手工确认" in stage
 
 
 def test_a_relative_sees_why_a_delivery_failed(app, volunteer, canteen, order, elder):
