@@ -143,12 +143,16 @@ def take_for_meal(elder_id: int, amount_fen: int) -> int | None:
     ).scalar_one_or_none()
 
 
-def insufficient_balance(elder_id: int, needed_fen: int) -> Conflict:
+def insufficient_balance(elder_id: int, needed_fen: int, elder_name: str | None = None) -> Conflict:
+    """The refusal of a meal or order the balance cannot pay; the counter names the elder."""
     balance = balance_of(elder_id)
+    detail = {"elder_id": elder_id, "balance_fen": balance, "needed_fen": needed_fen}
+    if elder_name is not None:
+        detail["elder_name"] = elder_name
     return Conflict(
         "insufficient_balance",
         f"The meal balance holds ¥{balance / 100:.2f}; this meal needs ¥{needed_fen / 100:.2f}.",
-        {"elder_id": elder_id, "balance_fen": balance, "needed_fen": needed_fen},
+        detail,
     )
 
 

@@ -71,6 +71,10 @@ class CashierRow(ma.Schema):
     voids = ma.fields.Integer()
 
 
+class NotAtCounterRow(CashierRow):
+    recorded_by = ma.fields.List(ma.fields.String())
+
+
 class ShiftReportOut(ma.Schema):
     canteen_id = ma.fields.Integer()
     canteen_name = ma.fields.String()
@@ -80,8 +84,12 @@ class ShiftReportOut(ma.Schema):
     meals = ma.fields.Integer(metadata={"description": "meals not voided"})
     conflicts = ma.fields.Integer()
     price_fen = ma.fields.Integer()
+    delivery_fee_fen = ma.fields.Integer()
     subsidy_fen = ma.fields.Integer()
-    elder_pays_fen = ma.fields.Integer()
+    delivery_subsidy_fen = ma.fields.Integer()
+    elder_pays_fen = ma.fields.Integer(
+        metadata={"description": "price + delivery fee - subsidy - delivery subsidy"}
+    )
     taken = ma.fields.Nested(_figures("TakenFigures", "cash", "e_payment", "balance"))
     top_ups = ma.fields.Nested(_figures("TopUpFigures", "count", "cash", "e_payment"))
     payouts = ma.fields.Nested(
@@ -93,4 +101,16 @@ class ShiftReportOut(ma.Schema):
         _figures("TillFigures", "cash", "e_payment"),
         metadata={"description": "meals and top-ups less payouts, to count the till against"},
     )
-    cashiers = ma.fields.List(ma.fields.Nested(CashierRow))
+    cashiers = ma.fields.List(
+        ma.fields.Nested(CashierRow),
+        metadata={"description": "the people who served at the counter (accounts)"},
+    )
+    not_at_counter = ma.fields.Nested(
+        NotAtCounterRow,
+        allow_none=True,
+        metadata={
+            "description": "meals delivered, and meals or money recorded by a system actor "
+            "(a delivery platform, the demo loader, a scheduled job), added up in one row; "
+            "with the cashiers' rows it makes the totals"
+        },
+    )

@@ -133,15 +133,22 @@ def shift_report(
         cashier = actor.username
     meals = _meal_figures(canteen, day, slot, cashier)
     by_hand = _by_hand_figures(canteen, day, slot, cashier)
-    names = sorted(set(meals) | set(by_hand))
-    rows = [_cashier_row(name, meals.get(name, {}), by_hand.get(name, {})) for name in names]
+    people = _people({name for name, _ in meals} | set(by_hand))
+    # Only people serve at the counter: a delivered meal was handed over at the door, and a
+    # name that is no account's is a system actor's (a delivery platform, the demo loader,
+    # a scheduled job). Their figures make one row of their own, so the rows still add up.
+    at_counter: dict[str, list[dict]] = {}
+    elsewhere: dict[str, list[dict]] = {}
+    for (name, counter), figures in meals.items():
+        shelf = at_counter if counter and name in people else elsewhere
+        shelf.setdefault(name, []).append(figures)
+    for name, figures in by_hand.items():
+        (at_counter if name in people else elsewhere).setdefault(name, []).append(figures)
+    rows = [_cashier_row(name, at_counter[name]) for name in sorted(at_counter)]
+    others = _cashier_row(None, [f for name in elsewhere for f in elsewhere[name]])
     total = {
-        key: sum(row[key] for row in rows)
-        for key in ("meals", "conflicts", "price_fen", "subsidy_fen", "elder_pays_fen",
-                    "cash_fen", "e_payment_fen", "balance_fen", "top_up_count",
-                    "top_up_cash_fen", "top_up_e_payment_fen", "payout_count",
-                    "payout_cash_fen", "payout_e_payment_fen", "voids", "voided_fen")
-    }  # fmt: skip
+        key: sum(row[key] for row in [*rows, others]) for key in MEAL_FIGURES + BY_HAND_FIGURES
+    }
     return {
         "canteen_id": canteen.id,
         "canteen_name": canteen.name,
@@ -151,7 +158,9 @@ def shift_report(
         "meals": total["meals"],
         "conflicts": total["conflicts"],
         "price_fen": total["price_fen"],
+        "delivery_fee_fen": total["delivery_fee_fen"],
         "subsidy_fen": total["subsidy_fen"],
+        "delivery_subsidy_fen": total["delivery_subsidy_fen"],
         "elder_pays_fen": total["elder_pays_fen"],
         "taken": {
             "cash": total["cash_fen"],
@@ -177,20 +186,31 @@ def shift_report(
             + total["top_up_e_payment_fen"]
             - total["payout_e_payment_fen"],
         },
-        "cashiers": [
-            {
-                "cashier": row["cashier"],
-                "meals": row["meals"],
-                "subsidy_fen": row["subsidy_fen"],
-                "cash_fen": row["cash_fen"],
-                "e_payment_fen": row["e_payment_fen"],
-                "balance_fen": row["balance_fen"],
-                "top_ups_fen": row["top_up_cash_fen"] + row["top_up_e_payment_fen"],
-                "voids": row["voids"],
-            }
-            for row in rows
-        ],
+        "cashiers": [_cashier_out(row) for row in rows],
+        "not_at_counter": {**_cashier_out(others), "recorded_by": sorted(elsewhere)}
+        if elsewhere
+        else None,
     }
+
+
+def _cashier_out(row: dict) -> dict:
+    return {
+        "cashier": row["cashier"],
+        "meals": row["meals"],
+        "subsidy_fen": row["subsidy_fen"],
+        "cash_fen": row["cash_fen"],
+        "e_payment_fen": row["e_payment_fen"],
+        "balance_fen": row["balance_fen"],
+        "top_ups_fen": row["top_up_cash_fen"] + row["top_up_e_payment_fen"],
+        "voids": row["voids"],
+    }
+
+
+def _people(names: set[str]) -> set[str]:
+    """Those of the names that are accounts' usernames: people and the counter's terminals."""
+    if not names:
+        return set()
+    return set(db.session.scalars(select(User.username).where(User.username.in_(names))))
 
 
 def _meal_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | None) -> dict:
@@ -205,10 +225,13 @@ def _meal_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | 
     query = (
         select(
             Meal.recorded_by,
+            (Meal.channel != "delivery").label("at_counter"),
             live_sum(1).label("meals"),
             live_sum(case((Meal.conflict.is_not(None), 1), else_=0)).label("conflicts"),
             live_sum(Meal.price_fen).label("price_fen"),
+            live_sum(Meal.delivery_fee_fen).label("delivery_fee_fen"),
             live_sum(Meal.subsidy_fen).label("subsidy_fen"),
+            live_sum(Meal.delivery_subsidy_fen).label("delivery_subsidy_fen"),
             live_sum(Meal.elder_pays_fen).label("elder_pays_fen"),
             taken_by(PaymentMethod.CASH).label("cash_fen"),
             taken_by(PaymentMethod.E_PAYMENT).label("e_payment_fen"),
@@ -219,13 +242,15 @@ def _meal_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | 
             ),
         )
         .where(Meal.canteen_id == canteen.id, Meal.date == day)
-        .group_by(Meal.recorded_by)
+        .group_by(Meal.recorded_by, Meal.channel != "delivery")
     )
     if slot is not None:
         query = query.where(Meal.slot == slot)
     if cashier is not None:
         query = query.where(Meal.recorded_by == cashier)
-    return {row.recorded_by: row._asdict() for row in db.session.execute(query)}
+    return {
+        (row.recorded_by, bool(row.at_counter)): row._asdict() for row in db.session.execute(query)
+    }
 
 
 def _by_hand_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | None) -> dict:
@@ -267,8 +292,9 @@ def shift_of(windows: dict[str, list[str]], local_hhmm: str) -> str | None:
     return last
 
 
-MEAL_FIGURES = ("meals", "conflicts", "price_fen", "subsidy_fen", "elder_pays_fen", "cash_fen",
-                "e_payment_fen", "balance_fen", "voids", "voided_fen")  # fmt: skip
+MEAL_FIGURES = ("meals", "conflicts", "price_fen", "delivery_fee_fen", "subsidy_fen",
+                "delivery_subsidy_fen", "elder_pays_fen", "cash_fen", "e_payment_fen",
+                "balance_fen", "voids", "voided_fen")  # fmt: skip
 # Money paid in (top-ups) and out (payouts) by hand at the counter, per cashier.
 BY_HAND_FIGURES = (
     "top_up_count",
@@ -280,8 +306,7 @@ BY_HAND_FIGURES = (
 )
 
 
-def _cashier_row(name: str, meals: dict, by_hand: dict) -> dict:
-    row = {"cashier": name}
-    row.update({key: int(meals.get(key, 0)) for key in MEAL_FIGURES})
-    row.update({key: int(by_hand.get(key, 0)) for key in BY_HAND_FIGURES})
-    return row
+def _cashier_row(name: str | None, parts: list[dict]) -> dict:
+    """One row of the report: the figures of `parts` (of meals, of money by hand) added up."""
+    keys = MEAL_FIGURES + BY_HAND_FIGURES
+    return {"cashier": name, **{key: sum(int(part.get(key, 0)) for part in parts) for key in keys}}

@@ -170,7 +170,10 @@ class Judgement:
     problem: str | None
 
     def refusal(self) -> Conflict:
-        return Conflict(self.problem, CARD_PROBLEMS[self.problem], {"elder_id": self.elder.id})
+        # The elder's name as the counter's answer to a meal gives it: the cashier tells
+        # the elder in front of them why, by name.
+        detail = {"elder_id": self.elder.id, "elder_name": self.elder.name}
+        return Conflict(self.problem, CARD_PROBLEMS[self.problem], detail)
 
 
 def judge(district_code: str, data: dict, at: datetime, day: date) -> Judgement:

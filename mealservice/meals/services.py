@@ -328,7 +328,9 @@ def _collect(meal: Meal, payment: dict) -> int | None:
     if balance_after is not None:
         return balance_after
     if not meal.offline:
-        raise balances.insufficient_balance(meal.elder_id, meal.to_collect_fen)
+        # The elder is in the session already (the card's judgement loaded it): no query.
+        elder_name = db.session.get(Elder, meal.elder_id).name
+        raise balances.insufficient_balance(meal.elder_id, meal.to_collect_fen, elder_name)
     paid_ahead = meal.elder_pays_fen - meal.to_collect_fen  # a booking paid for
     if meal.conflict is None:
         if meal.holds_subsidy:
@@ -390,7 +392,8 @@ def _menu_and_option(
 
 
 def _refusal(code: str, elder: Elder) -> Conflict:
-    return Conflict(code, REFUSAL_MESSAGES[code], {"elder_id": elder.id})
+    """A scan refused for the elder: named as a served meal names them, for the cashier."""
+    return Conflict(code, REFUSAL_MESSAGES[code], {"elder_id": elder.id, "elder_name": elder.name})
 
 
 def _already_served(elder: Elder, moment: Moment) -> Conflict:
@@ -414,6 +417,7 @@ def _already_served(elder: Elder, moment: Moment) -> Conflict:
         f"The elder already had {moment.slot} at {earlier.canteen.name} at {served:%H:%M}.",
         {
             "elder_id": elder.id,
+            "elder_name": elder.name,
             "meal_id": earlier.id,
             "canteen_id": earlier.canteen_id,
             "canteen_name": earlier.canteen.name,

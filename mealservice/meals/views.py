@@ -57,7 +57,8 @@ class Scans(MethodView):
         Refusals: 422 `card_invalid`; 409 `card_revoked`, `card_superseded`, `card_expired`,
         `elder_inactive`, `already_served` (detail says where and when), `capacity_full`,
         `no_menu`, `insufficient_balance` (paid from the meal balance, which is short).
-        A scan with `scanned_at` was queued offline: it is refused only for a bad
+        A 409 for a known card or elder names them: `detail.elder_id` and
+        `detail.elder_name` (the name a served meal's `elder.name` gives). A scan with `scanned_at` was queued offline: it is refused only for a bad
         signature, and any other refusal becomes a meal marked `conflict`. A scan by
         `elder_id` is written to the personal-data access log."""
         user = current_user()

@@ -134,7 +134,12 @@ def test_a_short_balance_refuses_the_meal_in_plain_words_and_takes_nothing(
     response = scan(cashier, canteen, card, payment={"method": "balance"})
     assert_error(response, 409, "insufficient_balance")
     error = response.get_json()["error"]
-    assert error["detail"] == {"elder_id": elder.id, "balance_fen": 1000, "needed_fen": 1300}
+    assert error["detail"] == {
+        "elder_id": elder.id,
+        "elder_name": elder.name,
+        "balance_fen": 1000,
+        "needed_fen": 1300,
+    }
     assert "¥10.00" in error["message"] and "¥13.00" in error["message"]
     assert balance_of(elder.id) == 1000
     assert db.session.scalar(select(Meal.id)) is None

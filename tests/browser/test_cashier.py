@@ -172,6 +172,8 @@ def test_a_revoked_card_shows_the_red_answer_in_plain_words(counter, tablet):
     expect(tablet.get_by_test_id("refusal-reason")).to_have_text(
         "此卡已挂失作废。请按姓名查找老人。"
     )
+    # Named, as a served meal names the elder: the cashier tells them why by name.
+    expect(tablet.get_by_test_id("elder-name")).to_have_text(elder.name)
     assert lunches_of(counter, elder) == []
     expect(tablet.get_by_test_id("scan-input")).to_be_focused()
     assert serious_violations(tablet) == []

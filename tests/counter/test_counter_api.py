@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from mealservice.accounts.models import User
 from mealservice.balances.services import top_up
 from mealservice.core.errors import ApiError
 from mealservice.counter.models import Terminal
 from mealservice.counter.services import revoke_terminal, shift_report
+from mealservice.delivery.services import confirm_drop, run_orders
 from mealservice.elders.cards import issue_card, revoke_card
 from mealservice.elders.models import AccessLogEntry
 from mealservice.elders.services import update_elder
@@ -252,6 +254,52 @@ def test_a_dinner_report_leaves_out_lunch(login_as, canteen, shift):
         login_as("manager").user, canteen, canteen.district.local_today(), slot="dinner"
     )
     assert body["meals"] == 0 and body["voids"]["count"] == 0
+
+
+def test_the_report_lists_only_people_at_the_counter_and_its_rows_add_up(
+    db, now, login_as, canteen, district, policy
+):
+    # Tomorrow's lunch: a volunteer delivers an order, a cashier serves one elder, and a
+    # name no account has (as the demo loader or a platform records) serves another.
+    elders = [factories.create_elder(district, canteen.community) for _ in range(2)]
+    poor = factories.create_elder(district, canteen.community, categories=["minimum_allowance"])
+    elders.insert(0, poor)  # a meal subsidy and the delivery subsidy
+    run = factories.create_volunteer_run(canteen, elders[0])
+    [order] = run_orders(run)
+    now.move_to("2026-11-26T11:30:00+08:00")
+    volunteer = db.session.get(User, run.volunteer_id)
+    confirm_drop(volunteer, order, order.delivery_code)
+    db.session.commit()
+    ann = login_as("cashier", username="ann")
+    assert scan(ann, canteen, factories.create_card(elders[1])).status_code == 201
+    factories.create_meal(canteen, elders[2], payment={"method": "cash"})
+
+    body = shift_report(login_as("manager").user, canteen, order.date)
+
+    assert [row["cashier"] for row in body["cashiers"]] == ["ann"]
+    others = body["not_at_counter"]
+    assert others["recorded_by"] == sorted(["factory-cashier", volunteer.username])
+    assert (others["meals"], others["cash_fen"]) == (2, 1300)
+    # The delivered meal's fee and its subsidy are on the report, so the money adds up.
+    assert (body["delivery_fee_fen"], body["delivery_subsidy_fen"]) == (500, 300)
+    assert body["elder_pays_fen"] == (
+        body["price_fen"]
+        + body["delivery_fee_fen"]
+        - body["subsidy_fen"]
+        - body["delivery_subsidy_fen"]
+    )
+    rows = [*body["cashiers"], others]
+    assert sum(row["meals"] for row in rows) == body["meals"] == 3
+    assert sum(row["subsidy_fen"] for row in rows) == body["subsidy_fen"]
+    for column, total in [("cash_fen", "cash"), ("e_payment_fen", "e_payment"),
+                          ("balance_fen", "balance")]:  # fmt: skip
+        assert sum(row[column] for row in rows) == body["taken"][total]
+
+
+def test_a_report_of_counter_meals_only_has_no_row_for_others(login_as, canteen, shift):
+    body = login_as("manager").get(f"/api/v1/canteens/{canteen.id}/shift-report").get_json()
+    assert body["not_at_counter"] is None
+    assert (body["delivery_fee_fen"], body["delivery_subsidy_fen"]) == (0, 0)
 
 
 @pytest.mark.parametrize(

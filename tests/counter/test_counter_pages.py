@@ -7,6 +7,7 @@ import pytest
 
 from mealservice.counter import services
 from mealservice.elders.protection import decrypt_id_number
+from mealservice.meals.services import scan
 from mealservice.places.registry import add_to_blacklist, set_filing
 from tests import factories
 from tests.core.test_pages import page_token
@@ -251,6 +252,50 @@ def test_a_manager_reads_the_end_of_shift_report(client, log_in_as, canteen, eld
     assert "交班报表" in html and 'data-testid="shift-report"' in html
     assert re.search(r'data-testid="report-meals">1<', html)
     assert 'data-action="print"' in html
+
+
+def money_cells(row_html: str) -> list[int]:
+    """The figures of a table row: counts as they are, yuan back into fen."""
+    cells = re.findall(r'<td class="money">([^<]*)</td>', row_html)
+    return [int(cell.replace("¥", "").replace(",", "").replace(".", "")) for cell in cells]
+
+
+def test_the_shift_report_page_adds_up_and_lists_only_people_as_cashiers(
+    db, client, log_in_as, canteen, district, elder
+):
+    factories.create_policy(canteen.district)
+    # One meal recorded by a name that is no account's, one served by a cashier's account.
+    other = factories.create_elder(district, canteen.community)
+    factories.create_meal(canteen, other, payment={"method": "e_payment", "reference": "WX-1"})
+    cashier = factories.create_user("cashier", canteen=canteen, username="ann")
+    served = scan(cashier, canteen, {"elder_id": elder.id, "slot": "lunch",
+                                     "payment": {"method": "cash"}})  # fmt: skip
+    db.session.commit()
+    log_in_as("manager")
+    html = client.get(report_path(canteen, "?slot=lunch")).get_data(as_text=True)
+
+    table = re.search(r'data-testid="report-cashiers">(.*?)</table>', html, re.S).group(1)
+    body, foot = table.split("<tbody>")[1].split("<tfoot>")
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    assert [re.search(r"<td>([^<]*)</td>", row).group(1) for row in rows] == [
+        "ann",
+        "非柜台服务：factory-cashier",
+    ]
+    # Each column of the rows shown adds up to the total under it.
+    columns = list(zip(*(money_cells(row) for row in rows), strict=True))
+    assert [sum(column) for column in columns] == money_cells(foot)
+    assert money_cells(foot)[:2] == [2, 2 * served.subsidy_fen]
+
+    def figure(testid: str) -> int:
+        found = re.search(rf'data-testid="{testid}">−?¥([\d,]+)\.(\d\d)<', html)
+        return int(found.group(1).replace(",", "") + found.group(2))
+
+    assert figure("report-elder-pays") == (
+        figure("report-price")
+        + figure("report-delivery-fee")
+        - figure("report-subsidy")
+        - figure("report-delivery-subsidy")
+    )
 
 
 def test_a_cashier_reads_their_own_shift_without_picking_a_cashier(client, log_in_as, canteen):

@@ -254,6 +254,45 @@ def test_the_papers_carry_what_the_courier_needs_and_never_the_id_number_or_code
     assert 'data-action="print"' in html and "js/delivery.js" in html
 
 
+def test_a_label_boxes_the_allergies_and_heads_the_care_note_as_such(
+    manager, volunteer, canteen, district
+):
+    elder = factories.create_elder(
+        district,
+        canteen.community,
+        allergies=["花生", "海鲜"],
+        diet_needs=["soft"],
+        diet_notes="独居，耳背，请敲门大声些",
+    )
+    order = factories.create_order(canteen, elder, "delivery")
+    run = volunteer_run(canteen, order, volunteer)
+    path = f"/delivery-runs/{run.id}/labels"
+    label = section(html_of(manager.get(path)), "label")
+
+    warning = re.search(
+        r'class="label-warning" data-testid="label-warning">(.*?)</div>', label, re.S
+    )
+    assert "⚠ Allergies: 花生, 海鲜" in warning.group(1)
+    assert "Diet needs: Soft" in warning.group(1)
+    # The care note is not a diet restriction: it has its own heading, outside the box.
+    note = '<span class="label-heading">Care note</span>: 独居，耳背，请敲门大声些'
+    assert note in label and note not in warning.group(1)
+    assert "Diet notes" not in label
+    manager.get("/lang/zh")
+    label = section(html_of(manager.get(path)), "label")
+    assert "照护备注" in label and "饮食禁忌" not in label and "⚠ 过敏食物: 花生, 海鲜" in label
+
+
+def test_a_label_without_allergies_or_diet_needs_has_no_warning_box(
+    manager, volunteer, canteen, district
+):
+    elder = factories.create_elder(district, canteen.community, diet_notes="独居")
+    order = factories.create_order(canteen, elder, "delivery")
+    run = volunteer_run(canteen, order, volunteer)
+    label = section(html_of(manager.get(f"/delivery-runs/{run.id}/labels")), "label")
+    assert "label-warning" not in label and "Care note" in label
+
+
 def test_the_route_sheet_shows_the_phone_masked(manager, volunteer, canteen, order, elder):
     run = volunteer_run(canteen, order, volunteer)
     html = html_of(manager.get(f"/delivery-runs/{run.id}/sheet"))

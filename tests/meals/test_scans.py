@@ -287,6 +287,22 @@ def test_an_inactive_elder_is_refused(db, cashier, canteen, elder, card, lunch, 
     assert_error(scan(cashier, canteen, card), 409, "elder_inactive")
 
 
+def test_a_refused_scan_names_the_elder_as_a_served_meal_does(
+    db, cashier, canteen, elder, card, lunch, policy, today
+):
+    served = scan(cashier, canteen, card).get_json()
+    again = assert_error(scan(cashier, canteen, card), 409, "already_served")
+    assert again["detail"]["elder_name"] == served["elder"]["name"] == elder.name
+    elder.status, elder.status_since = "deceased", today
+    db.session.commit()
+    gone = assert_error(scan(cashier, canteen, card), 409, "elder_inactive")
+    assert gone["detail"] == {"elder_id": elder.id, "elder_name": elder.name}
+    revoke_card(card, "lost")
+    db.session.commit()
+    revoked = assert_error(scan(cashier, canteen, card), 409, "card_revoked")
+    assert revoked["detail"] == {"elder_id": elder.id, "elder_name": elder.name}
+
+
 def test_no_published_menu_no_meal(db, cashier, canteen, card, policy, today):
     assert_error(scan(cashier, canteen, card), 409, "no_menu")
     factories.create_menu(canteen, today, "lunch", status="draft")
@@ -297,7 +313,8 @@ def test_a_full_canteen_refuses_and_keeps_nothing(db, cashier, canteen, district
     menu = factories.create_menu(canteen, today, "lunch", seats=1)
     first, second = (factories.create_card(factories.create_elder(district)) for _ in range(2))
     assert scan(cashier, canteen, first).status_code == 201
-    assert_error(scan(cashier, canteen, second), 409, "capacity_full")
+    full = assert_error(scan(cashier, canteen, second), 409, "capacity_full")
+    assert full["detail"]["elder_name"] == second.elder.name
     db.session.refresh(menu)
     assert menu.seats_used == 1
     # The refused scan's place in the slot limit was rolled back with it.

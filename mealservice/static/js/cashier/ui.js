@@ -156,7 +156,7 @@ export function createAnswer({ answer, texts: T, timezone }) {
   function showRefused(text, name) {
     showAnswer("refused",
       headline("refused", T.refused),
-      name ? el("p", { class: "elder-name", text: name }) : null,
+      name ? el("p", { class: "elder-name", "data-testid": "elder-name", text: name }) : null,
       el("p", { class: "reason", "data-testid": "refusal-reason", text }));
     sound("refused");
   }
