@@ -72,6 +72,11 @@ class CashierRow(ma.Schema):
 
 
 class NotAtCounterRow(CashierRow):
+    """No one cashier: the names the meals and money were recorded under instead."""
+
+    class Meta:
+        exclude = ("cashier",)
+
     recorded_by = ma.fields.List(ma.fields.String())
 
 
