@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, literal_column, select, update
 
 from mealservice.accounts.models import ApiToken, User
 from mealservice.accounts.services import hash_password, issue_token, user_for_token
@@ -222,10 +222,13 @@ def _meal_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | 
     def taken_by(method: PaymentMethod):
         return live_sum(case((Meal.payment_method == method, Meal.to_collect_fen), else_=0))
 
+    # Written inline, not bound: PostgreSQL groups by an expression only if the select
+    # list repeats it exactly, and two bound parameters are two expressions to it.
+    at_counter = Meal.channel != literal_column("'delivery'")
     query = (
         select(
             Meal.recorded_by,
-            (Meal.channel != "delivery").label("at_counter"),
+            at_counter.label("at_counter"),
             live_sum(1).label("meals"),
             live_sum(case((Meal.conflict.is_not(None), 1), else_=0)).label("conflicts"),
             live_sum(Meal.price_fen).label("price_fen"),
@@ -242,7 +245,7 @@ def _meal_figures(canteen: Canteen, day: date, slot: str | None, cashier: str | 
             ),
         )
         .where(Meal.canteen_id == canteen.id, Meal.date == day)
-        .group_by(Meal.recorded_by, Meal.channel != "delivery")
+        .group_by(Meal.recorded_by, at_counter)
     )
     if slot is not None:
         query = query.where(Meal.slot == slot)
