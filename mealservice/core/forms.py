@@ -28,6 +28,13 @@ def number_of(text: str | None, maximum: int = MAX_ID) -> int | None:
     return value if value <= maximum else None
 
 
+def kept_query_args(names, **changes) -> dict:
+    """A list page's filters (`names`) from the query string, with `changes` made and the
+    empty ones left out: the arguments of its pager's links."""
+    kept = {name: request.args.get(name) for name in names}
+    return {name: value for name, value in {**kept, **changes}.items() if value}
+
+
 def page_arg() -> int:
     """The `page` of the query string; 1 when it is missing or not a page number."""
     return max(number_of(request.args.get("page"), MAX_PAGE) or 1, 1)

@@ -16,7 +16,7 @@ from mealservice.claims.pages import bp
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed
-from mealservice.core.forms import number_of, page_arg
+from mealservice.core.forms import kept_query_args, number_of, page_arg
 from mealservice.core.i18n import yuan
 from mealservice.core.periods import is_month, previous_month
 from mealservice.core.privacy import mask_name
@@ -160,8 +160,7 @@ def _list_page(user, *, error_text=None, make_month=None, status=200):
 
 def _pager_args(**changes) -> dict:
     """The list's filters as query arguments, with `changes` made."""
-    kept = {key: request.args.get(key) for key in ("month", "status", "district")}
-    return {key: value for key, value in {**kept, **changes}.items() if value}
+    return kept_query_args(("month", "status", "district"), **changes)
 
 
 @bp.get("/claims")

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from mealservice.core.auth import ADMIN, require_permission
-from mealservice.core.forms import page_arg
+from mealservice.core.forms import kept_query_args, page_arg
 from mealservice.core.schemas import page_of_query
 from mealservice.oversight.pages import bp
 from mealservice.oversight.services import audit_log
@@ -66,8 +66,7 @@ def _filters() -> tuple[dict, list[str]]:
 
 
 def _pager_args(**changes) -> dict:
-    kept = {key: request.args.get(key) for key in FILTERS}
-    return {key: value for key, value in {**kept, **changes}.items() if value}
+    return kept_query_args(FILTERS, **changes)
 
 
 def shown(value) -> str:

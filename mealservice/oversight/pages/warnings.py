@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from mealservice.core.auth import ADMIN, require_permission
 from mealservice.core.db import db
-from mealservice.core.forms import number_of, page_arg
+from mealservice.core.forms import kept_query_args, number_of, page_arg
 from mealservice.core.periods import is_month, month_of
 from mealservice.core.schemas import page_of_query
 from mealservice.elders import access
@@ -78,8 +78,7 @@ def _filters() -> tuple[dict, str | None]:
 
 
 def _pager_args(**changes) -> dict:
-    kept = {key: request.args.get(key) for key in ("username", "elder_id")}
-    return {key: value for key, value in {**kept, **changes}.items() if value}
+    return kept_query_args(("username", "elder_id"), **changes)
 
 
 @bp.get("/access-log")
