@@ -203,12 +203,23 @@ def places_not_in_good_standing(district_code: str, day: date) -> list[dict]:
 def blacklisted_during(canteen_id: int, first: date, last: date) -> BlacklistEntry | None:
     """The first entry keeping the place on the blacklist on any day from `first` to
     `last`, or None."""
-    return db.session.scalars(
+    return blacklistings_during([canteen_id], first, last).get(canteen_id)
+
+
+def blacklistings_during(
+    canteen_ids: list[int], first: date, last: date
+) -> dict[int, BlacklistEntry]:
+    """For each of the places on the blacklist on some day from `first` to `last`, the
+    first entry keeping it there: one query however many places are asked about."""
+    entries = db.session.scalars(
         select(BlacklistEntry)
-        .where(BlacklistEntry.canteen_id == canteen_id, *_blacklisted_between(first, last))
+        .where(BlacklistEntry.canteen_id.in_(canteen_ids), *_blacklisted_between(first, last))
         .order_by(BlacklistEntry.starts_on, BlacklistEntry.id)
-        .limit(1)
-    ).first()
+    )
+    first_entries: dict[int, BlacklistEntry] = {}
+    for entry in entries:
+        first_entries.setdefault(entry.canteen_id, entry)
+    return first_entries
 
 
 def _blacklisted_between(first: date, last: date) -> tuple:
@@ -260,9 +271,24 @@ def entry_body(entry: BlacklistEntry, today: date) -> dict:
 def close_month(canteen_id: int, month: str) -> None:
     """Close the canteen's month to meals: its claim has been made (again, for a
     revision, which changes nothing here)."""
-    if db.session.get(MonthClosure, (canteen_id, month)) is None:
-        db.session.add(MonthClosure(canteen_id=canteen_id, month=month))
-        db.session.flush()
+    close_months([canteen_id], month)
+
+
+def close_months(canteen_ids: list[int], month: str) -> None:
+    """Close the month at each of the canteens, in one query and one flush."""
+    closed = set(
+        db.session.scalars(
+            select(MonthClosure.canteen_id).where(
+                MonthClosure.month == month, MonthClosure.canteen_id.in_(canteen_ids)
+            )
+        )
+    )
+    db.session.add_all(
+        MonthClosure(canteen_id=canteen_id, month=month)
+        for canteen_id in dict.fromkeys(canteen_ids)
+        if canteen_id not in closed
+    )
+    db.session.flush()
 
 
 def month_closed(canteen_id: int, day: date) -> bool:
