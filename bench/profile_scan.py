@@ -31,6 +31,7 @@ def main() -> int:
     parser.add_argument("--canteens", type=int, default=10)
     parser.add_argument("--database-url", help="emptied first; default: a new SQLite file")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--statements", action="store_true", help="print one scan's SQL")
     options = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mealservice-profile-"))
@@ -58,15 +59,18 @@ def main() -> int:
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
-    event.listen(
-        engine, "before_cursor_execute", lambda *args: statements.append(args[2].split()[0])
-    )
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     statuses = [one_scan() for _ in range(20)]
     per_scan = len(statements) / 20
-    kinds = {kind: statements.count(kind) / 20 for kind in sorted(set(statements))}
+    verbs = [statement.split()[0] for statement in statements]
+    kinds = {kind: verbs.count(kind) / 20 for kind in sorted(set(verbs))}
     print(
         f"statements a scan: {per_scan:.1f} ({', '.join(f'{k} {v:g}' for k, v in kinds.items())})"
     )
+
+    if options.statements:
+        for statement in statements[: len(statements) // 20]:
+            print("  " + " ".join(statement.split())[:160])
 
     profile = cProfile.Profile()
     profile.enable()

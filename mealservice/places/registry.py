@@ -15,6 +15,7 @@ from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.periods import month_of
 from mealservice.core.schemas import MAX_ID
+from mealservice.core.stamps import StampedCache
 from mealservice.places.models import BlacklistEntry, Canteen, FilingStatus, MonthClosure
 from mealservice.places.signals import canteen_blacklisted
 
@@ -162,11 +163,36 @@ def blacklisted_on(canteen_id: int, day: date) -> BlacklistEntry | None:
     return blacklisted_during(canteen_id, day, day)
 
 
+# Every meal recorded asks whether its place is blacklisted that day and whether its month
+# is closed; both change a few times a year (core.stamps).
+_BLACKLIST = StampedCache("blacklist")
+_CLOSED_MONTHS = StampedCache("month_closures")
+
+
+def is_blacklisted(canteen_id: int, day: date) -> bool:
+    """Whether the place is on the blacklist on `day` (as `blacklisted_on` finds it)."""
+    return any(
+        starts_on <= day and (ends_on is None or day <= ends_on)
+        for starts_on, ends_on in _BLACKLIST.get(canteen_id, lambda: _periods_of(canteen_id))
+    )
+
+
+def _periods_of(canteen_id: int) -> tuple[tuple[date, date | None], ...]:
+    """The first and last days of the place's entries not lifted."""
+    return tuple(
+        db.session.execute(
+            select(BlacklistEntry.starts_on, BlacklistEntry.ends_on).where(
+                BlacklistEntry.canteen_id == canteen_id, BlacklistEntry.lifted_at.is_(None)
+            )
+        ).tuples()
+    )
+
+
 def standing_of(canteen: Canteen, day: date) -> dict:
     """What people must be told before anyone orders, pays or claims at the place on `day`:
     on the blacklist (meals at full price), not filed (claims refused)."""
     return {
-        "blacklisted": blacklisted_on(canteen.id, day) is not None,
+        "blacklisted": is_blacklisted(canteen.id, day),
         "unfiled": canteen.filing_status != FilingStatus.FILED,
     }
 
@@ -292,13 +318,12 @@ def close_months(canteen_ids: list[int], month: str) -> None:
 
 
 def month_closed(canteen_id: int, day: date) -> bool:
-    return (
-        db.session.scalar(
-            select(MonthClosure.month).where(
-                MonthClosure.canteen_id == canteen_id, MonthClosure.month == month_of(day)
-            )
-        )
-        is not None
+    return month_of(day) in _CLOSED_MONTHS.get(canteen_id, lambda: _closed_months_of(canteen_id))
+
+
+def _closed_months_of(canteen_id: int) -> frozenset[str]:
+    return frozenset(
+        db.session.scalars(select(MonthClosure.month).where(MonthClosure.canteen_id == canteen_id))
     )
 
 
