@@ -172,4 +172,5 @@ def _canteen_names(canteen_ids) -> dict[int, str]:
     ids = set(canteen_ids)
     if not ids:
         return {}
-    return dict(db.session.execute(select(Canteen.id, Canteen.name).where(Canteen.id.in_(ids))))
+    rows = db.session.execute(select(Canteen.id, Canteen.name).where(Canteen.id.in_(ids)))
+    return {canteen_id: name for canteen_id, name in rows}
