@@ -340,6 +340,10 @@ def claim_body(claim: Claim) -> dict:
     }
 
 
+# The lines' order, on every page and in every export.
+LINE_ORDER = (Meal.date, Meal.served_at, Meal.id)
+
+
 def lines_query(claim: Claim):
     """One line per meal of the claim, with the elder and any rejection."""
     first, last = month_bounds(claim.month)
@@ -351,8 +355,27 @@ def lines_query(claim: Claim):
             (RejectedLine.meal_id == Meal.id) & (RejectedLine.claim_id == claim.id),
         )
         .where(*claimed_meals(first, last, [claim.canteen_id]))
-        .order_by(Meal.date, Meal.served_at, Meal.id)
+        .order_by(*LINE_ORDER)
     )
+
+
+def line_pages(claim: Claim, meal_ids, per_page: int) -> dict[int, int]:
+    """The page of the claim's lines each of `meal_ids` is on, for those that are lines
+    of the claim (a meal voided since the check is not)."""
+    ids = set(meal_ids)
+    if not ids:
+        return {}
+    first, last = month_bounds(claim.month)
+    numbered = (
+        select(Meal.id, func.row_number().over(order_by=LINE_ORDER).label("position"))
+        .join(Elder, Elder.id == Meal.elder_id)
+        .where(*claimed_meals(first, last, [claim.canteen_id]))
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(numbered.c.id, numbered.c.position).where(numbered.c.id.in_(ids))
+    )
+    return {meal_id: (position - 1) // per_page + 1 for meal_id, position in rows}
 
 
 def lines(claim: Claim, page: int = 1, per_page: int | None = None) -> tuple[list[dict], bool]:
