@@ -535,9 +535,7 @@ def test_every_demo_login_lands_on_its_home_and_its_navigation_opens(db, app):
             assert answer.status_code == 200, (account["username"], link, answer.status_code)
 
 
-def test_the_demo_elder_and_family_are_warned_of_the_set_meal_that_does_not_suit_the_elder(
-    db, app
-):
+def test_the_demo_elder_and_family_are_warned_of_the_meal_that_does_not_suit_the_elder(db, app):
     """The elder login's elder (a relative of the family login too) is diabetic and
     allergic to peanuts: the set meal that is not low in sugar says so, the soft one not."""
     husband = demo_elders(db)[0]
