@@ -533,3 +533,20 @@ def test_every_demo_login_lands_on_its_home_and_its_navigation_opens(db, app):
         for link in nav_links(home.get_data(as_text=True)):
             answer = client.get(link, follow_redirects=True)
             assert answer.status_code == 200, (account["username"], link, answer.status_code)
+
+
+def test_the_demo_elder_and_family_are_warned_of_the_meal_that_does_not_suit_the_elder(db, app):
+    """The elder login's elder (a relative of the family login too) is diabetic and
+    allergic to peanuts: the set meal that is not low in sugar says so, the soft one not."""
+    husband = demo_elders(db)[0]
+    assert (husband.diet_needs, husband.allergies) == (["low_sugar"], ["花生"])
+    not_low_sugar = "营养套餐：不是少糖餐（需少糖）"
+    for username, page in (("elder", "/what-to-eat"), ("family", f"/order?elder={husband.id}")):
+        account = next(login for login in demo.LOGINS if login["username"] == username)
+        client = app.test_client()
+        log_in(client, account["username"], account["password"])
+        html = client.get(page).get_data(as_text=True)
+        assert f"不适合{husband.name}：" in html, username
+        warnings = re.findall(r'"diet-warning">(.*?)</li>', html)
+        assert not_low_sugar in warnings, (username, warnings)
+        assert not any(w.startswith("软食套餐") for w in warnings), warnings
