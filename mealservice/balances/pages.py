@@ -104,7 +104,8 @@ def movement_words(movement: BalanceMovement, purchase: Purchase | None) -> str:
         if movement.kind == MovementKind.MEAL:
             return _("Meal at %(place)s", place=place)
         return _("Refund at %(place)s", place=place)
-    meal = f"{format_skeleton('MMMd', purchase.day, locale=str(get_locale()))} {SLOT_WORDS[purchase.slot]}"
+    day = format_skeleton("MMMd", purchase.day, locale=str(get_locale()))
+    meal = f"{day} {SLOT_WORDS[purchase.slot]}"
     outcome = purchase.outcome
     if movement.kind == MovementKind.MEAL:
         if not purchase.is_order:
