@@ -102,17 +102,20 @@ def _in_read_phase() -> bool:
 
 
 def start_writing() -> None:
-    """End the read transaction, keeping what it loaded; the next statement begins the
-    write transaction (BEGIN IMMEDIATE on SQLite). Outside a request (the command line,
-    the demo loader) there is one transaction and this does nothing."""
+    """On SQLite, end the read transaction, keeping what it loaded; the next statement
+    begins the write transaction (BEGIN IMMEDIATE). PostgreSQL's reads never wait for a
+    writer, so there the request stays one transaction: a commit, a new BEGIN and a fresh
+    check-out of the connection would be all the split cost. Outside a request (the
+    command line, the demo loader) there is one transaction and this does nothing."""
     if not has_request_context():
         return
     session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+    if session.get_bind().dialect.name == "sqlite":
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = True
     g.writing = True
 
 

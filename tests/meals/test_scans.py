@@ -866,3 +866,38 @@ def test_a_meal_shows_the_elders_age_today_not_on_the_meals_day(db, login_as, ca
     body = login_as("manager").get(f"/api/v1/meals/{meal.id}").get_json()
     assert body["date"] == "2026-11-24"
     assert body["elder"]["age"] == 80 == born_today.age, "80 today; the meal's day said 79"
+
+
+def test_a_scan_is_one_transaction_on_postgresql_and_reads_no_near_static_table(
+    app, cashier, canteen, district, lunch, policy
+):
+    """SQLite splits a scan in a read transaction and a write one, so that the write lock
+    is held only for the writes; PostgreSQL's reads wait for no writer, so a scan is one
+    transaction there. Policies, holidays, the blacklist and closed months come from the
+    workers' caches once warm (core.stamps)."""
+    statements, commits = [], []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    def committed(session):
+        commits.append(session)
+
+    def scanned():
+        statements.clear()
+        commits.clear()
+        card = factories.create_card(factories.create_elder(district, canteen.community))
+        event.listen(_db.engine, "before_cursor_execute", note)
+        event.listen(_db.session, "after_commit", committed)
+        try:
+            assert scan(cashier, canteen, card).status_code == 201
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", note)
+            event.remove(_db.session, "after_commit", committed)
+
+    scanned()  # warms the caches
+    scanned()
+    assert len(commits) == (1 if _db.engine.dialect.name == "postgresql" else 2)
+    # The write phase's re-check of the version in force stays: it is the guard.
+    near_static = ("policy_tiers", "holidays", "blacklist_entries", "month_closures")
+    assert not [s for s in statements if any(table in s for table in near_static)], statements
