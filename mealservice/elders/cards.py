@@ -155,7 +155,9 @@ CARD_AND_NEWEST_GENERATION = (
         )
         .scalar_subquery(),
     )
-    .options(joinedload(Card.elder))
+    # The elder's community too: the answer gives the elder's age, which its district's
+    # date decides.
+    .options(joinedload(Card.elder).joinedload(Elder.community))
     .where(Card.id == bindparam("card_id"))
 )
 

@@ -207,6 +207,7 @@ def record_scan(plan: ScanPlan) -> Meal:
             moment,
             menu_id=menu.id if menu else None,
             option_id=option.id if option else None,
+            option=option,
             holds_seat=holds_seat,
             holds_slot=before is not None,
         )
@@ -233,9 +234,12 @@ def record_scan(plan: ScanPlan) -> Meal:
 def _counter_meal(actor, canteen: Canteen, card, elder: Elder, moment: Moment, **fields) -> dict:
     """What a dine-in meal served at this counter now (or at an offline scan's moment)
     says of itself, as keyword arguments of a Meal."""
+    # The loaded elder itself beside its id: the answer reads it, and a relationship given
+    # no object would load it again once the plan's references are gone.
     return dict(
         canteen_id=canteen.id,
         elder_id=elder.id,
+        elder=elder,
         card_id=card.id if card else None,
         date=moment.day,
         slot=moment.slot,
