@@ -463,17 +463,22 @@ def facts_of_meal(
     )
 
 
+# Built once: every scan asks.
+LIVE_BOOKING = select(Order).where(
+    Order.elder_id == bindparam("elder_id"),
+    Order.canteen_id == bindparam("canteen_id"),
+    Order.date == bindparam("day"),
+    Order.slot == bindparam("slot"),
+    Order.channel == "dine_in",
+    Order.status == OrderStatus.CONFIRMED,
+)
+
+
 def booking_for(elder_id: int, canteen_id: int, day, slot: str) -> Order | None:
     """The elder's live dine-in booking at this canteen for this meal, if any."""
     return db.session.scalar(
-        select(Order).where(
-            Order.elder_id == elder_id,
-            Order.canteen_id == canteen_id,
-            Order.date == day,
-            Order.slot == slot,
-            Order.channel == "dine_in",
-            Order.status == OrderStatus.CONFIRMED,
-        )
+        LIVE_BOOKING,
+        {"elder_id": elder_id, "canteen_id": canteen_id, "day": day, "slot": slot},
     )
 
 
