@@ -103,13 +103,15 @@ def canteen_rows(plan: Plan, community_ids: list[int], now: str):
             c + 1, f"基准老年食堂{c}", "canteen", DISTRICT, community_ids[c % len(community_ids)],
             seats, 400.0, '["cooking", "dine_in", "delivery"]', "public_private",
             f"基准路{c}号", None, None, 30.25 + c / 5000, 120.12 + c / 5000, 500_000, now,
+            # Filed with civil affairs, as a place must be to claim.
+            "filed", f"基准备{c:03d}号", "2026-01-05",
         )  # fmt: skip
 
 
 CANTEEN_COLUMNS = (
     "id, name, kind, district_code, community_id, seats_per_meal, dining_area_m2, functions,"
     " operator_type, address, phone, opening_hours, lat, lng, monthly_operating_subsidy_fen,"
-    " created_at"
+    " created_at, filing_status, filing_number, filed_on"
 )
 
 
@@ -132,7 +134,7 @@ def elder_rows(plan: Plan, community_ids: list[int], now: str):
             community_ids[p["canteen"] % len(community_ids)], DISTRICT, None, None,
             str(categories).replace("'", '"'), "intact", None,
             "deceased" if deceased else "active", DECEASED_ON.isoformat() if deceased else None,
-            now, "bench", now,
+            now, "bench", now, "[]", "[]",
         )  # fmt: skip
 
 
@@ -140,7 +142,7 @@ ELDER_COLUMNS = (
     "id, name, id_number_encrypted, id_number_hash, id_number_masked, birth_date, phone,"
     " phone_last4, address, community_id, hukou_district, lat, lng, categories,"
     " ability_level, diet_notes, status, status_since, consent_given_at, consent_recorded_by,"
-    " created_at"
+    " created_at, allergies, diet_needs"
 )
 
 
