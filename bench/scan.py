@@ -6,16 +6,24 @@ Builds a synthetic district (10,000 elders of mixed tiers with cards, 50 canteen
 real seats and today's menus, a cashier per canteen), starts the service under gunicorn
 with 2 workers, then measures with the same server and client:
 
+  latency    p50 / p99 at a fixed offered load of 200 scans/s (open loop: latency runs
+             from the moment a scan was due, so a stalled server cannot hide its queue),
+             after a warm-up and once the machine's one-minute load has settled under 1
+             (or --settle-seconds have passed); the load is printed beside the p99;
   floors     closed-loop throughput of an endpoint that does nothing, and of one that
              does a single INSERT and COMMIT through the same engine;
-  scans      closed-loop throughput of 16 cashiers scanning for --seconds; at least 90 %
-             of the answers must be 201, and the meals recorded must equal the 201s;
-  latency    p50 / p99 at a fixed offered load of 200 scans/s (open loop: latency runs
-             from the moment a scan was due, so a stalled server cannot hide its queue).
+  scans      closed-loop throughput of 16 cashiers scanning, in --rounds rounds that
+             alternate with the insert floor, so both see the same machine; at least
+             90 % of the answers must be 201, and the meals recorded must equal the 201s;
+  CPU        the server's CPU per request in each phase, read from /proc: the gunicorn
+             workers' and, on PostgreSQL, the database backends' serving them. A ratio
+             of CPU per request holds on a loaded machine where throughput ratios do not.
 
-The last line is `ratio_to_insert_floor=<x> p99_ms_at_200=<y> errors=<n>`, where errors
-count every 5xx, every unexpected status and every failed connection. The database at
---database-url is emptied first; the default is a new SQLite file in a temporary folder.
+The last line is `ratio_to_insert_floor=<x> cpu_ratio_to_insert_floor=<y>
+p99_ms_at_200=<z> load=<l> errors=<n>`: the floor's requests/s or CPU per request over the
+scan's, and errors count every 5xx, every unexpected status and every failed connection.
+The database at --database-url is emptied first; the default is a new SQLite file in a
+temporary folder.
 """
 
 import argparse
@@ -64,7 +72,7 @@ def main() -> int:
 
     server = start_server(environment, options.port, options.threads, workdir)
     try:
-        report = measure(options, district, database_url)
+        report = measure(options, district, database_url, CpuMeter(server.pid, database_url))
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -73,8 +81,12 @@ def main() -> int:
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=20, help="closed-loop scan phase")
-    parser.add_argument("--floor-seconds", type=float, default=10, help="each floor phase")
+    parser.add_argument("--seconds", type=float, default=24, help="closed-loop scans in all")
+    parser.add_argument("--floor-seconds", type=float, default=12, help="each floor in all")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of floor and scans")
+    parser.add_argument(
+        "--settle-seconds", type=float, default=120, help="longest wait for a load under 1"
+    )
     parser.add_argument("--open-seconds", type=float, default=10, help="the open-loop phase")
     parser.add_argument("--rate", type=int, default=OPEN_LOOP_RATE, help="its scans a second")
     parser.add_argument("--database-url", help="emptied first; default: a new SQLite file")
@@ -393,49 +405,172 @@ def meal_count(database_url: str) -> int:
         return db.session.scalar(select(func.count()).select_from(Meal))
 
 
-def measure(options, district: dict, database_url: str) -> int:
+class CpuMeter:
+    """The CPU seconds the server has spent: its gunicorn workers' and, on PostgreSQL, the
+    backends of the benchmark's database (the database runs on this machine), read from
+    /proc. A backend or worker that starts between two samples counts from zero."""
+
+    TICKS = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, server_pid: int, database_url: str):
+        self.server_pid = server_pid
+        self.database = None
+        if database_url.startswith("postgresql"):
+            from sqlalchemy import create_engine
+
+            from config import normalise_database_url
+
+            self.database = create_engine(normalise_database_url(database_url)).connect()
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        return {
+            "app": {pid: self.cpu_of(pid) for pid in self.workers()},
+            "database": {pid: self.cpu_of(pid) for pid in self.backends()},
+        }
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float]:
+        return {
+            side: sum(cpu - before[side].get(pid, 0.0) for pid, cpu in after[side].items())
+            for side in after
+        }
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.server_pid}/task/{self.server_pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+    def backends(self) -> list[int]:
+        if self.database is None:
+            return []
+        from sqlalchemy import text
+
+        rows = self.database.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+        )
+        self.database.commit()
+        return [row.pid for row in rows]
+
+    @classmethod
+    def cpu_of(cls, pid: int) -> float:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return 0.0
+        # The fields after the command's closing parenthesis start at the third; user and
+        # system time are the 14th and 15th.
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / cls.TICKS
+
+
+class Phase:
+    """What one kind of phase has added up over its rounds: requests, seconds, CPU."""
+
+    def __init__(self):
+        self.requests = 0
+        self.seconds = 0.0
+        self.cpu = {"app": 0.0, "database": 0.0}
+        self.statuses: list[int] = []
+        self.errors = 0
+
+    def run(self, meter: CpuMeter, port: int, seconds: float, make_request, expected):
+        before = meter.sample()
+        began = time.perf_counter()
+        _, statuses, errors = closed_loop(port, seconds, make_request, expected)
+        self.seconds += time.perf_counter() - began
+        for side, cpu in meter.spent(before, meter.sample()).items():
+            self.cpu[side] += cpu
+        self.requests += len(statuses)
+        self.statuses.extend(statuses)
+        self.errors += errors
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def cpu_ms(self, side: str | None = None) -> float:
+        """CPU milliseconds per request, of one side or both."""
+        total = self.cpu[side] if side else sum(self.cpu.values())
+        return 1000 * total / max(self.requests, 1)
+
+
+def settle(seconds: float) -> float:
+    """Wait until the one-minute load is under 1, or `seconds` have passed; the load."""
+    deadline = time.monotonic() + seconds
+    while os.getloadavg()[0] >= 1 and time.monotonic() < deadline:
+        time.sleep(2)
+    return os.getloadavg()[0]
+
+
+def measure(options, district: dict, database_url: str, meter: CpuMeter) -> int:
     port = options.port
     source = ScanSource(district)
-
-    noop_rate, _, noop_errors = closed_loop(
-        port, options.floor_seconds, lambda: ("/api/v1/_floors/noop", None, None), {204}
-    )
-    print(f"floor, no-op endpoint:       {noop_rate:8.0f} requests/s")
-    insert_rate, _, insert_errors = closed_loop(
-        port, options.floor_seconds, lambda: ("/api/v1/_floors/insert", None, None), {201}
-    )
-    print(f"floor, one INSERT + COMMIT:  {insert_rate:8.0f} requests/s")
-
-    scan_rate, statuses, scan_errors = closed_loop(port, options.seconds, source.next, {201, 409})
-    served = statuses.count(201)
-    share = served / len(statuses) if statuses else 0.0
-    recorded = meal_count(database_url)
-    print(
-        f"scans, {CASHIERS} cashiers, {options.seconds:.0f} s: {scan_rate:8.0f} scans/s; "
-        f"201: {served} ({share:.1%}), 409: {statuses.count(409)}, meals recorded: {recorded}"
-    )
-
     rate = options.rate
+
+    # Latency first, on a machine as idle as it gets, after a warm-up of each worker.
+    warm = Phase()
+    warm.run(meter, port, 2, source.next, {201, 409})
+    load = settle(options.settle_seconds)
     latencies, open_statuses = open_loop(port, options.open_seconds, rate, source)
     open_errors = sum(1 for status in open_statuses if status not in (201, 409))
     cuts = statistics.quantiles(latencies, n=100)
     p50_ms, p99_ms = cuts[49] * 1000, cuts[98] * 1000
     print(
-        f"latency at {OPEN_LOOP_RATE} scans/s, open loop: p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms"
+        f"latency at {rate} scans/s, open loop, load {load:.2f} before: "
+        f"p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms"
     )
 
-    errors = noop_errors + insert_errors + scan_errors + open_errors
+    noop = Phase()
+    noop.run(
+        meter, port, options.floor_seconds / 2, lambda: ("/api/v1/_floors/noop", None, None), {204}
+    )
+    print(
+        f"floor, no-op endpoint:       {noop.rate:8.0f} requests/s, {noop.cpu_ms():.2f} ms CPU each"
+    )
+
+    insert, scans = Phase(), Phase()
+    for _ in range(options.rounds):
+        insert.run(
+            meter,
+            port,
+            options.floor_seconds / options.rounds,
+            lambda: ("/api/v1/_floors/insert", None, None),
+            {201},
+        )
+        scans.run(meter, port, options.seconds / options.rounds, source.next, {201, 409})
+    for name, phase in (
+        ("floor, one INSERT + COMMIT:", insert),
+        (f"scans, {CASHIERS} cashiers:", scans),
+    ):
+        print(
+            f"{name:28} {phase.rate:8.0f} requests/s, CPU per request {phase.cpu_ms():.2f} ms "
+            f"(app {phase.cpu_ms('app'):.2f}, database {phase.cpu_ms('database'):.2f})"
+        )
+    served = scans.statuses.count(201)
+    share = served / scans.requests if scans.requests else 0.0
+    recorded = meal_count(database_url)
+    warmed = warm.statuses.count(201) + open_statuses.count(201)
+    print(
+        f"scans in {options.rounds} rounds of {options.seconds / options.rounds:.0f} s: "
+        f"201: {served} ({share:.1%}), 409: {scans.statuses.count(409)}, "
+        f"meals recorded: {recorded} (of which {warmed} before the rounds)"
+    )
+
+    errors = warm.errors + noop.errors + insert.errors + scans.errors + open_errors
     checks = []
     if share < 0.9:
         checks.append(f"only {share:.1%} of the scans were served (201); at least 90 % must be")
-    if recorded != served:
-        checks.append(f"{recorded} meals recorded for {served} scans answered 201")
+    if recorded != served + warmed:
+        checks.append(f"{recorded} meals recorded for {served + warmed} scans answered 201")
     for problem in checks:
         print(f"FAILED: {problem}")
-    print(f"ratio_to_noop_floor={scan_rate / noop_rate:.2f}")
+    print(f"ratio_to_noop_floor={scans.rate / noop.rate:.2f}")
     print(
-        f"ratio_to_insert_floor={scan_rate / insert_rate:.2f} "
-        f"p99_ms_at_{rate}={p99_ms:.1f} errors={errors}"
+        f"ratio_to_insert_floor={scans.rate / insert.rate:.2f} "
+        f"cpu_ratio_to_insert_floor={insert.cpu_ms() / scans.cpu_ms():.2f} "
+        f"p99_ms_at_{rate}={p99_ms:.1f} load={load:.2f} errors={errors}"
     )
     return 1 if errors or checks else 0
 

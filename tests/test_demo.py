@@ -16,6 +16,7 @@ from mealservice.places.models import Canteen, Community, District
 from tests.conftest import DEFAULT_INSTANT, ApiClient, instant_of, rolled_back
 from tests.core.test_homes import nav_links
 from tests.core.test_pages import log_in
+from tests.pages import post_form
 
 
 # A test here at DEFAULT_INSTANT starts from the demo as seeded once for the session
@@ -268,7 +269,15 @@ def test_the_demo_district_has_a_policy_with_real_tiers_and_the_2026_holidays(ru
 
     runner.invoke(args=["seed-demo"])
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    assert count(db, SubsidyPolicy, SubsidyPolicy.district_code == "330106") == 1
+    # The version in force and next year's raise, added ahead of its day.
+    versions = db.session.scalars(
+        select(SubsidyPolicy)
+        .where(SubsidyPolicy.district_code == "330106")
+        .order_by(SubsidyPolicy.effective_from)
+    ).all()
+    assert [version.effective_from for version in versions] == [date(2026, 1, 1), date(2027, 1, 1)]
+    amounts = [{tier.name: tier.amount_fen for tier in v.tiers} for v in versions]
+    assert amounts[1] == amounts[0] | {"80岁以上": 1000, "60岁以上": 300}
     assert count(db, Holiday, Holiday.day.between(date(2026, 1, 1), date(2026, 12, 31))) == 13
     policies = pricing_policies("330106")
     elder = pricing.ElderFacts("330106", date(1944, 3, 8), frozenset())
@@ -321,7 +330,13 @@ def test_the_demo_week_is_eaten_at_the_counters_and_priced_by_the_policy(runner,
     demo.seed_meals(canteens, week, sunday_night)
     assert count(db, Meal) == again, "loading the week twice adds nothing"
 
-    policy = db.session.scalar(select(SubsidyPolicy).where(SubsidyPolicy.district_code == "330106"))
+    # The version in force: next year's raise prices nothing the demo seeds.
+    policy = db.session.scalar(
+        select(SubsidyPolicy).where(
+            SubsidyPolicy.district_code == "330106",
+            SubsidyPolicy.effective_from == demo.POLICY["effective_from"],
+        )
+    )
     for day in week:
         lunches = count(db, Meal, Meal.date == day, Meal.slot == "lunch")
         # A third of the elders, and the absent regular's planted lunches.
@@ -401,6 +416,58 @@ def test_the_demo_has_orders_standing_orders_ratings_and_a_second_family(runner,
     assert sum(len(so.holds) for so in held) == 1
     scores = db.session.scalars(select(Rating.score)).all()
     assert len(scores) > 30 and min(scores) == 1 and max(scores) == 5
+
+
+def test_the_demo_family_sees_a_dinner_the_canteen_took_by_phone(runner, db, app):
+    from mealservice.meals.models import Order
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    family = db.session.scalar(select(User).where(User.username == "family"))
+    [phoned] = db.session.scalars(select(Order).where(Order.placed_by == "manager")).all()
+    assert phoned.elder_id in linked_elder_ids(family)
+    assert phoned.slot == "dinner" and phoned.channel == "dine_in"
+    assert phoned.date == date(2026, 11, 26) and phoned.canteen.name == "北山街道老年食堂"
+    client = app.test_client()
+    log_in(client, "family", "demo-family-2026")
+    history = client.get(f"/orders?elder={phoned.elder_id}").get_data(as_text=True)
+    assert f'data-testid="order-{phoned.id}"' in history
+    assert 'data-testid="placed-by-canteen"' in history and "由食堂代订" in history
+
+
+def test_the_policies_page_shows_the_version_in_force_and_next_years_raise(runner, db, app):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    client = app.test_client()
+    log_in(client, "official", "demo-official-2026")
+    page = client.get("/policies").get_data(as_text=True)
+    assert page.count('data-testid="version-') == 2
+    assert "自 2027-01-01 起" in page and "自 2026-01-01 起" in page
+    assert page.count('data-testid="in-force"') == 1 and "待生效" in page
+    # Previewing the raise again as a new version reprices the demo's recent meals: the
+    # 60+ and 80+ elders who ate get more, nobody less.
+    client.get("/lang/en")
+    raised = demo.raised_policy(date(2026, 11, 25))
+    form = {
+        "effective_from": "2027-02-01",
+        "max_meals_per_slot": "1",
+        "max_subsidized_per_day": "2",
+        "delivery_subsidy": "3.00",
+        "no_subsidy_on_holidays": "1",
+        "refuse_beyond_limit": "1",
+        "action": "preview",
+    }
+    for row, tier in enumerate(raised["tiers"]):
+        form |= {
+            f"tier-{row}-name": tier["name"],
+            f"tier-{row}-min_age": str(tier.get("min_age") or ""),
+            f"tier-{row}-channel": tier["channel"],
+            f"tier-{row}-amount": f"{tier['amount_fen'] / 100:.2f}",
+            f"tier-{row}-categories": tier.get("categories", []),
+        }
+    shown = post_form(client, "/policies/new", form, "/policies/new").get_data(as_text=True)
+    assert 'data-testid="policy-preview"' in shown
+    assert int(re.search(r"More subsidy: (\d+) elders", shown).group(1)) > 10
+    assert "Less subsidy: 0 elders" in shown
 
 
 def test_the_demo_standing_orders_place_next_weeks_lunches_around_the_hold(runner, db):
@@ -533,3 +600,20 @@ def test_every_demo_login_lands_on_its_home_and_its_navigation_opens(db, app):
         for link in nav_links(home.get_data(as_text=True)):
             answer = client.get(link, follow_redirects=True)
             assert answer.status_code == 200, (account["username"], link, answer.status_code)
+
+
+def test_the_demo_elder_and_family_are_warned_of_the_meal_that_does_not_suit_the_elder(db, app):
+    """The elder login's elder (a relative of the family login too) is diabetic and
+    allergic to peanuts: the set meal that is not low in sugar says so, the soft one not."""
+    husband = demo_elders(db)[0]
+    assert (husband.diet_needs, husband.allergies) == (["low_sugar"], ["花生"])
+    not_low_sugar = "营养套餐：不是少糖餐（需少糖）"
+    for username, page in (("elder", "/what-to-eat"), ("family", f"/order?elder={husband.id}")):
+        account = next(login for login in demo.LOGINS if login["username"] == username)
+        client = app.test_client()
+        log_in(client, account["username"], account["password"])
+        html = client.get(page).get_data(as_text=True)
+        assert f"不适合{husband.name}：" in html, username
+        warnings = re.findall(r'"diet-warning">(.*?)</li>', html)
+        assert not_low_sugar in warnings, (username, warnings)
+        assert not any(w.startswith("软食套餐") for w in warnings), warnings

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -20,6 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from mealservice.claims import services
 from mealservice.claims.models import Claim
+from mealservice.claims.wording import anomaly_name, claim_anomaly_rows, slot_name
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,24 +32,15 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 # Lines are read this many at a time: a page is the most of a month held at once.
 LINES_PER_PAGE = 1000
 
-# The workbooks are for the district's finance office: their words are Chinese.
+# The workbooks are for the district's finance office: their words are Chinese. An
+# anomaly, a slot, and their particulars are worded as the claim page words them
+# (claims.wording), in the site's default language whoever downloads the workbook.
 STATUS_NAMES = {
     "submitted": "已提交",
     "approved": "已核准",
     "partially_approved": "部分核准",
     "rejected": "已退回",
 }
-ANOMALY_NAMES = {
-    "duplicate_in_slot": "同餐段重复就餐",
-    "two_places": "一小时内两处就餐",
-    "over_capacity": "超出座位数",
-    "holiday_subsidy": "节假日补贴",
-    "delivery_unconfirmed": "送餐未确认",
-    "card_not_valid": "餐卡无效",
-    "elder_inactive": "老人非在册状态",
-    "offline_conflict": "离线冲突",
-}
-SLOT_NAMES = {"breakfast": "早餐", "lunch": "午餐", "dinner": "晚餐"}
 CHANNEL_NAMES = {"dine_in": "堂食", "delivery": "送餐"}
 KIND_NAMES = {
     "canteen": "老年食堂",
@@ -144,6 +138,8 @@ ANOMALY_COLUMNS = [
     Column("异常类型", 18),
     Column("代码", 20),
     Column("老人编号", 10),
+    Column("老人", 10),
+    Column("日期", 14),
     Column("餐次数", 8),
     Column("餐次编号", 40),
     Column("说明", 50),
@@ -156,9 +152,10 @@ def claim_file_name(claim: Claim) -> str:
 
 def claim_workbook(claim: Claim) -> io.BytesIO:
     workbook = Workbook(write_only=True)
-    _claim_summary_sheet(workbook, claim)
-    _lines_sheet(workbook, claim)
-    _anomalies_sheet(workbook, claim)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        _claim_summary_sheet(workbook, claim)
+        _lines_sheet(workbook, claim)
+        _anomalies_sheet(workbook, claim)
     return _save(workbook)
 
 
@@ -187,8 +184,7 @@ def claim_summary_rows(claim: Claim) -> list[tuple[str, object, str | None]]:
     counts = Counter(anomaly.code for anomaly in claim.anomalies)
     rows.append(("异常（条）", sum(counts.values()), None))
     rows.extend(
-        (f"异常：{ANOMALY_NAMES.get(code, code)}", count, None)
-        for code, count in sorted(counts.items())
+        (f"异常：{anomaly_name(code)}", count, None) for code, count in sorted(counts.items())
     )
     return rows
 
@@ -230,7 +226,7 @@ def _lines_sheet(workbook: Workbook, claim: Claim) -> None:
                 (
                     line["meal_id"],
                     line["date"],
-                    SLOT_NAMES.get(line["slot"], line["slot"]),
+                    slot_name(line["slot"]),
                     CHANNEL_NAMES.get(line["channel"], line["channel"]),
                     line["elder"],
                     line["tier"],
@@ -238,7 +234,7 @@ def _lines_sheet(workbook: Workbook, claim: Claim) -> None:
                     yuan(line["subsidy_fen"]),
                     yuan(line["delivery_subsidy_fen"]),
                     yuan(line["elder_pays_fen"]),
-                    "、".join(ANOMALY_NAMES.get(code, code) for code in line["anomalies"]) or None,
+                    "、".join(map(anomaly_name, line["anomalies"])) or None,
                     "是" if line["rejected"] else "否",
                     line["rejected_reason"],
                 ),
@@ -246,29 +242,23 @@ def _lines_sheet(workbook: Workbook, claim: Claim) -> None:
         )
 
 
-def detail_text(detail: dict) -> str:
-    """An anomaly's particulars as one line: `date: 2026-10-14; slot: lunch`."""
-    return "; ".join(
-        f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
-        for key, value in detail.items()
-    )
-
-
 def _anomalies_sheet(workbook: Workbook, claim: Claim) -> None:
     sheet = _sheet(workbook, "异常", ANOMALY_COLUMNS)
-    for number, anomaly in enumerate(claim.anomalies, start=1):
+    for number, row in enumerate(claim_anomaly_rows(claim), start=1):
         sheet.append(
             _row(
                 sheet,
                 ANOMALY_COLUMNS,
                 (
                     number,
-                    ANOMALY_NAMES.get(anomaly.code, anomaly.code),
-                    anomaly.code,
-                    anomaly.elder_id,
-                    len(anomaly.meal_ids),
-                    ", ".join(str(meal_id) for meal_id in anomaly.meal_ids),
-                    detail_text(anomaly.detail),
+                    row["name"],
+                    row["code"],
+                    row["elder_id"],
+                    row["elder"] or None,
+                    row["when"] or None,
+                    len(row["meal_ids"]),
+                    row["meals"],
+                    row["particulars"],
                 ),
             )
         )

@@ -114,24 +114,34 @@ def ensure_claimable(canteen: Canteen, month: str) -> None:
 
 
 def claim_refusal(canteen: Canteen, month: str) -> Conflict | None:
-    if canteen.filing_status != FilingStatus.FILED:
-        return Conflict(
-            "canteen_not_filed",
-            f"{canteen.name} is not filed with civil affairs: its claims are refused until it is.",
-            {"filing_status": canteen.filing_status},
-        )
+    return claim_refusals([canteen], month).get(canteen.id)
+
+
+def claim_refusals(canteens: list[Canteen], month: str) -> dict[int, Conflict]:
+    """Why each of the canteens may not claim the month, by canteen id (none: it may), in
+    one look at the blacklist however many there are."""
     first, last = month_bounds(month)
-    entry = registry.blacklisted_during(canteen.id, first, last)
-    if entry is not None:
-        return Conflict(
-            "canteen_blacklisted",
-            f"{canteen.name} is on the blacklist in {month}: {entry.reason}",
-            {
-                "starts_on": entry.starts_on.isoformat(),
-                "ends_on": entry.ends_on.isoformat() if entry.ends_on else None,
-            },
-        )
-    return None
+    blacklisted = registry.blacklistings_during([canteen.id for canteen in canteens], first, last)
+    refusals = {}
+    for canteen in canteens:
+        entry = blacklisted.get(canteen.id)
+        if canteen.filing_status != FilingStatus.FILED:
+            refusals[canteen.id] = Conflict(
+                "canteen_not_filed",
+                f"{canteen.name} is not filed with civil affairs: "
+                "its claims are refused until it is.",
+                {"filing_status": canteen.filing_status},
+            )
+        elif entry is not None:
+            refusals[canteen.id] = Conflict(
+                "canteen_blacklisted",
+                f"{canteen.name} is on the blacklist in {month}: {entry.reason}",
+                {
+                    "starts_on": entry.starts_on.isoformat(),
+                    "ends_on": entry.ends_on.isoformat() if entry.ends_on else None,
+                },
+            )
+    return refusals
 
 
 def _claim_exists(canteen: Canteen, month: str) -> Conflict:
@@ -169,9 +179,8 @@ def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[C
         ) from exc
     for claim in claims:
         _add_anomalies(claim, checked.anomalies.get(claim.canteen_id, []))
-        # From now on the month's meals are what the claim lists.
-        registry.close_month(claim.canteen_id, month)
-    db.session.flush()
+    # From now on the month's meals are what the claims list.
+    registry.close_months([claim.canteen_id for claim in claims], month)
     log.info("%s claims made for %s (revision %s) by %s", len(claims), month, revision, by)
     return claims
 
@@ -208,10 +217,9 @@ def make_due_claims(now: datetime | None = None) -> int:
                 )
             )
         )
+        refused = claim_refusals(due, month)
         missing = [
-            canteen
-            for canteen in due
-            if canteen.id not in have and claim_refusal(canteen, month) is None
+            canteen for canteen in due if canteen.id not in have and canteen.id not in refused
         ]
         if not missing:
             continue
@@ -332,6 +340,10 @@ def claim_body(claim: Claim) -> dict:
     }
 
 
+# The lines' order, on every page and in every export.
+LINE_ORDER = (Meal.date, Meal.served_at, Meal.id)
+
+
 def lines_query(claim: Claim):
     """One line per meal of the claim, with the elder and any rejection."""
     first, last = month_bounds(claim.month)
@@ -343,8 +355,27 @@ def lines_query(claim: Claim):
             (RejectedLine.meal_id == Meal.id) & (RejectedLine.claim_id == claim.id),
         )
         .where(*claimed_meals(first, last, [claim.canteen_id]))
-        .order_by(Meal.date, Meal.served_at, Meal.id)
+        .order_by(*LINE_ORDER)
     )
+
+
+def line_pages(claim: Claim, meal_ids, per_page: int) -> dict[int, int]:
+    """The page of the claim's lines each of `meal_ids` is on, for those that are lines
+    of the claim (a meal voided since the check is not)."""
+    ids = set(meal_ids)
+    if not ids:
+        return {}
+    first, last = month_bounds(claim.month)
+    numbered = (
+        select(Meal.id, func.row_number().over(order_by=LINE_ORDER).label("position"))
+        .join(Elder, Elder.id == Meal.elder_id)
+        .where(*claimed_meals(first, last, [claim.canteen_id]))
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(numbered.c.id, numbered.c.position).where(numbered.c.id.in_(ids))
+    )
+    return {meal_id: (position - 1) // per_page + 1 for meal_id, position in rows}
 
 
 def lines(claim: Claim, page: int = 1, per_page: int | None = None) -> tuple[list[dict], bool]:

@@ -36,10 +36,17 @@ def yuan(fen: int | None) -> str:
     return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
+def tel_href(phone: str) -> str:
+    """The link that dials a phone number as people write it: a tel: URI allows dashes
+    between the digits but no spaces."""
+    return "tel:" + "".join(phone.split())
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(yuan, "yuan")
     app.add_template_filter(label, "label")
+    app.add_template_filter(tel_href, "tel_href")
     app.add_template_global(SLOT_WORDS, "slot_words")
     app.add_template_global(TAG_WORDS, "tag_words")
     app.add_template_global(generate_csrf, "csrf_token")

@@ -13,7 +13,7 @@ from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError, NotFound
 from mealservice.core.forms import date_arg
-from mealservice.core.i18n import local_time
+from mealservice.core.i18n import TAG_WORDS, local_time
 from mealservice.core.refusals import COUNTER, explain, words_for
 from mealservice.counter import services
 from mealservice.elders import cards
@@ -97,6 +97,10 @@ def script_texts() -> dict:
         "from_balance_label": _("Taken from the meal card"),
         "from_balance": _("Taken from the meal card: %(amount)s, balance %(balance)s"),
         "diet_note": _("Diet note:"),
+        "diet_clash": _("Does not suit this elder:"),
+        "diet_allergy": _("%(dish)s contains %(allergy)s (allergy)"),
+        "diet_need": _("%(option)s: not %(need)s (needed)"),
+        "diet_needs": {need: str(words) for need, words in TAG_WORDS.items()},
         "sending": _("Checking…"),
         "refusals": words_for(COUNTER),
         "offline_recorded": _("Recorded offline: it will be sent when the network is back."),

@@ -233,6 +233,12 @@ POLICY = {
     ],
 }
 
+# The next year's budget raises two tiers from 1 January: a version added ahead of its day,
+# so the policies page shows it upcoming beside the one in force. It starts after every
+# menu the demo publishes, so it prices nothing the demo seeds.
+RAISED_TIERS_FEN = {"80岁以上": 1000, "60岁以上": 300}
+
+
 # The statutory holidays (全国年节及纪念日放假办法 as revised for 2025: 13 days a year) of the
 # years the demo can land in, by the State Council's calendars and the lunar dates; a date
 # outside them is a working day. 2028's Mid-Autumn Festival falls on National Day.

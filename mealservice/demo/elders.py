@@ -83,6 +83,7 @@ DIET_NOTES = (
     "海鲜过敏",
 )
 HELP_WITH_TRAY = "需要帮忙端餐盘"
+DEMO_LOGIN_ELDER_NOTES = "糖尿病，少糖；花生过敏"
 # The structured needs and allergies each note says, as the registry records them beside it.
 DIET_NEEDS_OF_NOTE = {
     "糖尿病，少糖": "low_sugar",
@@ -107,6 +108,9 @@ def demo_elders() -> list[dict]:
     age = rng.randint(74, 82)
     husband = _elder(rng, communities[0], numbers, male=True, age=age)
     husband["categories"] = [Category.EMPTY_NEST.value]
+    # The elder login's and the family login's own elder: diabetic and allergic to peanuts,
+    # so their pages warn of the set meal that is not low in sugar (and of 宫保鸡丁).
+    husband["diet_notes"] = DEMO_LOGIN_ELDER_NOTES
     wife = _elder(rng, communities[0], numbers, male=False, age=age - rng.randint(1, 4))
     wife |= {
         "address": husband["address"],

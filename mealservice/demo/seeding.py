@@ -37,6 +37,7 @@ from mealservice.demo.data import (
     MEAL_TIMES,
     PLACES,
     POLICY,
+    RAISED_TIERS_FEN,
     RATING_COMMENTS,
     TOP_UPS_FEN,
     ZONE,
@@ -68,6 +69,7 @@ from mealservice.policy.models import SubsidyPolicy
 from mealservice.policy.services import create_policy, set_holiday
 
 MAIN_CANTEEN = "北山街道老年食堂"
+PHONE_ORDER_TAKER = "manager"  # the main canteen's manager login
 
 
 def seed() -> list[dict]:
@@ -79,10 +81,10 @@ def seed() -> list[dict]:
     file_places(places)
     elder_ids = seed_elders(district)
     seed_cards(elder_ids)
-    seed_policy(district)
-    seed_holidays()
     now = utcnow()
     today = district.local(now).date()
+    seed_policy(district, today)
+    seed_holidays()
     month = claimable_month(district)
     claimed = db.session.scalar(select(exists().where(Claim.month == month)))
     if not claimed:
@@ -108,6 +110,8 @@ def seed() -> list[dict]:
     db.session.flush()
     # After the logins: the volunteer's run needs the volunteer, an inspection the inspector.
     seed_deliveries(canteens[MAIN_CANTEEN], elder_ids, now)
+    # After the logins: the manager takes it.
+    seed_phone_order(canteens[MAIN_CANTEEN], elder_ids, now)
     seed_oversight(district, places, now)
     return printed
 
@@ -335,15 +339,26 @@ def seed_cards(elder_ids: list[int]) -> None:
             issue_card("seed-demo", elder)
 
 
-def seed_policy(district: District) -> None:
-    exists = db.session.scalar(
-        select(SubsidyPolicy.id).where(
-            SubsidyPolicy.district_code == district.code,
-            SubsidyPolicy.effective_from == POLICY["effective_from"],
-        )
-    )
-    if exists is None:
+def seed_policy(district: District, today: date) -> None:
+    """The policy in force, and next year's raise added ahead of its day (once: seeding
+    on a later day adds no third version)."""
+    versions = db.session.scalars(
+        select(SubsidyPolicy.effective_from).where(SubsidyPolicy.district_code == district.code)
+    ).all()
+    if POLICY["effective_from"] not in versions:
         create_policy("seed-demo", district, POLICY)
+    if not any(day > POLICY["effective_from"] for day in versions):
+        create_policy("seed-demo", district, raised_policy(today))
+
+
+def raised_policy(today: date) -> dict:
+    """POLICY with RAISED_TIERS_FEN, from the first 1 January after the last menu seeded."""
+    starts = date(menu_days(today)[-1].year + 1, 1, 1)
+    tiers = [
+        {**tier, "amount_fen": RAISED_TIERS_FEN.get(tier["name"], tier["amount_fen"])}
+        for tier in POLICY["tiers"]
+    ]
+    return {**POLICY, "effective_from": starts, "tiers": tiers}
 
 
 def seed_holidays() -> None:
@@ -398,6 +413,43 @@ def seed_orders(canteens: list[Canteen], elder_ids: list[int], now: datetime) ->
         except ApiError:
             # A full menu or an elder no longer active: the phone call ends there.
             pass
+
+
+def seed_phone_order(canteen: Canteen, elder_ids: list[int], now: datetime) -> None:
+    """The family login's second elder, who has no smartphone, rings the canteen to book
+    the next dinner after today's; its manager takes the order on the phone-order page's
+    service, so the family's history shows it placed by the canteen."""
+    manager = db.session.scalar(select(User).where(User.username == PHONE_ORDER_TAKER))
+    family = next(login for login in LOGINS if login["username"] == "family")
+    elder_id = elder_ids[family["elders"][1]]
+    taken = select(Order.id).where(Order.elder_id == elder_id, Order.placed_by == PHONE_ORDER_TAKER)
+    if db.session.scalar(taken.limit(1)) is not None:
+        return
+    dinners = db.session.scalars(
+        select(Menu)
+        .where(
+            Menu.canteen_id == canteen.id,
+            Menu.slot == "dinner",
+            Menu.date > canteen.district.local(now).date(),
+            Menu.ordering_open(now),
+        )
+        .order_by(Menu.date)
+    )
+    for menu in dinners:
+        data = {
+            "elder_id": elder_id,
+            "menu_id": menu.id,
+            "option_id": menu.options[0].id,
+            "channel": "dine_in",
+        }
+        if balance_of(elder_id):
+            data["payment"] = {"method": "balance"}
+        try:
+            with db.session.begin_nested():
+                place_order(manager, data, now=now)
+            return
+        except ApiError:
+            continue
 
 
 def seed_standing_orders(canteens: list[Canteen], elder_ids: list[int], today: date) -> None:

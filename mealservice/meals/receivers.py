@@ -7,6 +7,8 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from mealservice.balances.history import Outcome, Purchase
+from mealservice.balances.signals import purchases_wanted
 from mealservice.core.clock import utcnow
 from mealservice.core.db import db
 from mealservice.core.errors import Conflict, ValidationFailed
@@ -14,7 +16,13 @@ from mealservice.elders.models import ElderStatus
 from mealservice.elders.services import ClosedOrder, StoppedStandingOrder
 from mealservice.elders.signals import elder_status_changed, elder_status_previewing
 from mealservice.meals import orders, samples, standing
-from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order, StandingOrder
+from mealservice.meals.models import (
+    LIVE_ORDER_STATUSES,
+    Meal,
+    Order,
+    OrderStatus,
+    StandingOrder,
+)
 from mealservice.menus.signals import menu_unpublishing, options_removing
 from mealservice.places.signals import canteen_blacklisted
 from mealservice.policy.models import SubsidyPolicy
@@ -129,6 +137,37 @@ def close_what_an_elder_gone_had_ordered(elder, since, **_) -> None:
 @preview_samples_wanted.connect
 def recent_meals_for_a_policy_preview(district, since: date, limit: int, **_):
     return samples.recent_meal_samples(district, since, limit)
+
+
+# What became of an order paid ahead, as the balance history words it.
+ORDER_OUTCOMES = {
+    OrderStatus.CONFIRMED: Outcome.AHEAD,
+    OrderStatus.DISPATCHED: Outcome.AHEAD,
+    OrderStatus.CONSUMED: Outcome.EATEN,
+    OrderStatus.DELIVERED: Outcome.DELIVERED,
+    OrderStatus.CANCELLED: Outcome.CANCELLED,
+    OrderStatus.NO_SHOW: Outcome.NOT_TAKEN_UP,
+    OrderStatus.FAILED: Outcome.NOT_DELIVERED,
+}
+
+
+@purchases_wanted.connect
+def meals_and_orders_paid_from_a_balance(_sender, meal_ids, order_ids, **_):
+    found = {}
+    if order_ids:
+        for order in db.session.execute(
+            select(Order.id, Order.date, Order.slot, Order.status).where(Order.id.in_(order_ids))
+        ):
+            found["orders", order.id] = Purchase(
+                True, order.date, order.slot, ORDER_OUTCOMES[order.status]
+            )
+    if meal_ids:
+        for meal in db.session.execute(
+            select(Meal.id, Meal.date, Meal.slot, Meal.voided_at).where(Meal.id.in_(meal_ids))
+        ):
+            outcome = Outcome.EATEN if meal.voided_at is None else Outcome.VOIDED
+            found["meals", meal.id] = Purchase(False, meal.date, meal.slot, outcome)
+    return found
 
 
 @elder_status_previewing.connect

@@ -33,9 +33,7 @@ def recent_meal_samples(district: District, since: date, limit: int) -> list[Sam
         .limit(limit)
     )
     holiday = cache(is_holiday)
-    blacklisted = cache(
-        lambda canteen_id, day: registry.blacklisted_on(canteen_id, day) is not None
-    )
+    blacklisted = cache(registry.is_blacklisted)
     return [
         Sample(
             elder_id=elder.id,

@@ -12,6 +12,8 @@ from mealservice.core.schemas import (
 )
 from mealservice.elders.schemas import CardOrElderIn
 from mealservice.meals.models import PAYMENTS, OrderPayment, OrderStatus, PaymentMethod
+from mealservice.menus.diet import diet_clashes
+from mealservice.menus.schemas import DietClashOut
 from mealservice.places.models import Slot
 from mealservice.policy.pricing import CHANNELS
 
@@ -59,6 +61,14 @@ class PriceOut(ma.Schema):
     reason = ma.fields.String()
 
 
+class DietWarnings(ma.fields.List):
+    """The clashes of the meal's option with its elder's allergies and diet needs. Both
+    are already loaded for the rest of the answer: judging them costs no query."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return diet_clashes(obj.elder, [obj.option]) if obj.option is not None else []
+
+
 class MealOut(PriceOut):
     meal_id = ma.fields.Integer(attribute="id")
     canteen_id = ma.fields.Integer()
@@ -85,6 +95,13 @@ class MealOut(PriceOut):
     balance_after_fen = ma.fields.Integer(
         allow_none=True,
         metadata={"description": "in a scan's answer: the meal balance left, when paid from it"},
+    )
+    diet_warnings = DietWarnings(
+        ma.fields.Nested(DietClashOut),
+        metadata={
+            "description": "where the meal served clashes with the elder's allergies or"
+            " diet needs: one item per dish (or the option as a whole) and reason"
+        },
     )
     recorded_by = ma.fields.String()
     voided_at = UtcDateTime(allow_none=True)

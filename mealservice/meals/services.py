@@ -291,7 +291,7 @@ def record_meal(meal: Meal, payment: dict | None = None) -> Meal:
     ensure_month_open(meal.canteen_id, meal.date)
     if meal.subsidy_fen or meal.delivery_subsidy_fen:
         unpaid_reason = None
-        if registry.blacklisted_on(meal.canteen_id, meal.date) is not None:
+        if registry.is_blacklisted(meal.canteen_id, meal.date):
             unpaid_reason = "canteen_blacklisted"
         elif not is_active_on(db.session.get(Elder, meal.elder_id), meal.date):
             unpaid_reason = "elder_inactive"
@@ -455,7 +455,7 @@ def facts_of_meal(
         delivery_fee_fen=delivery_fee_fen,
         is_holiday=is_holiday(moment.day),
         subsidized_today=limits.subsidized_count(elder.id, moment.day) if counted else 0,
-        canteen_blacklisted=registry.blacklisted_on(canteen.id, moment.day) is not None,
+        canteen_blacklisted=registry.is_blacklisted(canteen.id, moment.day),
     )
 
 

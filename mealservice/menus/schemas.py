@@ -51,6 +51,24 @@ class OptionOut(ma.Schema):
     tags = ma.fields.List(ma.fields.String())
 
 
+class DietClashOut(ma.Schema):
+    """A clash of the elder's allergies or diet needs with an option (menus.diet)."""
+
+    option_id = ma.fields.Integer()
+    option_name = ma.fields.String()
+    dish = ma.fields.String(
+        allow_none=True, metadata={"description": "null: the option as a whole clashes"}
+    )
+    reason = ma.fields.String(metadata={"description": "allergy or diet_need"})
+    allergy = ma.fields.String(
+        allow_none=True, metadata={"description": "the food, when the reason is allergy"}
+    )
+    diet_need = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "soft, low_salt or low_sugar, when the reason is diet_need"},
+    )
+
+
 class MenuOut(ma.Schema):
     id = ma.fields.Integer()
     canteen_id = ma.fields.Integer()

@@ -15,6 +15,7 @@ from mealservice.core.db import db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.periods import month_of
 from mealservice.core.schemas import MAX_ID
+from mealservice.core.stamps import StampedCache
 from mealservice.places.models import BlacklistEntry, Canteen, FilingStatus, MonthClosure
 from mealservice.places.signals import canteen_blacklisted
 
@@ -162,11 +163,36 @@ def blacklisted_on(canteen_id: int, day: date) -> BlacklistEntry | None:
     return blacklisted_during(canteen_id, day, day)
 
 
+# Every meal recorded asks whether its place is blacklisted that day and whether its month
+# is closed; both change a few times a year (core.stamps).
+_BLACKLIST = StampedCache("blacklist")
+_CLOSED_MONTHS = StampedCache("month_closures")
+
+
+def is_blacklisted(canteen_id: int, day: date) -> bool:
+    """Whether the place is on the blacklist on `day` (as `blacklisted_on` finds it)."""
+    return any(
+        starts_on <= day and (ends_on is None or day <= ends_on)
+        for starts_on, ends_on in _BLACKLIST.get(canteen_id, lambda: _periods_of(canteen_id))
+    )
+
+
+def _periods_of(canteen_id: int) -> tuple[tuple[date, date | None], ...]:
+    """The first and last days of the place's entries not lifted."""
+    return tuple(
+        db.session.execute(
+            select(BlacklistEntry.starts_on, BlacklistEntry.ends_on).where(
+                BlacklistEntry.canteen_id == canteen_id, BlacklistEntry.lifted_at.is_(None)
+            )
+        ).tuples()
+    )
+
+
 def standing_of(canteen: Canteen, day: date) -> dict:
     """What people must be told before anyone orders, pays or claims at the place on `day`:
     on the blacklist (meals at full price), not filed (claims refused)."""
     return {
-        "blacklisted": blacklisted_on(canteen.id, day) is not None,
+        "blacklisted": is_blacklisted(canteen.id, day),
         "unfiled": canteen.filing_status != FilingStatus.FILED,
     }
 
@@ -203,12 +229,23 @@ def places_not_in_good_standing(district_code: str, day: date) -> list[dict]:
 def blacklisted_during(canteen_id: int, first: date, last: date) -> BlacklistEntry | None:
     """The first entry keeping the place on the blacklist on any day from `first` to
     `last`, or None."""
-    return db.session.scalars(
+    return blacklistings_during([canteen_id], first, last).get(canteen_id)
+
+
+def blacklistings_during(
+    canteen_ids: list[int], first: date, last: date
+) -> dict[int, BlacklistEntry]:
+    """For each of the places on the blacklist on some day from `first` to `last`, the
+    first entry keeping it there: one query however many places are asked about."""
+    entries = db.session.scalars(
         select(BlacklistEntry)
-        .where(BlacklistEntry.canteen_id == canteen_id, *_blacklisted_between(first, last))
+        .where(BlacklistEntry.canteen_id.in_(canteen_ids), *_blacklisted_between(first, last))
         .order_by(BlacklistEntry.starts_on, BlacklistEntry.id)
-        .limit(1)
-    ).first()
+    )
+    first_entries: dict[int, BlacklistEntry] = {}
+    for entry in entries:
+        first_entries.setdefault(entry.canteen_id, entry)
+    return first_entries
 
 
 def _blacklisted_between(first: date, last: date) -> tuple:
@@ -260,19 +297,33 @@ def entry_body(entry: BlacklistEntry, today: date) -> dict:
 def close_month(canteen_id: int, month: str) -> None:
     """Close the canteen's month to meals: its claim has been made (again, for a
     revision, which changes nothing here)."""
-    if db.session.get(MonthClosure, (canteen_id, month)) is None:
-        db.session.add(MonthClosure(canteen_id=canteen_id, month=month))
-        db.session.flush()
+    close_months([canteen_id], month)
+
+
+def close_months(canteen_ids: list[int], month: str) -> None:
+    """Close the month at each of the canteens, in one query and one flush."""
+    closed = set(
+        db.session.scalars(
+            select(MonthClosure.canteen_id).where(
+                MonthClosure.month == month, MonthClosure.canteen_id.in_(canteen_ids)
+            )
+        )
+    )
+    db.session.add_all(
+        MonthClosure(canteen_id=canteen_id, month=month)
+        for canteen_id in dict.fromkeys(canteen_ids)
+        if canteen_id not in closed
+    )
+    db.session.flush()
 
 
 def month_closed(canteen_id: int, day: date) -> bool:
-    return (
-        db.session.scalar(
-            select(MonthClosure.month).where(
-                MonthClosure.canteen_id == canteen_id, MonthClosure.month == month_of(day)
-            )
-        )
-        is not None
+    return month_of(day) in _CLOSED_MONTHS.get(canteen_id, lambda: _closed_months_of(canteen_id))
+
+
+def _closed_months_of(canteen_id: int) -> frozenset[str]:
+    return frozenset(
+        db.session.scalars(select(MonthClosure.month).where(MonthClosure.canteen_id == canteen_id))
     )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import Date, bindparam, select
 
 from mealservice.core.db import db
 from mealservice.core.errors import NotFound, ValidationFailed
+from mealservice.core.stamps import StampedCache
 from mealservice.places.models import District
 from mealservice.policy import pricing
 from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
@@ -78,11 +79,20 @@ def current_version(district_code: str, day: date) -> int | None:
     )
 
 
-def pricing_policies(district_code: str) -> list[pricing.Policy]:
-    """Every version of a district's policy as the pricing function takes them.
+# Every scan, order and quote asks for the policies and whether a day is a holiday; they
+# change a few times a year (core.stamps).
+_POLICIES = StampedCache("policy")
+_HOLIDAYS = StampedCache("holidays")
 
-    Read as plain rows, versions joined to their tiers: every scan, order and quote asks,
-    and the pricing function wants values, not ORM objects."""
+
+def pricing_policies(district_code: str) -> tuple[pricing.Policy, ...]:
+    """Every version of a district's policy as the pricing function takes them."""
+    return _POLICIES.get(district_code, lambda: _read_pricing_policies(district_code))
+
+
+def _read_pricing_policies(district_code: str) -> tuple[pricing.Policy, ...]:
+    """Read as plain rows, versions joined to their tiers: the pricing function wants
+    values, not ORM objects, and the cache keeps them beyond the session."""
     versions = SubsidyPolicy.__table__.c
     tiers = PolicyTier.__table__.c
     rows = db.session.connection().execute(
@@ -106,7 +116,7 @@ def pricing_policies(district_code: str) -> list[pricing.Policy]:
                     categories=frozenset(row.categories) if row.categories else None,
                 )
             )
-    return [_policy_of(version, tier_list) for version, tier_list in found.values()]
+    return tuple(_policy_of(version, tier_list) for version, tier_list in found.values())
 
 
 def _policy_of(row, tiers: list[pricing.Tier]) -> pricing.Policy:
@@ -156,4 +166,6 @@ HOLIDAY_ON = select(Holiday.day).where(Holiday.day == bindparam("day"))
 
 
 def is_holiday(day: date) -> bool:
-    return db.session.connection().scalar(HOLIDAY_ON, {"day": day}) is not None
+    return _HOLIDAYS.get(
+        day, lambda: db.session.connection().scalar(HOLIDAY_ON, {"day": day}) is not None
+    )

@@ -49,8 +49,11 @@ def canteen_id(db) -> int:
     return found
 
 
-def hungry_elders(db, how_many: int, with_diet_notes: bool = False) -> list[SimpleNamespace]:
-    """Demo elders who have not eaten lunch today, anywhere, as plain facts."""
+def hungry_elders(
+    db, how_many: int, with_diet_notes: bool = False, not_low_salt: bool = False
+) -> list[SimpleNamespace]:
+    """Demo elders who have not eaten lunch today, anywhere, as plain facts; `not_low_salt`:
+    whose diet needs the demo's first option (营养套餐, low salt only) does not meet."""
     today = canteen_of(db).district.local_today()
     eaten = select(Meal.elder_id).where(Meal.date == today, Meal.slot == "lunch")
     # An order for today's lunch (a delivery, a booking elsewhere) fills the slot too.
@@ -62,10 +65,16 @@ def hungry_elders(db, how_many: int, with_diet_notes: bool = False) -> list[Simp
     )
     found = [
         SimpleNamespace(
-            id=elder.id, name=elder.name, diet_notes=elder.diet_notes, phone4=elder.phone_last4
+            id=elder.id,
+            name=elder.name,
+            diet_notes=elder.diet_notes,
+            phone4=elder.phone_last4,
+            diet_needs=list(elder.diet_needs),
         )
         for elder in candidates
-        if is_active_on(elder, today) and (elder.diet_notes or not with_diet_notes)
+        if is_active_on(elder, today)
+        and (elder.diet_notes or not with_diet_notes)
+        and (set(elder.diet_needs) - {"low_salt"} or not not_low_salt)
     ][:how_many]
     # On SQLite the test's session holds the write lock until its transaction ends, and
     # the live server must write.
@@ -135,7 +144,7 @@ def tablet(browser, demo_site):
 
 
 def test_a_scanned_card_shows_the_green_answer_with_name_and_amount(counter, tablet):
-    elder = hungry_elders(counter, 1, with_diet_notes=True)[0]
+    elder = hungry_elders(counter, 1, with_diet_notes=True, not_low_salt=True)[0]
     payload = fresh_payload(counter, elder)
     log_in(tablet, "cashier")
     expect(tablet).to_have_url(re.compile(r"/cashier$"))  # the cashier's home
@@ -151,6 +160,15 @@ def test_a_scanned_card_shows_the_green_answer_with_name_and_amount(counter, tab
     expect(tablet.get_by_test_id("to-collect")).to_have_text(yuan(meal.to_collect_fen))
     expect(tablet.get_by_test_id("scan-list")).to_contain_text(elder.name)
     expect(tablet.get_by_test_id("diet-note")).to_have_text(f"⚠ 饮食提醒： {elder.diet_notes}")
+    # The served option is not cooked the way the elder needs: said beside the answer.
+    warnings = tablet.get_by_test_id("diet-warnings")
+    expect(warnings).to_be_visible()
+    expect(warnings).to_contain_text("不适合这位老人：")
+    need_words = {"soft": "软烂", "low_sugar": "少糖"}
+    for need in sorted(set(elder.diet_needs) - {"low_salt"}):
+        expect(warnings).to_contain_text(
+            f"营养套餐：不是{need_words[need]}餐（需{need_words[need]}）"
+        )
     # Ready for the next elder at once.
     expect(tablet.get_by_test_id("scan-input")).to_be_focused()
     expect(tablet.get_by_test_id("scan-input")).to_have_value("")

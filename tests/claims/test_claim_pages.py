@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from mealservice.claims import services
-from mealservice.claims.models import Claim, ClaimReview, ClaimStatus, RejectedLine
+from mealservice.claims.models import (
+    Claim,
+    ClaimAnomaly,
+    ClaimReview,
+    ClaimStatus,
+    RejectedLine,
+)
+from mealservice.claims.pages import claims as claims_pages
 from mealservice.core.db import db
 from tests import factories
 from tests.claims.helpers import AFTER_GRACE, CLAIMING_OCTOBER, MONTH, a_clean_month, plant_meal
@@ -112,6 +119,60 @@ def test_the_lines_come_a_hundred_to_a_page(db, official, canteen, district, eld
     second = html_of(official.get(claim_url(claim) + "?page=2"))
     assert second.count('name="rejected_meal_ids"') == 10
     assert "Next page" not in second
+
+
+def anomaly_meal_links(html: str) -> dict[int, str]:
+    return {
+        int(meal_id): href.replace("&amp;", "&")
+        for href, meal_id in re.findall(
+            r'<a href="([^"]+)" data-testid="anomaly-meal-link">(\d+)</a>', html
+        )
+    }
+
+
+@pytest.mark.parametrize("lines_per_page", [100, 10])
+def test_each_meal_an_anomaly_names_links_to_its_line(
+    db, official, canteen, elders, lines_per_page, monkeypatch
+):
+    # Ten lines a page puts the duplicate lunches of the 14th on the second and third.
+    monkeypatch.setattr(claims_pages, "LINES_PER_PAGE", lines_per_page)
+    claim = made_claim(canteen, elders, duplicate=True)
+    (anomaly,) = claim.anomalies
+    order = [line["meal_id"] for line in services.lines(claim)[0]]
+    html = html_of(official.get(claim_url(claim)))
+    links = anomaly_meal_links(html)
+    assert sorted(links) == sorted(anomaly.meal_ids) and len(links) == 2
+    for meal_id, href in links.items():
+        assert href.endswith(f"#meal-{meal_id}")
+        if href.startswith("#"):
+            target = html
+        else:
+            page = order.index(meal_id) // lines_per_page + 1
+            assert href == f"/claims/{claim.id}?page={page}#meal-{meal_id}"
+            target = html_of(official.get(href.split("#")[0]))
+            # On the page of the line, the same meal links within the page.
+            assert anomaly_meal_links(target)[meal_id] == f"#meal-{meal_id}"
+        assert re.search(rf'<tr id="meal-{meal_id}" data-testid="line-{meal_id}"', target)
+    assert (lines_per_page == 10) is all(not h.startswith("#") for h in links.values())
+
+
+def test_a_meal_that_is_not_among_the_lines_is_named_without_a_link(db, official, canteen, elders):
+    claim = made_claim(canteen, elders)
+    stray = max(line["meal_id"] for line in services.lines(claim)[0]) + 1000
+    db.session.add(
+        ClaimAnomaly(
+            claim_id=claim.id,
+            code="sample_failed",
+            elder_id=elders[0].id,
+            meal_ids=[stray],
+            detail={"sample_id": 1, "note": "电话核实未就餐"},
+        )
+    )
+    db.session.commit()
+    html = html_of(official.get(claim_url(claim)))
+    assert anomaly_meal_links(html) == {}
+    cell = re.search(r'data-testid="anomaly-meals">(.*?)</td>', html, re.S).group(1)
+    assert cell.strip() == str(stray)
 
 
 # Review

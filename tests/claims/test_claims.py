@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mealservice.claims import services
@@ -405,3 +405,52 @@ def test_an_unfiled_place_claims_nothing_until_it_is_filed(db, login_as, canteen
     set_filing(None, canteen, "filed", "西民养备〔2026〕001号", date(2026, 11, 20))
     db.session.commit()
     assert make(login_as("manager"), canteen).status_code == 201
+
+
+@pytest.fixture
+def statements(db):
+    """The SQL statements run while the test counts them."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def scheduler_run(statements, district, canteens: int) -> tuple[int, int, int]:
+    """A scheduler run that makes claims for `canteens` canteens more, beside a blacklisted
+    and an unfiled place it must skip: its claim INSERTs and its other statements."""
+    for _ in range(canteens):
+        factories.create_canteen(district)
+    factories.create_canteen(district, filed=False)
+    registry.add_to_blacklist(None, factories.create_canteen(district), "Fraud", date(2026, 10, 20))
+    _db.session.commit()
+    _db.session.expire_all()
+    statements.clear()
+    made = services.make_due_claims(datetime(2026, 11, 3, 1, 10, tzinfo=UTC))
+    run = list(statements)
+    _db.session.rollback()
+    inserts = sum(1 for statement in run if statement.startswith("INSERT INTO claims "))
+    return made, inserts, len(run) - inserts
+
+
+def test_a_scheduler_run_costs_the_same_statements_however_many_canteens_claim(
+    db, district, policy, statements
+):
+    made, few_inserts, few = scheduler_run(statements, district, 2)
+    assert made == 2
+    made, many_inserts, many = scheduler_run(statements, district, 10)
+    assert made == 12
+    # Each canteen costs no statement of its own: no look-up of the blacklist, no closing
+    # of a month.
+    assert many == few
+    # The claims are written in one INSERT where the database can return the keys of many
+    # rows in order (PostgreSQL); SQLite cannot, so the ORM writes them one by one there.
+    if _db.engine.dialect.name == "postgresql":
+        assert many_inserts == few_inserts == 1
+    else:
+        assert (few_inserts, many_inserts) == (2, 12)

@@ -7,12 +7,15 @@ import re
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from openpyxl import load_workbook
 
 from mealservice.claims import services
 from mealservice.claims.exports import MONEY_FORMAT
+from mealservice.claims.models import ClaimAnomaly
+from mealservice.core.db import db
 from mealservice.core.idnumber import make_id_number
 from mealservice.core.periods import previous_month
 from mealservice.elders.protection import decrypt_id_number
@@ -116,7 +119,7 @@ def test_the_claim_workbook_adds_up_to_the_planted_meals_to_the_fen(claim, login
     assert summary["核准金额(元)"].value is None
     assert isinstance(summary["申报时间"].value, datetime)
     assert summary["异常（条）"].value == 1
-    assert summary["异常：同餐段重复就餐"].value == 1
+    assert summary["异常：同一餐次重复就餐"].value == 1
 
 
 def test_the_lines_sheet_has_one_row_per_meal_with_numbers_and_dates(claim, login_as):
@@ -142,13 +145,88 @@ def test_the_lines_sheet_has_one_row_per_meal_with_numbers_and_dates(claim, logi
     assert fen_of(first[column["老人支付(元)"]]) == 1300
     flagged = [row for row in rows if row[column["异常"]].value]
     assert len(flagged) == 2
-    assert {row[column["异常"]].value for row in flagged} == {"同餐段重复就餐"}
+    assert {row[column["异常"]].value for row in flagged} == {"同一餐次重复就餐"}
     assert {row[column["剔除"]].value for row in rows} == {"否"}
 
     anomalies = list(book["异常"].iter_rows(min_row=2, values_only=True))
     assert len(anomalies) == 1
-    assert anomalies[0][1:3] == ("同餐段重复就餐", "duplicate_in_slot")
-    assert anomalies[0][4] == 2
+    assert anomalies[0][1:3] == ("同一餐次重复就餐", "duplicate_in_slot")
+    assert anomalies[0][6] == 2
+
+
+def page_anomalies(html: str) -> list[dict]:
+    """The claim page's anomalies table, each cell as the reader sees its text."""
+    rows = []
+    for row in re.findall(
+        r'<tr class="anomaly" data-testid="anomaly-[a-z_]+">(.*?)</tr>', html, re.S
+    ):
+        cells = dict(re.findall(r'<td data-testid="anomaly-([a-z]+)">(.*?)</td>', row, re.S))
+        rows.append(
+            {
+                name: " ".join(unescape(re.sub(r"<[^>]+>", "", text)).split())
+                for name, text in cells.items()
+            }
+        )
+    return rows
+
+
+def test_the_workbooks_anomalies_say_what_the_claim_page_says(
+    claim, login_as, log_in_as, client, district, elders
+):
+    # Besides the planted duplicate: a place elsewhere, a card reported lost, a failed check.
+    other = factories.create_canteen(district, name="西溪街道颐乐老年食堂")
+    meal_id = claim.anomalies[0].meal_ids[0]
+    for code, detail in (
+        ("two_places", {"date": "2026-10-14", "other_meal_ids": [9001], "other_canteen_ids": [other.id]}),
+        ("card_not_valid", {"date": "2026-10-14", "card_id": 7, "revoked_at": "2026-10-13T16:30:00+00:00", "superseded_at": None}),
+        ("sample_failed", {"sample_id": 3, "note": "电话核实当天未就餐"}),
+    ):  # fmt: skip
+        db.session.add(
+            ClaimAnomaly(
+                claim_id=claim.id,
+                code=code,
+                elder_id=elders[0].id,
+                meal_ids=[meal_id],
+                detail=detail,
+            )
+        )
+    db.session.commit()
+    db.session.expire(claim)
+
+    log_in_as("official")
+    page = page_anomalies(client.get(f"/claims/{claim.id}").get_data(as_text=True))
+    book = workbook_of(login_as("official").get(f"/api/v1/claims/{claim.id}.xlsx"))
+    header = [cell.value for cell in book["异常"][1]]
+    sheet = [
+        dict(zip(header, row, strict=True))
+        for row in book["异常"].iter_rows(min_row=2, values_only=True)
+    ]
+    assert len(page) == len(sheet) == 4
+    for on_page, in_book in zip(page, sheet, strict=True):
+        assert in_book["异常类型"] == on_page["name"]
+        assert in_book["老人"] == on_page["elder"]
+        assert (in_book["日期"] or "") == on_page["when"]
+        assert in_book["餐次编号"] == on_page["meals"]
+        assert in_book["说明"] == on_page["particulars"]
+    # In Chinese, with no stored key or English code left.
+    particulars = [row["说明"] for row in sheet]
+    assert particulars == [
+        "该餐次就餐 2 份，限 1 份",
+        "一小时内另在西溪街道颐乐老年食堂就餐（就餐记录 9001）",
+        "餐卡 7，2026-10-14 已挂失",
+        "抽查 3：电话核实当天未就餐",
+    ]
+    assert sheet[0]["日期"] == "2026-10-14 午餐"
+    assert [row["异常类型"] for row in sheet] == [
+        "同一餐次重复就餐",
+        "一小时内在两处就餐",
+        "卡已挂失或被替换",
+        "随机电话抽查核实不符",
+    ]
+    # The printable claim words them the same.
+    printed = client.get(f"/claims/{claim.id}/print").get_data(as_text=True)
+    assert all(text in printed for text in particulars)
+    assert "slot:" not in printed and "date:" not in printed
 
 
 def test_a_rejected_line_shows_in_the_workbook_and_the_approved_amount(claim, login_as):

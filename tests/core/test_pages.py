@@ -2,6 +2,7 @@ import re
 
 import pytest
 
+from mealservice.core.i18n import tel_href
 from tests import factories
 
 
@@ -160,6 +161,25 @@ def test_the_manager_edits_the_canteen_details_on_the_page(client, manager, cant
     response = client.post(path, data=form, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "已保存" in html and "新地址8号" in html and "0571-2222" in html
+
+
+def test_the_canteen_page_dials_the_canteens_phone_from_a_link(client, manager, canteen, db):
+    canteen.phone = "0571 8798 1234"
+    db.session.commit()
+    log_in(client, "page-manager", "green-tea-42")
+    html = client.get(f"/canteens/{canteen.id}").get_data(as_text=True)
+    assert '<a href="tel:057187981234" data-testid="canteen-phone">0571 8798 1234</a>' in html
+
+
+def test_a_phone_link_drops_the_spaces_people_write_and_keeps_the_dashes():
+    assert tel_href(" 0379-6543 2100 ") == "tel:0379-65432100"
+
+
+def test_a_canteen_without_a_phone_shows_no_link(client, manager, canteen, db):
+    canteen.phone = None
+    db.session.commit()
+    log_in(client, "page-manager", "green-tea-42")
+    assert "tel:" not in client.get(f"/canteens/{canteen.id}").get_data(as_text=True)
 
 
 def test_the_canteen_page_leads_the_manager_to_its_menus_reports_and_oversight(

@@ -293,6 +293,35 @@ def test_a_label_without_allergies_or_diet_needs_has_no_warning_box(
     assert "label-warning" not in label and "Care note" in label
 
 
+def test_the_route_sheet_boxes_the_allergies_words_the_diet_needs_and_heads_the_care_note(
+    manager, volunteer, canteen, district
+):
+    elder = factories.create_elder(
+        district,
+        canteen.community,
+        allergies=["花生", "海鲜"],
+        diet_needs=["soft", "low_salt"],
+        diet_notes="独居，耳背，请敲门大声些",
+    )
+    order = factories.create_order(canteen, elder, "delivery")
+    run = volunteer_run(canteen, order, volunteer)
+    path = f"/delivery-runs/{run.id}/sheet"
+    sheet = section(html_of(manager.get(path)), "route-sheet")
+
+    assert '<th scope="col">Diet needs</th>' in sheet and '<th scope="col">Care note</th>' in sheet
+    assert "Diet notes" not in sheet
+    assert (
+        '<p class="sheet-warning" data-testid="sheet-allergies">⚠ Allergies: 花生, 海鲜</p>'
+        in sheet
+    )
+    assert '<p data-testid="sheet-diet-needs">Low salt, Soft</p>' in sheet
+    assert '<td data-testid="sheet-care-note">独居，耳背，请敲门大声些</td>' in sheet
+    manager.get("/lang/zh")
+    sheet = section(html_of(manager.get(path)), "route-sheet")
+    assert "照护备注" in sheet and "饮食禁忌" not in sheet and "⚠ 过敏食物: 花生, 海鲜" in sheet
+    assert "少盐, 软烂" in sheet
+
+
 def test_the_route_sheet_shows_the_phone_masked(manager, volunteer, canteen, order, elder):
     run = volunteer_run(canteen, order, volunteer)
     html = html_of(manager.get(f"/delivery-runs/{run.id}/sheet"))

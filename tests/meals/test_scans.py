@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mealservice.balances.services import balance_of, top_up
 from mealservice.core.clock import utcnow
+from mealservice.core.db import db as _db
 from mealservice.core.idempotency import IdempotentRequest, request_fingerprint
 from mealservice.core.idnumber import make_id_number
 from mealservice.elders.card_codec import CardClaims, encode_card
@@ -130,6 +131,84 @@ def test_an_option_of_another_menu_is_named(cashier, canteen, card, lunch, polic
     dinner = factories.create_menu(canteen, today, "dinner")
     response = scan(cashier, canteen, card, option_id=dinner.options[0].id)
     assert "option_id" in assert_error(response, 422, "validation_error")["fields"]
+
+
+# --- diet warnings ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def kung_pao_lunch(canteen, today):
+    return factories.create_menu(
+        canteen,
+        today,
+        "lunch",
+        options=[
+            {"name": "A套餐", "price_fen": 1800, "dishes": ["宫保鸡丁", "米饭"]},
+            {"name": "软食套餐", "price_fen": 1200, "dishes": ["南瓜粥"], "tags": ["soft"]},
+        ],
+    )
+
+
+def test_the_scan_warns_of_a_served_dish_the_elder_is_allergic_to_and_of_an_unmet_need(
+    cashier, canteen, district, kung_pao_lunch, policy
+):
+    allergic = factories.create_elder(
+        district, canteen.community, allergies=["花生"], diet_needs=["soft"]
+    )
+    body = scan(cashier, canteen, factories.create_card(allergic)).get_json()
+    option = kung_pao_lunch.options[0]
+    assert body["diet_warnings"] == [
+        {
+            "option_id": option.id,
+            "option_name": "A套餐",
+            "dish": "宫保鸡丁",
+            "reason": "allergy",
+            "allergy": "花生",
+            "diet_need": None,
+        },
+        {
+            "option_id": option.id,
+            "option_name": "A套餐",
+            "dish": None,
+            "reason": "diet_need",
+            "allergy": None,
+            "diet_need": "soft",
+        },
+    ]
+
+
+def test_the_scan_warns_of_nothing_when_the_served_option_suits_the_elder(
+    cashier, canteen, district, card, kung_pao_lunch, policy
+):
+    # The factory elder has a free-text note only.
+    assert scan(cashier, canteen, card).get_json()["diet_warnings"] == []
+    soft_eater = factories.create_elder(district, canteen.community, diet_needs=["soft"])
+    soft = kung_pao_lunch.options[1]
+    body = scan(cashier, canteen, factories.create_card(soft_eater), option_id=soft.id).get_json()
+    assert body["diet_warnings"] == []
+
+
+def test_judging_the_diet_costs_the_scan_no_query(
+    app, cashier, canteen, district, kung_pao_lunch, policy
+):
+    def scanned(**diet) -> tuple[dict, list[str]]:
+        card = factories.create_card(factories.create_elder(district, canteen.community, **diet))
+        statements = []
+
+        def note(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        event.listen(_db.engine, "before_cursor_execute", note)
+        try:
+            return scan(cashier, canteen, card).get_json(), statements
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", note)
+
+    scanned()  # the test's first request loads what any first request loads
+    plain_body, plain = scanned()
+    warned_body, warned = scanned(allergies=["花生"], diet_needs=["soft"])
+    assert plain_body["diet_warnings"] == [] and len(warned_body["diet_warnings"]) == 2
+    assert len(warned) == len(plain)
 
 
 def test_an_elder_eligible_for_no_tier_eats_at_full_price(

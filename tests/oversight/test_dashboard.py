@@ -391,6 +391,10 @@ def test_the_page_shows_the_figures_charts_and_tables(app, district, town):
             rf'<img src="([^"]+)"[^>]*data-testid="chart-{chart}"[^>]*alt="[^"]+"', html
         )
         assert image.group(1) == f"/districts/{district.code}/dashboard/{chart}.svg?month={MONTH}"
+        # A chart widened for many places scrolls sideways instead of shrinking.
+        assert re.search(
+            rf'<figure class="chart-scroll" tabindex="0"[^>]*>\s*<img[^>]*chart-{chart}', html
+        )
     uncovered = re.findall(r'data-testid="uncovered-community">(.*?)</tr>', html, re.S)
     assert len(uncovered) == 2
     failing = re.findall(r'data-testid="failing-canteen">(.*?)</tr>', html, re.S)
@@ -469,8 +473,14 @@ def test_the_charts_carry_the_figures(app, district, town):
     subsidy = browser.get(page_path(district, chart="subsidy")).get_data(as_text=True)
     assert "北食堂" in subsidy and "23.00" in subsidy
     utilisation = browser.get(page_path(district, chart="utilisation")).get_data(as_text=True)
-    # The failing threshold is the one major guide line, at 30.
-    assert re.search(r'class="major guide line" /><text[^>]*class="major">30%<', utilisation)
+    # The failing threshold is the one reference line, at 30, and the legend says what it is.
+    assert utilisation.count('class="reference-line"') == 1
+    assert re.search(r'class="reference-value"[^>]*>30%<', utilisation)
+    assert re.search(
+        r'class="legend-reference">Red dashed line: 30 % seat use; a meal place below it is '
+        r"listed as having low seat use<",
+        utilisation,
+    )
 
 
 def test_a_chart_refuses_a_bad_month(app, district):

@@ -85,7 +85,5 @@ def capacity_chart(canteen_id: int):
             _("Dine-in meals served"): [day["served"] for day in days],
         },
         no_data_text=_("No published menus in this period."),
-        show_minor_x_labels=len(days) <= 31,
-        x_labels_major_every=7 if len(days) > 31 else None,
     )
     return svg_response(svg)

@@ -11,18 +11,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from mealservice.claims import services
-from mealservice.claims.models import AnomalyCode, Claim, ClaimAnomaly, ClaimStatus, Decision
+from mealservice.claims.models import Claim, ClaimAnomaly, ClaimStatus, Decision
 from mealservice.claims.pages import bp
+from mealservice.claims.wording import ANOMALY_WORDS, anomaly_rows, claim_anomaly_rows
 from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError, ValidationFailed
 from mealservice.core.forms import kept_query_args, number_of, page_arg
 from mealservice.core.i18n import yuan
 from mealservice.core.periods import is_month, previous_month
-from mealservice.core.privacy import mask_name
 from mealservice.core.refusals import explain
 from mealservice.core.schemas import page_of_query
-from mealservice.elders.models import Elder
 from mealservice.places.models import Canteen, District
 from mealservice.places.services import get_canteen
 
@@ -36,18 +35,6 @@ STATUS_WORDS = {
     ClaimStatus.PARTIALLY_APPROVED: _l("Partly approved"),
     ClaimStatus.REJECTED: _l("Rejected"),
     "preview": _l("Preview, not saved"),
-}
-
-ANOMALY_WORDS = {
-    AnomalyCode.DUPLICATE_IN_SLOT: _l("More than one meal in the same slot"),
-    AnomalyCode.TWO_PLACES: _l("Meals at two places within an hour"),
-    AnomalyCode.OVER_CAPACITY: _l("More meals than seats"),
-    AnomalyCode.HOLIDAY_SUBSIDY: _l("Subsidy given on a holiday"),
-    AnomalyCode.DELIVERY_UNCONFIRMED: _l("Delivery not confirmed as delivered"),
-    AnomalyCode.CARD_NOT_VALID: _l("Card reported lost or replaced"),
-    AnomalyCode.ELDER_INACTIVE: _l("Elder has died or moved away"),
-    AnomalyCode.OFFLINE_CONFLICT: _l("Offline scan conflict"),
-    AnomalyCode.SAMPLE_FAILED: _l("Denied on a random phone check"),
 }
 
 
@@ -80,29 +67,6 @@ def refusal_text(error: ApiError) -> str:
 def _month_arg(text: str | None) -> str | None:
     text = (text or "").strip()
     return text if is_month(text) else None
-
-
-def _masked_elders(elder_ids) -> dict[int, str]:
-    ids = {elder_id for elder_id in elder_ids if elder_id is not None}
-    if not ids:
-        return {}
-    rows = db.session.execute(select(Elder.id, Elder.name).where(Elder.id.in_(ids)))
-    return {elder_id: mask_name(name) for elder_id, name in rows}
-
-
-def _anomaly_rows(anomalies: list[dict]) -> list[dict]:
-    """Anomalies as the tables show them: the elder masked, the date and slot if any."""
-    names = _masked_elders(a["elder_id"] for a in anomalies)
-    return [
-        {
-            "code": a["code"],
-            "elder": names.get(a["elder_id"], ""),
-            "date": a["detail"].get("date", ""),
-            "slot": a["detail"].get("slot"),
-            "meal_ids": a["meal_ids"],
-        }
-        for a in anomalies
-    ]
 
 
 # The list, and making a claim
@@ -228,7 +192,9 @@ def preview():
         month_text=request.args.get("month", ""),
         bad_month=bad_month,
         body=body,
-        anomalies=_anomaly_rows(body["anomalies"]) if body else [],
+        anomalies=(
+            anomaly_rows(body["anomalies"], canteen.district.effective_timezone) if body else []
+        ),
         may_make=own is not None and may(user, "claims.make"),
     )
 
@@ -250,15 +216,13 @@ def _claim_page(user, claim: Claim, *, errors=None, error_text=None, form=None, 
     form = form or {}
     chosen = form.get("rejected_meal_ids", [])
     on_page = {line["meal_id"] for line in lines}
+    timezone = claim.canteen.district.effective_timezone
+    anomalies = claim_anomaly_rows(claim)
     return render_template(
         "claims/claim.html",
         claim=claim,
-        anomalies=_anomaly_rows(
-            [
-                {"code": a.code, "elder_id": a.elder_id, "meal_ids": a.meal_ids, "detail": a.detail}
-                for a in claim.anomalies
-            ]
-        ),
+        anomalies=anomalies,
+        meal_links=_meal_links(claim, anomalies, page),
         lines=lines,
         page=page,
         next_page=page + 1 if more else None,
@@ -277,10 +241,25 @@ def _claim_page(user, claim: Claim, *, errors=None, error_text=None, form=None, 
         # Lines ticked on another page before a refusal, kept in the form.
         chosen_elsewhere=[meal_id for meal_id in chosen if meal_id not in on_page],
         reason_max=REASON_MAX,
-        timezone=claim.canteen.district.effective_timezone,
+        timezone=timezone,
         xlsx_url=f"/api/v1/claims/{claim.id}.xlsx",
         print_url=f"/claims/{claim.id}/print",
     ), status
+
+
+def _meal_links(claim: Claim, anomalies: list[dict], page: int) -> dict[int, str]:
+    """Where each meal an anomaly names is among the claim's lines: its row on this page,
+    or on the page of lines that holds it."""
+    meal_ids = {meal_id for anomaly in anomalies for meal_id in anomaly["meal_ids"]}
+    links = {}
+    for meal_id, on_page in services.line_pages(claim, meal_ids, LINES_PER_PAGE).items():
+        anchor = f"meal-{meal_id}"
+        links[meal_id] = (
+            f"#{anchor}"
+            if on_page == page
+            else url_for("claims_pages.claim_page", claim_id=claim.id, page=on_page, _anchor=anchor)
+        )
+    return links
 
 
 @bp.get("/claims/<id:claim_id>")

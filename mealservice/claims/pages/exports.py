@@ -6,10 +6,11 @@ from collections import Counter
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
-from mealservice.claims import exports, services
+from mealservice.claims import services
 from mealservice.claims.pages import bp
-from mealservice.claims.pages.claims import ANOMALY_WORDS, STATUS_WORDS
+from mealservice.claims.pages.claims import STATUS_WORDS
 from mealservice.claims.summary import district_summary as summary_of
+from mealservice.claims.wording import ANOMALY_WORDS, claim_anomaly_rows
 from mealservice.core.auth import require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.i18n import local_time
@@ -34,7 +35,7 @@ def print_claim(claim_id: int):
         claim=claim,
         lines=lines,
         anomaly_counts=sorted(Counter(a.code for a in claim.anomalies).items()),
-        detail_text=exports.detail_text,
+        anomalies=claim_anomaly_rows(claim),
         made_at=local_time(claim.made_at, timezone),
         now_local=local_time(utcnow(), timezone),
         **_names(),

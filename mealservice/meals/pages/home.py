@@ -22,6 +22,7 @@ from mealservice.meals.pages.ordering import (
     _may_dine_in,
     elder_pays,
 )
+from mealservice.menus.diet import clashes_by_option
 from mealservice.menus.services import open_menus
 from mealservice.places.models import Slot
 
@@ -53,8 +54,19 @@ def what_to_eat():
             menu = next((m for m in serving if m.canteen_id == usual), serving[0])
             meals.append({"slot": slot, "menu": menu, "choices": _choices(elder, menu)})
         shown.append({"date": day, "word": word, "meals": meals})
+    options = [
+        choice["option"]
+        for day in shown
+        for meal in day["meals"]
+        for choice in meal.get("choices", ())
+    ]
     return render_template(
-        "ordering/home.html", elder=elder, days=shown, several=len(elders) > 1, usual=usual
+        "ordering/home.html",
+        elder=elder,
+        days=shown,
+        several=len(elders) > 1,
+        usual=usual,
+        clashes=clashes_by_option(elder, options),
     )
 
 

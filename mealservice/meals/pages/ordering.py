@@ -28,6 +28,7 @@ from mealservice.meals import habits, orders
 from mealservice.meals.models import PAYMENTS, Meal, OrderPayment, OrderStatus, Rating
 from mealservice.meals.pages import bp
 from mealservice.meals.services import quote
+from mealservice.menus.diet import clashes_by_option, diet_clashes
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import open_menus
 from mealservice.places import registry
@@ -220,7 +221,20 @@ def order():
                 if meal["booked"] is None:
                     with_prices(elder, meal)
         days.append({"date": day, "word": word, "places": places, "more": more})
-    return render_template("ordering/menus.html", elder=elder, days=days, several=len(elders) > 1)
+    options = [
+        option
+        for day in days
+        for place in day["places"]
+        for meal in place["meals"]
+        for option in meal["menu"].options
+    ]
+    return render_template(
+        "ordering/menus.html",
+        elder=elder,
+        days=days,
+        several=len(elders) > 1,
+        clashes=clashes_by_option(elder, options),
+    )
 
 
 def _choice_from(source) -> tuple[Elder, Menu, MenuOption, str]:
@@ -287,6 +301,7 @@ def _confirmation(elder, menu, option, channel, *, refusal=None, payment=None, s
         refusal=refusal,
         booked=booked,
         can_order=can_order,
+        clashes=diet_clashes(elder, [option]),
         timezone=menu.canteen.district.effective_timezone,
     )
     return html, status

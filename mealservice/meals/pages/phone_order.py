@@ -25,6 +25,7 @@ from mealservice.meals import orders
 from mealservice.meals.models import PAYMENTS, Order
 from mealservice.meals.pages import bp
 from mealservice.meals.services import lookup_elders
+from mealservice.menus.diet import clashes_by_option
 from mealservice.menus.models import Menu, MenuStatus
 from mealservice.places.models import Slot
 from mealservice.places.services import get_canteen
@@ -85,6 +86,8 @@ def _open_menus(canteen) -> list[Menu]:
 
 
 def _page(user, canteen, *, elder=None, matches=None, searched=False, error=None, status=200):
+    menus = _open_menus(canteen) if elder is not None else []
+    options = [option for menu in menus for option in menu.options]
     return (
         render_template(
             "ordering/phone_order.html",
@@ -92,7 +95,8 @@ def _page(user, canteen, *, elder=None, matches=None, searched=False, error=None
             elder=elder,
             matches=matches or [],
             searched=searched,
-            menus=_open_menus(canteen) if elder is not None else [],
+            menus=menus,
+            clashes=clashes_by_option(elder, options) if elder is not None else {},
             payments=PAYMENTS,
             name=request.values.get("name", ""),
             phone_last4=request.values.get("phone_last4", ""),

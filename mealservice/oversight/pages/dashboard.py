@@ -70,8 +70,6 @@ def meals_chart(code: str):
             [day["date"].strftime("%m-%d") for day in days],
             {_("Meals"): [day["meals"] for day in days]},
             no_data_text=_("No meals this month."),
-            show_minor_x_labels=len(days) <= 16,
-            x_labels_major_every=2 if len(days) > 16 else None,
         )
     )
 
@@ -100,16 +98,22 @@ def utilisation_chart(code: str):
     threshold = round(figures["failing_threshold"] * 100)
     return charts.svg_response(
         charts.bar_chart(
-            _(
-                "Seat use per meal place, %(month)s (%%); the red line is %(threshold)s %%",
-                month=figures["month"],
-                threshold=threshold,
-            ),
+            _("Seat use per meal place, %(month)s (%%)", month=figures["month"]),
             [row["name"] for row in rows],
             {_("Seat use (%)"): [round(row["utilisation"] * 100, 1) for row in rows]},
             no_data_text=_("No meal places."),
-            threshold=threshold,
-            range=(0, 100),
+            reference_lines=[
+                charts.ReferenceLine(
+                    threshold,
+                    _(
+                        "Red dashed line: %(threshold)s %% seat use; a meal place below it "
+                        "is listed as having low seat use",
+                        threshold=threshold,
+                    ),
+                    label=f"{threshold}%",
+                )
+            ],
+            value_range=(0, 100),
             value_formatter=lambda value: f"{value:g}%",
         )
     )

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from mealservice.claims import sampling, services
-from mealservice.claims.models import AnomalyCode, Claim, ClaimStatus, SampleOutcome
-from mealservice.claims.pages.claims import ANOMALY_WORDS, STATUS_WORDS
+from mealservice.claims.models import Claim, ClaimStatus, SampleOutcome
+from mealservice.claims.pages.claims import STATUS_WORDS
+from mealservice.claims.wording import ANOMALY_WORDS
 from mealservice.core.auth import canteen_scope, may, require_permission
 from mealservice.core.errors import ApiError
 from mealservice.core.forms import number_of
@@ -21,10 +22,7 @@ from mealservice.oversight.pages import bp
 from mealservice.oversight.services.risk import MONTHS_COVERED, WEIGHTS, district_risk
 from mealservice.places.services import get_district
 
-CODE_WORDS = {
-    **ANOMALY_WORDS,
-    AnomalyCode.SAMPLE_FAILED: _l("Denied on a random phone check"),
-}
+CODE_WORDS = ANOMALY_WORDS
 
 OUTCOME_WORDS = {
     SampleOutcome.PENDING: _l("Not called yet"),

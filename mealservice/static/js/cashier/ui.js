@@ -72,6 +72,10 @@ export function sound(kind) {
     audio = audio || new (window.AudioContext || window.webkitAudioContext)();
     if (kind === "served") {
       beep(1320, 0, 0.18);
+    } else if (kind === "warned") {
+      // Served, then a falling call to look at the screen.
+      beep(1320, 0, 0.18);
+      beep(660, 0.3, 0.3);
     } else {
       beep(180, 0, 0.2);
       beep(180, 0.28, 0.2);
@@ -104,6 +108,20 @@ export function createAnswer({ answer, texts: T, timezone }) {
       el("strong", { text: `${T.diet_note} ` }), notes);
   }
 
+  // Loud: an allergy or an unmet diet need is something the cashier must act on now.
+  function dietWarnings(warnings) {
+    if (!warnings || !warnings.length) return null;
+    return el("div", { class: "diet-warnings", "data-testid": "diet-warnings", role: "alert" },
+      el("p", { class: "diet-warnings-head" },
+        el("span", { "aria-hidden": "true", text: "⚠ " }), T.diet_clash),
+      el("ul", {}, ...warnings.map((warning) => el("li", { "data-testid": "diet-warning",
+        text: warning.reason === "allergy"
+          ? fill(T.diet_allergy, { dish: warning.dish || warning.option_name,
+            allergy: warning.allergy })
+          : fill(T.diet_need, { option: warning.option_name,
+            need: T.diet_needs[warning.diet_need] || warning.diet_need }) }))));
+  }
+
   function showServed(meal) {
     const method = meal.payment_method || "cash";
     let collectLabel = T.to_collect;
@@ -118,6 +136,7 @@ export function createAnswer({ answer, texts: T, timezone }) {
       headline("served", T.served),
       el("p", { class: "elder-name", "data-testid": "elder-name" }, meal.elder.name,
         el("span", { class: "age", text: ` · ${fill(T.age, { age: meal.elder.age })}` })),
+      dietWarnings(meal.diet_warnings),
       el("p", { class: "to-collect" },
         el("span", { class: "to-collect-label", text: collectLabel }),
         el("span", { class: "to-collect-amount", "data-testid": "to-collect",
@@ -126,7 +145,7 @@ export function createAnswer({ answer, texts: T, timezone }) {
       el("p", { class: "price-line" },
         `${T.price} ${yuan(meal.price_fen)} · ${T.subsidy} ${yuan(meal.subsidy_fen)}`),
       dietNote(meal.elder.diet_notes));
-    sound("served");
+    sound(meal.diet_warnings && meal.diet_warnings.length ? "warned" : "served");
   }
 
   // The service's error (or only its code) in the cashier's words.

@@ -1,0 +1,141 @@
+"""The workers' caches of near-static data: served without reading the tables again while
+the stamp holds, and never stale, whichever path writes, whether it commits or rolls back."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, delete, event, insert, text
+
+from config import normalise_database_url
+from mealservice.core import stamps
+from mealservice.places import registry
+from mealservice.places.models import BlacklistEntry, MonthClosure
+from mealservice.policy import services as policy
+from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
+from tests import factories
+
+DAY = date(2026, 10, 1)
+
+
+@pytest.fixture
+def statements(db):
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_cached_answer_costs_one_read_of_the_stamps_a_transaction(db, statements):
+    assert policy.is_holiday(DAY) is False
+    statements.clear()
+    assert [policy.is_holiday(DAY), policy.is_holiday(DAY)] == [False, False]
+    # The stamps were read for this transaction already: neither they nor the holidays
+    # are read again.
+    assert not [s for s in statements if "holidays" in s or "data_stamps" in s], statements
+    db.session.execute(text("SAVEPOINT other_work"))
+    statements.clear()
+    assert policy.is_holiday(DAY) is False
+    # A statement that may have written anything forgets the stamps: read them once more.
+    assert [s for s in statements if "holidays" in s or "data_stamps" in s] == [
+        "SELECT data_stamps.name, data_stamps.stamp FROM data_stamps"
+    ]
+
+
+def test_a_write_by_any_path_is_seen_at_once(db):
+    assert policy.is_holiday(DAY) is False
+    # Raw SQL, as a migration or a hand's fix would write: no service was told.
+    db.session.execute(
+        text("INSERT INTO holidays (day, name) VALUES (:day, '国庆节')"), {"day": DAY}
+    )
+    assert policy.is_holiday(DAY) is True
+    db.session.execute(delete(Holiday))
+    assert policy.is_holiday(DAY) is False
+
+
+def test_a_rolled_back_write_takes_its_stamp_back_and_the_cache_answers_as_before(db):
+    assert policy.is_holiday(DAY) is False
+    with db.session.begin_nested() as savepoint:
+        policy.set_holiday(DAY, "国庆节")
+        assert policy.is_holiday(DAY) is True
+        savepoint.rollback()
+    assert policy.is_holiday(DAY) is False
+
+
+def test_every_write_to_a_stamped_table_gives_its_stamp_a_new_value(db, district, canteen):
+    factories.create_policy(district)
+    version = db.session.query(SubsidyPolicy).first()
+    writes = {
+        "policy": [
+            insert(PolicyTier).values(
+                policy_id=version.id, position=99, name="extra", amount_fen=100, channel="any"
+            ),
+            text("UPDATE policy_tiers SET amount_fen = amount_fen + 1"),
+            text("UPDATE subsidy_policies SET delivery_subsidy_fen = 300"),
+            delete(PolicyTier).where(PolicyTier.position == 99),
+        ],
+        "holidays": [
+            insert(Holiday).values(day=DAY, name="国庆节"),
+            text("UPDATE holidays SET name = '国庆'"),
+            delete(Holiday),
+        ],
+        "blacklist": [
+            insert(BlacklistEntry).values(
+                canteen_id=canteen.id, reason="test", starts_on=DAY, created_by="test"
+            ),
+            text("UPDATE blacklist_entries SET reason = 'other'"),
+            delete(BlacklistEntry),
+        ],
+        "month_closures": [
+            insert(MonthClosure).values(canteen_id=canteen.id, month="2026-10"),
+            delete(MonthClosure),
+        ],
+    }
+    for name, statements_of_name in writes.items():
+        for statement in statements_of_name:
+            before = stamps.stamp_of(name)
+            db.session.execute(statement)
+            assert stamps.stamp_of(name) not in (before, None), (name, str(statement))
+
+
+def test_the_blacklist_and_closed_months_are_read_through_the_cache(db, canteen):
+    assert registry.is_blacklisted(canteen.id, DAY) is False
+    assert registry.month_closed(canteen.id, DAY) is False
+    entry = registry.add_to_blacklist(None, canteen, "Fraud", DAY, date(2026, 10, 31))
+    registry.close_month(canteen.id, "2026-10")
+    assert registry.is_blacklisted(canteen.id, DAY) is True
+    assert registry.is_blacklisted(canteen.id, date(2026, 11, 1)) is False
+    assert registry.month_closed(canteen.id, DAY) is True
+    registry.lift(None, entry)
+    assert registry.is_blacklisted(canteen.id, DAY) is False
+
+
+def test_a_missing_stamp_turns_its_cache_off(db, statements):
+    db.session.execute(delete(stamps.DataStamp))
+    assert policy.is_holiday(DAY) is False
+    statements.clear()
+    assert policy.is_holiday(DAY) is False
+    assert any("holidays" in statement for statement in statements)
+
+
+def test_another_workers_committed_write_is_seen_by_the_next_transaction(app, committed):
+    other = create_engine(normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"]))
+    try:
+        assert policy.is_holiday(DAY) is False
+        committed.session.commit()
+        with other.begin() as connection:
+            connection.execute(insert(Holiday).values(day=DAY, name="国庆节"))
+        assert policy.is_holiday(DAY) is True
+        committed.session.commit()
+        with other.begin() as connection:
+            connection.execute(delete(Holiday))
+        assert policy.is_holiday(DAY) is False
+    finally:
+        committed.session.rollback()
+        with other.begin() as connection:
+            connection.execute(delete(Holiday))
+        other.dispose()
