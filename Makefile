@@ -1,6 +1,7 @@
 # make demo: set up and start the service, its scheduler and the delivery platform simulator
 # with the demo district on SQLite.
 # make test: run the whole suite (on PostgreSQL too when TEST_DATABASE_URL is set).
+# make screenshots: a picture of each role's home, for the README.
 # make prod: migrate, then gunicorn (gunicorn.conf.py) and the one scheduler, in production.
 VENV ?= .venv
 PYTHON ?= python3
@@ -9,7 +10,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test lint format translations messages browser run bench vendor model-check
+.PHONY: demo test lint format translations messages browser run bench vendor model-check screenshots
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +70,11 @@ lint: $(BIN)/.installed
 format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Each role's home as the README shows it (docs/screenshots/): the demo seeded into a
+# temporary SQLite database at a fixed instant, pictured in headless Chromium.
+screenshots: $(BIN)/.installed translations browser vendor
+	$(BIN)/python -m tools.screenshots
 
 # The scan benchmark: a synthetic district under gunicorn, ratios against floors measured in
 # the same run (bench/scan.py --help). BENCH_ARGS="--database-url postgresql://..." for PostgreSQL.

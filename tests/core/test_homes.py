@@ -2,17 +2,22 @@
 navigation answers 200: nobody is sent to a page they may not open."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from mealservice.accounts.models import User
+from mealservice.core.auth import Role
 from mealservice.core.db import db
+from mealservice.core.pages import HOMES
+from mealservice.demo import LOGINS
 from mealservice.meals.orders import place_order
 from mealservice.menus.models import Menu
 from tests import factories
 from tests.core.test_pages import log_in
 from tests.pages import browser_as, html_of
+from tools.screenshots import HOMES as PICTURED
 
 ROLES = ("admin", "official", "manager", "cashier", "family", "elder", "volunteer", "inspector")
 
@@ -132,3 +137,13 @@ def test_the_admin_s_overview_counts_what_the_service_holds(app, world):
     assert f'href="/districts/{world["district"].code}/dashboard"' in html
     official = browser_as(app, "official", district=world["district"])
     assert official.get("/overview").status_code == 403
+
+
+def test_make_screenshots_pictures_every_role_s_home_as_the_app_defines_it(app):
+    assert set(PICTURED) == set(Role) == set(HOMES)
+    roles_of = {login["username"]: login["role"] for login in LOGINS}
+    user = SimpleNamespace(canteen_id=7, district_code="330106")
+    with app.test_request_context():
+        for role, (username, home, _viewport) in PICTURED.items():
+            assert roles_of[username] == role
+            assert home.format(canteen_id=7, district_code="330106") == HOMES[role](user)
