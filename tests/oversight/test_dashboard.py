@@ -3,6 +3,7 @@ anomalies and alerts, as a service, through the API and on its page with its cha
 
 import re
 from datetime import date
+from html import unescape
 
 import pytest
 
@@ -12,6 +13,7 @@ from mealservice.core.db import db
 from mealservice.core.periods import month_of
 from mealservice.elders.models import AlertKind, ElderStatus, WelfareAlert
 from mealservice.menus.models import MenuStatus
+from mealservice.oversight.pages import dashboard as dashboard_pages
 from mealservice.oversight.services.dashboard import district_dashboard
 from mealservice.places.registry import add_to_blacklist
 from tests import factories
@@ -390,7 +392,10 @@ def test_the_page_shows_the_figures_charts_and_tables(app, district, town):
         image = re.search(
             rf'<img src="([^"]+)"[^>]*data-testid="chart-{chart}"[^>]*alt="[^"]+"', html
         )
-        assert image.group(1) == f"/districts/{district.code}/dashboard/{chart}.svg?month={MONTH}"
+        assert re.fullmatch(
+            rf"/districts/{district.code}/dashboard/{chart}\.svg\?month={MONTH}&amp;figures=[\w-]+",
+            image.group(1),
+        )
         # A chart widened for many places scrolls sideways instead of shrinking.
         assert re.search(
             rf'<figure class="chart-scroll" tabindex="0"[^>]*>\s*<img[^>]*chart-{chart}', html
@@ -495,6 +500,80 @@ def test_the_page_and_charts_are_refused_outside_the_table_and_scope(app, distri
     official = browser_as(app, "official", district=district)
     assert official.get(page_path(town["other"])).status_code == 404
     assert official.get(page_path(town["other"], chart="utilisation")).status_code == 404
+
+
+# The page and its charts share one computation
+
+
+@pytest.fixture
+def computations(monkeypatch):
+    """Counts the dashboard's computations behind the page and its charts."""
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return district_dashboard(*args, **kwargs)
+
+    monkeypatch.setattr(dashboard_pages, "district_dashboard", counted)
+    return calls
+
+
+def chart_urls(html: str) -> dict[str, str]:
+    return {
+        name: unescape(url)
+        for url, name in re.findall(r'<img src="([^"]+/dashboard/(\w+)\.svg[^"]*)"', html)
+    }
+
+
+def test_the_page_and_its_three_charts_cost_one_computation(app, district, town, computations):
+    browser = browser_as(app, "official", district=district)
+    charts = chart_urls(html_of(browser.get(page_path(district))))
+    assert sorted(charts) == ["meals", "subsidy", "utilisation"]
+    svgs = {name: browser.get(url) for name, url in charts.items()}
+    assert {name: response.status_code for name, response in svgs.items()} == dict.fromkeys(
+        charts, 200
+    )
+    assert len(computations) == 1
+    # Drawn from the page's figures all the same.
+    assert "北食堂" in html_of(svgs["subsidy"]) and "23.00" in html_of(svgs["subsidy"])
+    assert "10-08" in html_of(svgs["meals"])
+
+
+def test_a_new_meal_shows_at_the_next_page_load(app, db, district, town, elder, computations):
+    browser = browser_as(app, "official", district=district)
+    before = html_of(browser.get(page_path(district)))
+    old_subsidy = chart_urls(before)["subsidy"]
+    plant_meal(town["canteen"], elder, date(2026, 10, 12), subsidy_fen=1000)
+    db.session.commit()
+    after = html_of(browser.get(page_path(district)))
+    meals = (
+        r'data-testid="figure-meals">\s*<span[^>]*>[^<]*</span>\s*<span class="figure-value">(\d+)<'
+    )
+    assert int(re.search(meals, after).group(1)) == int(re.search(meals, before).group(1)) + 1
+    new_subsidy = html_of(browser.get(chart_urls(after)["subsidy"]))
+    assert "33.00" in new_subsidy and "23.00" not in new_subsidy
+    # A chart of the page before still draws what that page showed.
+    assert "23.00" in html_of(browser.get(old_subsidy))
+    assert len(computations) == 2
+
+
+def test_a_chart_computes_its_own_figures_unless_the_token_is_for_the_same(
+    app, district, canteen, town, computations
+):
+    official = browser_as(app, "official", district=district)
+    subsidy = chart_urls(html_of(official.get(page_path(district))))["subsidy"]
+    token = re.search(r"figures=([\w-]+)", subsidy).group(1)
+    assert len(computations) == 1
+    # No token, an unknown one, another month: computed.
+    official.get(page_path(district, chart="subsidy"))
+    official.get(page_path(district, chart="subsidy") + "&figures=forged")
+    official.get(page_path(district, "2026-09", chart="subsidy") + f"&figures={token}")
+    assert len(computations) == 4
+    # A manager bringing the official's token sees their own canteen's figures only.
+    manager = browser_as(app, "manager", district=district, canteen=canteen)
+    own = html_of(manager.get(page_path(district, chart="subsidy") + f"&figures={token}"))
+    assert len(computations) == 5
+    assert "北食堂" not in own
 
 
 def test_the_page_asks_for_a_login(client, district):

@@ -1,6 +1,11 @@
 """The district dashboard page: the month's headline figures, three charts drawn on the
 server (SVG images, each served by its own route, so no script runs in the page) and the
-tables that are their accessible version. A manager sees their own canteen's figures."""
+tables that are their accessible version. A manager sees their own canteen's figures.
+
+The figures are computed once a page view: the page keeps them in this worker for a
+minute under a token its chart URLs carry, and the charts the browser fetches right after
+draw from them. A chart without a usable token (another worker, a minute gone) computes
+its own; a new page load always computes, so a meal served shows at the next load."""
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,17 +13,22 @@ from flask_babel import gettext as _
 from mealservice.core import charts
 from mealservice.core.auth import canteen_scope, current_user, require_permission
 from mealservice.core.errors import ApiError
+from mealservice.core.handoff import Handoff
 from mealservice.core.periods import is_month, month_bounds
 from mealservice.oversight.pages import bp
 from mealservice.oversight.services.dashboard import current_month, district_dashboard
 from mealservice.places import registry
 from mealservice.places.services import get_district
 
+# The page's figures for its charts: what the page shows, they draw.
+PAGE_FIGURES = Handoff(seconds=60)
+
 
 def _figures(code: str, *, strict: bool) -> tuple[dict, list[str]]:
     """The dashboard for the month asked for in the query. A month that does not parse
     falls back to the current one with a message on the page; a chart (`strict`) is
-    refused instead, since the page only links valid months."""
+    refused instead, since the page only links valid months, and reuses the figures of
+    the page that linked it when this worker still has them."""
     user = require_permission("dashboard.read", scope=get_district, code=code)
     district = get_district(user, code)
     text = request.args.get("month", "").strip()
@@ -28,7 +38,12 @@ def _figures(code: str, *, strict: bool) -> tuple[dict, list[str]]:
             raise ApiError(422, "validation_error", _("The month must look like 2026-10."))
         errors.append(_("The month must look like 2026-10."))
     month = text if text and not errors else current_month(district)
-    return district_dashboard(district, month, canteen_id=canteen_scope(user)), errors
+    canteen_id = canteen_scope(user)
+    if strict:
+        kept = PAGE_FIGURES.take(request.args.get("figures"), (district.code, month, canteen_id))
+        if kept is not None:
+            return kept, errors
+    return district_dashboard(district, month, canteen_id=canteen_id), errors
 
 
 @bp.get("/districts/<code:code>/dashboard")
@@ -41,6 +56,7 @@ def dashboard(code: str):
     if through is not None:
         capacity_range = {"from": first.isoformat(), "to": through.isoformat()}
     by_id = {row["canteen_id"]: row for row in figures["utilisation_by_canteen"]}
+    token = PAGE_FIGURES.keep((figures["district_code"], month, figures["canteen_id"]), figures)
     return render_template(
         "oversight/dashboard.html",
         figures=figures,
@@ -53,7 +69,7 @@ def dashboard(code: str):
             code, get_district(current_user(), code).local_today()
         ),
         chart_urls={
-            name: url_for(f".{name}_chart", code=code, month=month)
+            name: url_for(f".{name}_chart", code=code, month=month, figures=token)
             for name in ("meals", "subsidy", "utilisation")
         },
     )
