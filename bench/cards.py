@@ -16,8 +16,12 @@ one community, then measures in one run, in this order:
           and number of chunks in flight; its forkserver is warm by then, which favours
           the floor.
 
-The last line is `ratio_to_qr=<x> first_page_s=<y>`: the sheet's wall time over the
-floor's, and the seconds from the start of the sheet to its first page written. The
+CPU is counted as bench/scan.py does, since a ratio of CPU holds on a loaded machine where
+one of wall-clock times does not: this process's, and the worker processes' read from
+/proc as their pool shuts down (the sheet's pool is the printing code's own, made through
+a subclass that reads them). The last line is `ratio_to_qr=<x> first_page_s=<y>`: the
+sheet's CPU over the floor's, and the seconds from the start of the sheet to its first
+page written; the wall-clock ratio is printed on the line before, with the load. The
 database at --database-url is emptied first (unless --reuse keeps the district an earlier
 run built there, as when comparing two versions of the code); the default is a new SQLite
 file in a temporary folder.
@@ -48,6 +52,23 @@ def qr_matrices(payloads: list[str]) -> list[int]:
     return sizes
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class MeteredPool(ProcessPoolExecutor):
+    """A process pool that adds up its workers' CPU seconds (from /proc, read as it shuts
+    down, before they exit) into `MeteredPool.cpu_seconds`."""
+
+    cpu_seconds = 0.0
+
+    def shutdown(self, *args, **kwargs):
+        for process in list((self._processes or {}).values()):
+            with open(f"/proc/{process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            MeteredPool.cpu_seconds += (int(fields[11]) + int(fields[12])) / TICKS
+        super().shutdown(*args, **kwargs)
+
+
 class WatchedFile:
     """A file that notes when it was first written to."""
 
@@ -67,6 +88,8 @@ class WatchedFile:
 def print_sheet(app, community_code: str, output: Path) -> dict:
     from mealservice.elders import printing
 
+    MeteredPool.cpu_seconds = 0.0
+    printing.ProcessPoolExecutor = MeteredPool  # as the printing code makes its pool
     with app.app_context():
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -81,17 +104,20 @@ def print_sheet(app, community_code: str, output: Path) -> dict:
         "seconds": finished - started,
         "first_page_s": watched.first_write_at - started,
         "main_cpu_s": time.process_time() - cpu_started,
+        "workers_cpu_s": MeteredPool.cpu_seconds,
         "drawn": drawn,
         "bytes": output.stat().st_size,
     }
 
 
-def qr_floor(payloads: list[str]) -> float:
+def qr_floor(payloads: list[str]) -> tuple[float, float]:
+    """The floor's wall and CPU seconds (its workers')."""
     from mealservice.elders import printing
 
     workers = os.cpu_count() or 1
+    MeteredPool.cpu_seconds = 0.0
     started = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp_context=printing._worker_context()) as pool:
+    with MeteredPool(workers, mp_context=printing._worker_context()) as pool:
         pending = []
         sizes = 0
         for start in range(0, len(payloads), printing.CHUNK):
@@ -101,7 +127,7 @@ def qr_floor(payloads: list[str]) -> float:
         for future in pending:
             sizes += len(future.result())
     assert sizes == len(payloads)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, MeteredPool.cpu_seconds
 
 
 def main() -> int:
@@ -138,15 +164,23 @@ def main() -> int:
     )
 
     sheet = print_sheet(app, code, workdir / "cards.pdf")
+    sheet_cpu = sheet["main_cpu_s"] + sheet["workers_cpu_s"]
     print(
         f"sheet: {sheet['drawn']} cards, {sheet['bytes'] / 1e6:.1f} MB in "
-        f"{sheet['seconds']:.2f} s (this process's CPU {sheet['main_cpu_s']:.2f} s), "
+        f"{sheet['seconds']:.2f} s, CPU {sheet_cpu:.2f} s (this process "
+        f"{sheet['main_cpu_s']:.2f} s, QR workers {sheet['workers_cpu_s']:.2f} s), "
         f"first page written after {sheet['first_page_s']:.2f} s",
         flush=True,
     )
-    floor = qr_floor(payloads)
-    print(f"floor: {len(payloads)} QR matrices in {floor:.2f} s", flush=True)
-    print(f"ratio_to_qr={sheet['seconds'] / floor:.2f} first_page_s={sheet['first_page_s']:.2f}")
+    floor_seconds, floor_cpu = qr_floor(payloads)
+    print(
+        f"floor: {len(payloads)} QR matrices in {floor_seconds:.2f} s, CPU {floor_cpu:.2f} s",
+        flush=True,
+    )
+    print(
+        f"wall-clock ratio {sheet['seconds'] / floor_seconds:.2f} (load {os.getloadavg()[0]:.1f})"
+    )
+    print(f"ratio_to_qr={sheet_cpu / floor_cpu:.2f} first_page_s={sheet['first_page_s']:.2f}")
     return 0
 
 
