@@ -5,8 +5,10 @@ the card's payload, and nothing else: no ID number, phone or address.
 
 Building a QR matrix is the slow part (pure Python, some 10 ms a card), so the matrices
 are made in worker processes while this process signs payloads and draws pages. Workers
-get payload strings only and are started from a fresh interpreter (forkserver), so the
-signing key and the database connections never leave this process."""
+get payload strings only and are started from a fresh interpreter (forkserver) that loads
+qr_runs alone, so the signing key and the database connections never leave this process
+and the workers start in a fraction of a second. Pages are written as they end, so the
+first one is out within a second of the start whatever the length of the sheet."""
 
 import functools
 import multiprocessing
@@ -354,9 +356,8 @@ def write_cards_pdf(
     """Draw the cards, CARDS_PER_PAGE to an A4 page, into a PDF; the number drawn.
 
     Cards are read and their QR codes made a few chunks ahead of the page being drawn, so
-    neither the elders nor the matrices are ever all in memory. reportlab does keep each
-    finished page's drawing commands (some 6 KB a card: 60 MB for 10,000 cards) until it
-    writes the file on save; the compression asked for here only shrinks the file.
+    neither the elders nor the matrices are ever all in memory, and each page is written
+    to `output` as it ends (_StreamingDocument), so neither are the pages.
 
     `workers=0` makes the QR codes in this process, for a page's short list.
     The workers start as multiprocessing's forkserver does: a script that calls this must
