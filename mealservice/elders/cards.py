@@ -80,10 +80,12 @@ def issue_card(actor_name: str, elder: Elder) -> Card:
     )
 
 
-def payload_of(card: Card) -> str:
+def payload_of(card: Card, key: Ed25519PrivateKey | None = None) -> str:
+    """The card's signed payload; `key` saves deriving the signing key again when many
+    cards are signed at once (a sheet to print)."""
     # Ed25519 signatures are deterministic, so a card's payload can be made again at will.
     claims = CardClaims(card.key_id, bytes.fromhex(card.id), card.generation, card.expires_on)
-    return encode_card(claims, signing_key())
+    return encode_card(claims, key or signing_key())
 
 
 def png_of(payload: str) -> bytes:

@@ -215,3 +215,28 @@ def test_the_qr_runs_cover_exactly_the_dark_modules():
         assert not any(drawn[row][column : column + length])
         drawn[row][column : column + length] = [True] * length
     assert size == len(matrix) and drawn == matrix
+
+
+def test_each_page_is_written_as_it_ends_not_when_the_sheet_is_saved(tmp_path):
+    cards = [
+        printing.PrintableCard(name, "翠苑一区", "西湖区", date(2030, 6, 30), f"MS1:PAGE-{n}")
+        for n, name in enumerate(NAMES)
+    ]
+    output = tmp_path / "cards.pdf"
+    written_when_drawn = []
+
+    with output.open("wb") as stream:
+        drawn = printing.write_cards_pdf(
+            cards, stream, lambda _: written_when_drawn.append(stream.tell()), workers=0
+        )
+
+    assert drawn == 9
+    # Nothing while the first page is drawn; all of it before the ninth card is.
+    assert written_when_drawn[:8] == [0] * 8
+    assert written_when_drawn[8] > 0
+    pages = scanned_pages(output)
+    assert [sorted(page) for page in pages] == [
+        sorted(card.payload for card in cards[:8]),
+        [cards[8].payload],
+    ]
+    assert "黄永福" in page_texts(output)[0] and "周凤英" in page_texts(output)[1]
