@@ -22,13 +22,13 @@ import pytest
 import time_machine
 from flask import g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, select, text, update
 from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from config import TestingConfig, normalise_database_url
 from mealservice import create_app
-from mealservice.core import audit, clock
+from mealservice.core import audit, clock, stamps
 from mealservice.core.db import db as _db
 from tests import factories
 
@@ -157,6 +157,21 @@ def db(app):
         yield database
 
 
+@pytest.fixture
+def statements(db):
+    """The SQL statements run on the test's connection from here on, each on one line,
+    for tests that hold a path to a number of statements."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(engine, "before_cursor_execute", note)
+
+
 @contextmanager
 def rolled_back(app):
     """`db` with the app's context pushed and its session inside a transaction that is
@@ -269,11 +284,20 @@ def free_port() -> int:
 
 
 def empty_tables(app) -> None:
+    """Empty every table, and give every data stamp a new value: PostgreSQL's emptying
+    fires no trigger, and the workers' caches (core.stamps) must not outlive the data."""
     with app.app_context():
         _db.session.remove()
         with _db.engine.begin() as conn, audit.protection_lifted(conn, audit=False):
             for table in reversed(_db.metadata.sorted_tables):
-                conn.execute(table.delete())
+                if table is not stamps.DataStamp.__table__:
+                    conn.execute(table.delete())
+            for name in conn.scalars(select(stamps.DataStamp.name)).all():
+                conn.execute(
+                    update(stamps.DataStamp)
+                    .where(stamps.DataStamp.name == name)
+                    .values(stamp=stamps.new_stamp())
+                )
 
 
 class LiveServer:

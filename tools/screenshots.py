@@ -6,8 +6,8 @@ Seeds the demo into a temporary SQLite database with the service's clock at a fi
 instant (so the pictures change only when the pages do), starts the service on it, logs
 in as each role in headless Chromium and saves the visible part of the page the login
 lands on: phone-sized for the roles that work on a phone, desk-sized for the others.
-Each landing is checked against the home this script expects (tests/core/
-test_screenshots.py checks the expectations against the app's own table of homes)."""
+Each landing is checked against the home this script expects (tests/core/test_homes.py
+checks the expectations against the app's own table of homes)."""
 
 import argparse
 import io

@@ -122,5 +122,5 @@ def drop_stamp_statements(dialect: str, table: str) -> list[str]:
     ]
 
 
-def first_stamp() -> int:
+def new_stamp() -> int:
     return random.getrandbits(62)

@@ -38,7 +38,7 @@ def upgrade():
     )
     op.bulk_insert(
         table,
-        [{"name": name, "stamp": stamps.first_stamp()} for name in sorted(set(STAMPED.values()))],
+        [{"name": name, "stamp": stamps.new_stamp()} for name in sorted(set(STAMPED.values()))],
     )
     bind = op.get_bind()
     for stamped, name in STAMPED.items():

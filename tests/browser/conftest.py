@@ -17,16 +17,7 @@ from mealservice import create_app, demo
 from mealservice.core import clock
 from mealservice.core.db import db as _db
 from tests.conftest import DEFAULT_INSTANT, LiveServer, instant_of, travelling_to
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tools.screenshots import CHROMIUM, CHROMIUM_FLAGS
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mealservice.claims import services
@@ -405,20 +405,6 @@ def test_an_unfiled_place_claims_nothing_until_it_is_filed(db, login_as, canteen
     set_filing(None, canteen, "filed", "西民养备〔2026〕001号", date(2026, 11, 20))
     db.session.commit()
     assert make(login_as("manager"), canteen).status_code == 201
-
-
-@pytest.fixture
-def statements(db):
-    """The SQL statements run while the test counts them."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
 
 
 def scheduler_run(statements, district, canteens: int) -> tuple[int, int, int]:

@@ -3,8 +3,7 @@ the stamp holds, and never stale, whichever path writes, whether it commits or r
 
 from datetime import date
 
-import pytest
-from sqlalchemy import create_engine, delete, event, insert, text
+from sqlalchemy import create_engine, delete, insert, text
 
 from config import normalise_database_url
 from mealservice.core import stamps
@@ -15,19 +14,6 @@ from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
 from tests import factories
 
 DAY = date(2026, 10, 1)
-
-
-@pytest.fixture
-def statements(db):
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_cached_answer_costs_one_read_of_the_stamps_a_transaction(db, statements):

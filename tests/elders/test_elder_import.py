@@ -10,7 +10,7 @@ from io import BytesIO
 
 import openpyxl
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from mealservice.core.db import db as _db
 from mealservice.core.idnumber import make_id_number, mask_id_number
@@ -527,19 +527,6 @@ def test_a_file_done_at_the_last_moment_of_its_budget_imports_whole(
 
 
 # The registry's side: a file's rows cost a few queries, not a few each.
-
-
-@pytest.fixture
-def statements(db):
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
 
 
 def test_an_import_of_many_rows_costs_a_few_statements(
