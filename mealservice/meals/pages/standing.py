@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from mealservice.core.auth import LINKED_ELDER_ROLES, canteen_scope, may, require_permission
 from mealservice.core.db import db
-from mealservice.core.errors import ApiError, NotFound, ValidationFailed, flatten_messages
+from mealservice.core.errors import ApiError, ValidationFailed, flatten_messages
 from mealservice.core.forms import number_of
 from mealservice.core.i18n import TAG_WORDS
 from mealservice.core.refusals import ORDERING, explain
@@ -22,6 +22,7 @@ from mealservice.elders.services import get_elder
 from mealservice.meals import orders, standing
 from mealservice.meals.models import PAYMENTS, StandingOrder
 from mealservice.meals.pages import bp
+from mealservice.meals.pages.ordering import _chosen_elder
 from mealservice.meals.schemas import HoldIn, StandingOrderIn
 from mealservice.places.models import Canteen
 from mealservice.places.services import get_canteen
@@ -77,16 +78,6 @@ def _elders_of(user) -> list[Elder]:
     return [get_elder(user, elder_id)] if elder_id is not None else []
 
 
-def _chosen(user, elders: list[Elder]) -> Elder | None:
-    elder_id = number_of(request.values.get("elder"))
-    if elder_id is not None:
-        for elder in elders:
-            if elder.id == elder_id:
-                return elder
-        raise NotFound("elder")
-    return elders[0] if len(elders) == 1 else None
-
-
 def _canteens_for(user, elder: Elder | None) -> list[Canteen]:
     """The places a standing order may be made at: a manager's own; the places of the
     elder's district for a relative."""
@@ -106,7 +97,7 @@ def _canteens_for(user, elder: Elder | None) -> list[Canteen]:
 
 def _page(user, *, values=None, error=None, status=200):
     elders = _elders_of(user)
-    elder = _chosen(user, elders)
+    elder = _chosen_elder(user, elders, number_of(request.values.get("elder")))
     if user.role in LINKED_ELDER_ROLES and elder is None and len(elders) > 1:
         return render_template("ordering/standing_pick.html", elders=elders), status
     found = db.session.scalars(
