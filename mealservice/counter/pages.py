@@ -1,7 +1,10 @@
 """The counter's pages: the cashier page, counter terminals, the end-of-shift report,
 and the printable card a manager hands over at the counter."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import hashlib
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,7 +16,7 @@ from mealservice.core.auth import ADMIN, may, require_permission
 from mealservice.core.clock import utcnow
 from mealservice.core.errors import ApiError, NotFound
 from mealservice.core.forms import date_arg
-from mealservice.core.i18n import TAG_WORDS, local_time
+from mealservice.core.i18n import SLOT_WORDS, TAG_WORDS, local_time
 from mealservice.core.refusals import COUNTER, explain, words_for
 from mealservice.counter import services
 from mealservice.elders import cards
@@ -66,6 +69,8 @@ def cashier_facts(user, canteen) -> dict:
         "canteen": {"id": canteen.id, "name": canteen.name},
         "timezone": canteen.district.effective_timezone,
         "today": canteen.district.local_today().isoformat(),
+        "slot_windows": canteen.district.slot_windows,
+        "slots": [slot.value for slot in Slot if slot.value in canteen.district.slot_windows],
         "user": {"username": user.username, "role": user.role},
         "may_void": may(user, "meals.void"),
         "may_reissue": may(user, "cards.write"),
@@ -75,10 +80,16 @@ def cashier_facts(user, canteen) -> dict:
             "top_ups": f"{api}/canteens/{canteen.id}/top-ups",
             "lookup": f"{api}/canteens/{canteen.id}/elder-lookup",
             "card_list": f"{api}/canteens/{canteen.id}/card-list",
+            "roster": f"{api}/canteens/{canteen.id}/offline-roster",
+            "refused_scans": f"{api}/canteens/{canteen.id}/refused-scans",
+            "retry_refused": f"{api}/refused-scans/{{id}}/retry",
+            "dismiss_refused": f"{api}/refused-scans/{{id}}/dismiss",
             "void": f"{api}/meals/{{id}}/void",
             "issue_card": f"{api}/elders/{{id}}/cards",
             "print_card": "/cards/{id}/print",
             "jsqr": url_for("static", filename="vendor/jsQR.js"),
+            "offline_worker": url_for("counter_pages.offline_worker"),
+            "offline_scope": url_for("counter_pages.cashier"),
         },
         "texts": script_texts(),
     }
@@ -105,7 +116,27 @@ def script_texts() -> dict:
         "refusals": words_for(COUNTER),
         "offline_recorded": _("Recorded offline: it will be sent when the network is back."),
         "offline_sent": _("The network is back: every scan recorded offline was sent."),
+        "offline_sent_refused": _(
+            "The network is back, but %(n)s scans were refused: see “To resolve”."
+        ),
         "offline_banner": _("Offline — %(n)s waiting to upload"),
+        "refused_banner": _("%(n)s scans to resolve"),
+        "amount_unknown": _("Amount not known offline: the service will say when back online."),
+        "provisional_label": _("%(slot)s, to collect (provisional)"),
+        "provisional": _("provisional"),
+        "double_title": _("Already recorded?"),
+        "double_warning": _("%(slot)s already recorded at %(time)s. Record it again?"),
+        "double_cancel": _("Cancel: do not record"),
+        "double_record": _("Record anyway"),
+        "double_cancelled": _("Cancelled: nothing was recorded."),
+        "slot_auto": _("By the clock: %(slot)s"),
+        "slot_auto_outside": _("By the clock: outside every meal window"),
+        "slot_pick": _("Pick the meal and scan again:"),
+        "record_as": _("Record as %(slot)s"),
+        "slots": {slot.value: str(SLOT_WORDS[slot.value]) for slot in Slot},
+        "dismiss": _("Do not record…"),
+        "dismiss_reason": _("Why it is not recorded"),
+        "dismiss_confirm": _("Confirm"),
         "pending": _("pending"),
         "conflict": _("conflict"),
         "voided": _("voided"),
@@ -137,6 +168,45 @@ def script_texts() -> dict:
         "camera_hint": _("Hold the card's QR code in front of the camera."),
         "network_error": _("No network. Try again when it is back."),
     }
+
+
+# What the cashier page loads, kept on the tablet by its service worker for an outage.
+OFFLINE_FILES = (
+    "favicon.svg",
+    "css/app.css",
+    "css/cashier.css",
+    "js/app.js",
+    "js/cashier/api.js",
+    "js/cashier/camera.js",
+    "js/cashier/codec.js",
+    "js/cashier/main.js",
+    "js/cashier/print.js",
+    "js/cashier/queue.js",
+    "js/cashier/ui.js",
+    "vendor/jsQR.js",
+)
+
+
+@bp.get("/cashier-offline.js")
+def offline_worker():
+    """The cashier page's service worker, served from the root so that it may control
+    /cashier; its version is a digest of the files it keeps, so any change reinstalls it."""
+    static = Path(current_app.static_folder)
+    present = [name for name in OFFLINE_FILES if (static / name).is_file()]
+    digest = hashlib.sha256()
+    for name in present:
+        digest.update(name.encode())
+        digest.update((static / name).read_bytes())
+    body = render_template(
+        "counter/offline_worker.js",
+        version=digest.hexdigest()[:16],
+        files=[url_for("static", filename=name) for name in present],
+        page_path=url_for("counter_pages.cashier"),
+    )
+    response = current_app.response_class(body, mimetype="text/javascript")
+    # The browser checks for a new worker on every visit; it must not be served stale.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.route("/cashier/terminal-login", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from config import TestingConfig
 from mealservice import create_app, demo
 from mealservice.core import clock
 from mealservice.core.db import db as _db
+from mealservice.places.models import District
 from tests.conftest import DEFAULT_INSTANT, LiveServer, instant_of, travelling_to
 from tools.screenshots import CHROMIUM, CHROMIUM_FLAGS
 
@@ -124,3 +125,22 @@ def phone(browser, demo_site):
 @pytest.fixture
 def desk(browser, demo_site):
     yield from chinese_page(browser, demo_site, 1280, 900)
+
+
+@pytest.fixture
+def counter(committed, demo_site):
+    """The demo with lunch served round the clock, so a scan now always falls in a window
+    (today's lunch menu is part of the demo)."""
+    district = committed.session.get(District, "330106")
+    district.slot_windows = {"lunch": ["00:00", "23:59"]}
+    committed.session.commit()
+    yield committed
+    # An open read would hold SQLite's lock while the live server's tables are emptied.
+    committed.session.close()
+
+
+@pytest.fixture
+def tablet(browser, demo_site):
+    context = site_context(browser, demo_site, viewport={"width": 1024, "height": 768})
+    yield context.new_page()
+    context.close()

@@ -1,130 +1,26 @@
 """The cashier page in Chromium against the live demo: a USB scanner types the card's
 payload and presses Enter; the camera reads a card; scans survive the network going down."""
 
-import io
 import re
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-import qrcode
-from PIL import Image
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from mealservice.core.i18n import yuan
-from mealservice.elders.cards import issue_card, payload_of, revoke_card
-from mealservice.elders.models import Elder
-from mealservice.elders.services import is_active_on, update_elder
-from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order
-from mealservice.places.models import Canteen, District
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, site_context
+from tests.browser.counter import (
+    JSQR,
+    canteen_id,
+    fresh_payload,
+    hungry_elders,
+    lunches_of,
+    open_cashier,
+    scan_like_a_scanner,
+    y4m_of,
+)
 from tests.browser.helpers import log_in, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-
-CANTEEN = "北山街道老年食堂"
-JSQR = Path(__file__).resolve().parents[2] / "mealservice/static/vendor/jsQR.js"
-
-
-@pytest.fixture
-def counter(committed, demo_site):
-    """The demo with lunch served round the clock, so a scan now always falls in a window
-    (today's lunch menu is part of the demo)."""
-    district = committed.session.get(District, "330106")
-    district.slot_windows = {"lunch": ["00:00", "23:59"]}
-    committed.session.commit()
-    yield committed
-    # An open read would hold SQLite's lock while the live server's tables are emptied.
-    committed.session.close()
-
-
-def canteen_of(db) -> Canteen:
-    return db.session.scalar(select(Canteen).where(Canteen.name == CANTEEN))
-
-
-def canteen_id(db) -> int:
-    found = canteen_of(db).id
-    db.session.rollback()
-    return found
-
-
-def hungry_elders(
-    db, how_many: int, with_diet_notes: bool = False, not_low_salt: bool = False
-) -> list[SimpleNamespace]:
-    """Demo elders who have not eaten lunch today, anywhere, as plain facts; `not_low_salt`:
-    whose diet needs the demo's first option (营养套餐, low salt only) does not meet."""
-    today = canteen_of(db).district.local_today()
-    eaten = select(Meal.elder_id).where(Meal.date == today, Meal.slot == "lunch")
-    # An order for today's lunch (a delivery, a booking elsewhere) fills the slot too.
-    ordered = select(Order.elder_id).where(
-        Order.date == today, Order.slot == "lunch", Order.status.in_(LIVE_ORDER_STATUSES)
-    )
-    candidates = db.session.scalars(
-        select(Elder).where(Elder.id.not_in(eaten), Elder.id.not_in(ordered)).order_by(Elder.id)
-    )
-    found = [
-        SimpleNamespace(
-            id=elder.id,
-            name=elder.name,
-            diet_notes=elder.diet_notes,
-            phone4=elder.phone_last4,
-            diet_needs=list(elder.diet_needs),
-        )
-        for elder in candidates
-        if is_active_on(elder, today)
-        and (elder.diet_notes or not with_diet_notes)
-        and (set(elder.diet_needs) - {"low_salt"} or not not_low_salt)
-    ][:how_many]
-    # On SQLite the test's session holds the write lock until its transaction ends, and
-    # the live server must write.
-    db.session.rollback()
-    return found
-
-
-def fresh_payload(db, elder, revoked: bool = False, deceased: bool = False) -> str:
-    registered = db.session.get(Elder, elder.id)
-    card = issue_card("browser-test", registered)
-    payload = payload_of(card)
-    if revoked:
-        revoke_card(card, "丢失")
-    if deceased:
-        today = canteen_of(db).district.local_today()
-        update_elder(registered, {"status": "deceased", "status_since": today})
-    db.session.commit()
-    return payload
-
-
-def lunches_of(db, elder) -> list[SimpleNamespace]:
-    """The elder's lunches today, as the live server committed them."""
-    today = canteen_of(db).district.local_today()
-    meals = [
-        SimpleNamespace(
-            to_collect_fen=meal.to_collect_fen,
-            elder_pays_fen=meal.elder_pays_fen,
-            offline=meal.offline,
-        )
-        for meal in db.session.scalars(
-            select(Meal).where(Meal.elder_id == elder.id, Meal.date == today, Meal.slot == "lunch")
-        )
-    ]
-    db.session.rollback()
-    return meals
-
-
-def open_cashier(page) -> None:
-    """The counter from the home the login landed on: the cashier's home is the counter
-    itself; anyone else follows the navigation's link."""
-    if not page.url.endswith("/cashier"):
-        page.get_by_test_id("nav-cashier").click()
-    expect(page.get_by_test_id("cashier-canteen")).to_have_text(CANTEEN)
-    expect(page.get_by_test_id("scan-input")).to_be_focused()
-
-
-def scan_like_a_scanner(page, payload: str) -> None:
-    # The scanner is a keyboard: it types into whatever has the focus, then presses Enter.
-    page.keyboard.type(payload)
-    page.keyboard.press("Enter")
 
 
 def largest_font_px(page) -> float:
@@ -134,13 +30,6 @@ def largest_font_px(page) -> float:
                 && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
             .map((e) => parseFloat(getComputedStyle(e).fontSize)))"""
     )
-
-
-@pytest.fixture
-def tablet(browser, demo_site):
-    context = site_context(browser, demo_site, viewport={"width": 1024, "height": 768})
-    yield context.new_page()
-    context.close()
 
 
 def test_a_scanned_card_shows_the_green_answer_with_name_and_amount(counter, tablet):
@@ -269,9 +158,11 @@ def test_an_offline_scan_the_server_finds_in_conflict_is_flagged_for_the_manager
     scan_like_a_scanner(tablet, payload)
     expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "served")
 
-    # The same card again while offline: the page cannot know the elder already ate.
+    # The same card again while offline: the page warns, and the cashier records it anyway.
     tablet.context.set_offline(True)
     scan_like_a_scanner(tablet, payload)
+    expect(tablet.get_by_test_id("double-warning")).to_be_visible()
+    tablet.get_by_test_id("double-record").click()
     expect(tablet.get_by_test_id("answer")).to_have_attribute("data-state", "pending")
     tablet.context.set_offline(False)
 
@@ -384,23 +275,6 @@ def test_a_top_up_then_a_meal_paid_from_the_balance(counter, tablet):
     # The choice sticks for the next elder, across a reload too.
     tablet.reload()
     expect(tablet.get_by_label("饭卡余额")).to_be_checked()
-
-
-def y4m_of(payload: str, width: int = 640, height: int = 480, frames: int = 10) -> bytes:
-    """A fake camera's video: the card's QR code, grey on white, still for a second."""
-    code = qrcode.QRCode(box_size=8, border=4)
-    code.add_data(payload)
-    code.make(fit=True)
-    picture = code.make_image().get_image().convert("L")
-    canvas = Image.new("L", (width, height), 255)
-    canvas.paste(picture, ((width - picture.width) // 2, (height - picture.height) // 2))
-    luma = canvas.tobytes()
-    chroma = bytes([128]) * (width * height // 4)
-    out = io.BytesIO()
-    out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
-    for _ in range(frames):
-        out.write(b"FRAME\n" + luma + chroma + chroma)
-    return out.getvalue()
 
 
 def test_the_camera_reads_a_card(counter, browser, demo_site, tmp_path):

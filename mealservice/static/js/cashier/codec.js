@@ -41,3 +41,30 @@ export function decodeCard(payload) {
     expiresOn: new Date(EPOCH_MS + days * 86400000).toISOString().slice(0, 10),
   };
 }
+
+function base64urlBytes(text) {
+  const padded = text.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(text.length / 4) * 4, "=");
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+// Whether the card's Ed25519 signature holds under the service's public key it names
+// (`keys`: [{key_id, public_key}] as the offline roster lists them): true, false, or null
+// when this browser cannot check (no Ed25519 in Web Crypto, or no keys yet) and the
+// service must judge. Only public keys are on the tablet: it can check, never sign.
+export async function signatureHolds(payload, keys) {
+  if (!keys || !keys.length || !(globalThis.crypto && crypto.subtle)) return null;
+  const bytes = base45Decode(payload.trim().slice(4));
+  if (!bytes || bytes.length !== 14 + 64) return false;
+  // A key newer than the tablet's list: the service will judge.
+  const key = keys.find((known) => known.key_id === bytes[1]);
+  if (!key) return null;
+  try {
+    const publicKey = await crypto.subtle.importKey(
+      "raw", base64urlBytes(key.public_key), { name: "Ed25519" }, false, ["verify"]);
+    return await crypto.subtle.verify(
+      { name: "Ed25519" }, publicKey, Uint8Array.from(bytes.slice(14)),
+      Uint8Array.from(bytes.slice(0, 14)));
+  } catch (error) {
+    return null;
+  }
+}

@@ -63,12 +63,13 @@ export function offlineScans(canteenId, onChange) {
   }
 
   // The scan as it waits: its body carries the moment it was made.
-  function queueOffline(itemKey, body, label) {
-    const item = {
+  // `extra` is what the page judged offline (the elder, the expected amount), not sent.
+  function queueOffline(itemKey, body, label, extra = {}) {
+    const item = Object.assign({}, extra, {
       key: itemKey,
       body: Object.assign({}, body, { scanned_at: new Date().toISOString() }),
       label,
-    };
+    });
     setQueue([...queue(), item]);
     return item;
   }
@@ -105,4 +106,109 @@ export function offlineScans(canteenId, onChange) {
   }
 
   return { queue, setQueue, forget, queueOffline, resend };
+}
+
+export const rosterKey = (canteenId) => `mealservice.offline-roster.${canteenId}`;
+export const servedKey = (canteenId) => `mealservice.served-today.${canteenId}`;
+export const attentionKey = (canteenId) => `mealservice.needs-attention.${canteenId}`;
+
+// ---- the day's roster: who a card belongs to and what they pay, for offline answers ----
+
+// The roster's entry for a scan's card (or its card-less elder), or null.
+export function rosterEntry(roster, { cardId, elderId }) {
+  if (!roster || !roster.elders) return null;
+  return roster.elders.find((entry) => (cardId ? entry.card_id === cardId
+    : entry.elder_id === elderId)) || null;
+}
+
+// What the elder is expected to pay for the slot's meal here (null: not known offline).
+export function expectedToPay(roster, entry, slot) {
+  if (!entry || !roster || !roster.menus || !roster.menus[slot]) return null;
+  const pays = entry.pays_fen && entry.pays_fen[slot];
+  return pays === undefined ? null : pays;
+}
+
+// The day's meals this page knows of, to warn before a second one in a slot: the roster's
+// (as the service had them) and those this page saw served since, for one district day.
+export function servedLog(canteenId) {
+  const key = servedKey(canteenId);
+
+  function read(day) {
+    const log = readStore(key, null);
+    return log && log.day === day ? log.items : [];
+  }
+
+  function add(day, item) {
+    const items = read(day).filter((known) => !(item.id && known.id === item.id));
+    writeStore(key, { day, items: [...items, item] });
+  }
+
+  return { read, add };
+}
+
+// When the elder already has a meal in the slot on the day, as this page knows it: the
+// moment (ISO) of the earliest, or null. The elder is known by the roster, or only by the
+// card (a card this page saw served); `served` are meals ({elder_id, card_id?, slot,
+// served_at}), `queued` the offline queue's items, each with the elder and card it was
+// judged to belong to (item.elderId, item.cardId).
+export function earlierMeal({ elderId, cardId, slot, day, served, queued, dayOf }) {
+  const same = (elder, card) => Boolean((elderId && elder === elderId) || (cardId && card === cardId));
+  const moments = [
+    ...served.filter((meal) => same(meal.elder_id, meal.card_id) && meal.slot === slot)
+      .map((meal) => meal.served_at),
+    ...queued.filter((item) => same(item.elderId, item.cardId) && item.body.slot === slot
+      && dayOf(item.body.scanned_at) === day).map((item) => item.body.scanned_at),
+  ].filter(Boolean).sort();
+  return moments.length ? moments[0] : null;
+}
+
+// ---- scans the service refused after the page had queued them ------------------------
+
+// Kept until a person resolves them (retry with a slot, or dismiss with a reason): they
+// survive reloads here and, once reported, are on the service for the manager to see.
+export function refusedScans(canteenId, onChange) {
+  const key = attentionKey(canteenId);
+
+  function list() {
+    return readStore(key, []);
+  }
+
+  function save(items) {
+    writeStore(key, items);
+    onChange();
+  }
+
+  function add(item) {
+    if (list().some((known) => known.key === item.key)) return;
+    save([...list(), item]);
+  }
+
+  function update(itemKey, patch) {
+    save(list().map((item) => (item.key === itemKey ? Object.assign({}, item, patch) : item)));
+  }
+
+  function remove(itemKey) {
+    save(list().filter((item) => item.key !== itemKey));
+  }
+
+  // The service's open list is the truth for what was reported: one reported from another
+  // tab or tablet is added; one reported here but no longer open was resolved elsewhere.
+  function merge(open) {
+    const openKeys = new Set(open.map((row) => row.key));
+    const kept = list().filter((item) => !item.serverId || openKeys.has(item.key));
+    const known = new Set(kept.map((item) => item.key));
+    const added = open.filter((row) => !known.has(row.key)).map((row) => ({
+      key: row.key,
+      serverId: row.id,
+      label: row.label,
+      at: row.scanned_at,
+      error: { code: row.error_code, message: row.error_message },
+    }));
+    save([...kept.map((item) => {
+      const row = open.find((r) => r.key === item.key);
+      return row ? Object.assign({}, item, { serverId: row.id }) : item;
+    }), ...added]);
+  }
+
+  return { list, add, update, remove, merge };
 }

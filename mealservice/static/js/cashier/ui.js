@@ -48,8 +48,8 @@ export function localTime(iso, timezone) {
 }
 
 // The district's date, not the device's: a tablet's zone may be set wrong.
-export function today(timezone) {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: timezone }).format(new Date());
+export function today(timezone, when = new Date()) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: timezone }).format(new Date(when));
 }
 
 // ---- sound: no audio files, so it works offline and needs nothing to load --------------
@@ -172,24 +172,100 @@ export function createAnswer({ answer, texts: T, timezone }) {
     return fill(words.other, { message: (error && error.message) || "" });
   }
 
-  function showRefused(text, name) {
+  // `actions`: [{text, run}] buttons under the reason, e.g. the same scan for another slot.
+  function showRefused(text, name, actions = []) {
     showAnswer("refused",
       headline("refused", T.refused),
       name ? el("p", { class: "elder-name", "data-testid": "elder-name", text: name }) : null,
-      el("p", { class: "reason", "data-testid": "refusal-reason", text }));
+      el("p", { class: "reason", "data-testid": "refusal-reason", text }),
+      actionRow(actions));
     sound("refused");
   }
 
-  function showOfflineRecorded(label) {
+  function actionRow(actions) {
+    if (!actions.length) return null;
+    return el("p", { class: "answer-actions" }, ...actions.map(({ text, run, testid }) => {
+      const button = el("button", { type: "button", text, "data-testid": testid });
+      button.addEventListener("click", run);
+      return button;
+    }));
+  }
+
+  // Offline the page answers from the day's roster: the name and the amount are what the
+  // service is expected to say, marked as provisional until it does.
+  function showOfflineRecorded({ label, slotName, amount }) {
     showAnswer("pending",
       el("p", { class: "answer-word" },
         el("span", { class: "icon", "aria-hidden": "true", text: "↑" }), " ", T.pending),
-      el("p", { class: "elder-name", text: label }),
-      el("p", { class: "reason", text: T.offline_recorded }));
+      el("p", { class: "elder-name", "data-testid": "elder-name", text: label }),
+      amount === null || amount === undefined
+        ? el("p", { class: "reason", "data-testid": "provisional", text: T.amount_unknown })
+        : el("p", { class: "to-collect" },
+          el("span", { class: "to-collect-label", text: fill(T.provisional_label, { slot: slotName }) }),
+          el("span", { class: "to-collect-amount", "data-testid": "to-collect", text: yuan(amount) }),
+          el("span", { class: "provisional", "data-testid": "provisional", text: T.provisional })),
+      el("p", { class: "price-line", text: T.offline_recorded }));
     sound("served");
   }
 
-  return { showAnswer, showServed, refusalText, showRefused, showOfflineRecorded };
+  // Loud and red, before anything is queued: the cashier records it anyway or cancels.
+  function showDoubleWarning({ label, time, slotName, record, cancel }) {
+    showAnswer("refused",
+      headline("refused", T.double_title),
+      el("p", { class: "elder-name", "data-testid": "elder-name", text: label }),
+      el("p", { class: "reason", "data-testid": "double-warning",
+        text: fill(T.double_warning, { time, slot: slotName }) }),
+      actionRow([
+        { text: T.double_cancel, run: cancel, testid: "double-cancel" },
+        { text: T.double_record, run: record, testid: "double-record" },
+      ]));
+    sound("refused");
+  }
+
+  return {
+    showAnswer, showServed, refusalText, showRefused, showOfflineRecorded, showDoubleWarning,
+  };
+}
+
+// ---- scans refused after the outage: a person resolves each -----------------------------
+
+// `items` from queue.js refusedScans; `slots` the district's slots, nearest first for each
+// item's time; `retry(item, slot)` and `dismiss(item, reason)` call the service.
+export function renderRefusedScans(panel, items, { texts: T, timezone, refusalText, slotsFor,
+  retry, dismiss }) {
+  panel.hidden = !items.length;
+  const list = panel.querySelector("ol");
+  panel.querySelector("[data-count]").textContent = String(items.length);
+  list.replaceChildren(...items.map((item) => {
+    const row = el("li", { class: "scan-entry refused-scan", "data-testid": "refused-scan" },
+      el("span", { class: "when", text: localTime(item.at, timezone) }),
+      el("span", { class: "who", text: item.label }),
+      el("span", { class: "tag conflict", text: refusalText(item.error) }));
+    const actions = el("div", { class: "actions" }, ...slotsFor(item).map((slot) => {
+      const button = el("button", { type: "button", text: fill(T.record_as, { slot: T.slots[slot] }) });
+      button.addEventListener("click", () => retry(item, slot));
+      return button;
+    }));
+    const drop = el("button", { type: "button", class: "cancel", text: T.dismiss });
+    drop.addEventListener("click", () => {
+      const id = `dismiss-${item.key}`;
+      const input = el("input", { id, type: "text", maxlength: "200", required: true });
+      const form = el("form", { class: "void-form" },
+        el("label", { for: id, text: T.dismiss_reason }), input,
+        el("button", { type: "submit", text: T.dismiss_confirm }));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (input.value.trim()) dismiss(item, input.value.trim());
+        else input.focus();
+      });
+      row.append(form);
+      input.focus();
+    });
+    actions.append(drop);
+    row.append(actions);
+    if (item.problem) row.append(el("p", { class: "reason", role: "status", text: item.problem }));
+    return row;
+  }));
 }
 
 // ---- the list of the latest scans -----------------------------------------------------
