@@ -170,21 +170,9 @@ def script_texts() -> dict:
     }
 
 
-# What the cashier page loads, kept on the tablet by its service worker for an outage.
-OFFLINE_FILES = (
-    "favicon.svg",
-    "css/app.css",
-    "css/cashier.css",
-    "js/app.js",
-    "js/cashier/api.js",
-    "js/cashier/camera.js",
-    "js/cashier/codec.js",
-    "js/cashier/main.js",
-    "js/cashier/print.js",
-    "js/cashier/queue.js",
-    "js/cashier/ui.js",
-    "vendor/jsQR.js",
-)
+# What the cashier page loads, kept on the tablet by its service worker for an outage:
+# these and every module of the page's script (static/js/cashier/).
+OFFLINE_FILES = ("favicon.svg", "css/app.css", "css/cashier.css", "js/app.js", "vendor/jsQR.js")
 
 
 @bp.get("/cashier-offline.js")
@@ -192,7 +180,8 @@ def offline_worker():
     """The cashier page's service worker, served from the root so that it may control
     /cashier; its version is a digest of the files it keeps, so any change reinstalls it."""
     static = Path(current_app.static_folder)
-    present = [name for name in OFFLINE_FILES if (static / name).is_file()]
+    modules = sorted(path.relative_to(static).as_posix() for path in static.glob("js/cashier/*.js"))
+    present = [name for name in (*OFFLINE_FILES, *modules) if (static / name).is_file()]
     digest = hashlib.sha256()
     for name in present:
         digest.update(name.encode())
