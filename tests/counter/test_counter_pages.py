@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -344,3 +346,43 @@ def test_a_card_of_another_district_is_not_found(client, log_in_as):
     card = factories.create_card(factories.create_elder(other))
     log_in_as("official")
     assert client.get(f"/cards/{card.id}/print").status_code == 404
+
+
+def test_the_cashier_page_names_its_meal_windows_and_its_offline_worker(client, log_in_as):
+    log_in_as("cashier")
+    facts = facts_of(client.get("/cashier").get_data(as_text=True))
+    assert facts["slots"] == ["breakfast", "lunch", "dinner"]
+    assert facts["slot_windows"]["lunch"] == ["10:30", "13:30"]
+    assert facts["urls"]["offline_worker"] == "/cashier-offline.js"
+    assert facts["urls"]["offline_scope"] == "/cashier"
+
+
+def test_the_offline_worker_keeps_the_cashier_page_and_every_file_it_loads(client, app):
+    response = client.get("/cashier-offline.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    # The browser must see a new worker at once.
+    assert response.headers["Cache-Control"] == "no-cache"
+    body = response.get_data(as_text=True)
+    files = json.loads(re.search(r"^const FILES = (.*);$", body, re.M).group(1))
+    static = app.static_folder
+    modules = sorted(f"/static/js/cashier/{p.name}" for p in Path(static).glob("js/cashier/*.js"))
+    assert set(modules) <= set(files)
+    assert {"/static/css/cashier.css", "/static/js/app.js"} <= set(files)
+    assert 'const PAGE_PATH = "/cashier";' in body
+
+
+def test_the_offline_worker_changes_its_version_when_a_file_it_keeps_changes(client, app, tmp_path):
+    def version() -> str:
+        body = client.get("/cashier-offline.js").get_data(as_text=True)
+        return re.search(r'^const VERSION = "(\w+)";$', body, re.M).group(1)
+
+    shutil.copytree(app.static_folder, tmp_path / "static")
+    kept, app.static_folder = app.static_folder, str(tmp_path / "static")
+    try:
+        before = version()
+        assert version() == before
+        (tmp_path / "static/js/cashier/ui.js").write_text("// changed\n", encoding="utf-8")
+        assert version() != before
+    finally:
+        app.static_folder = kept
