@@ -14,6 +14,17 @@ window.mealservice = {
   },
 };
 
+// Logging out leaves no names on a shared tablet: the counter's day roster (elders' names)
+// goes. The offline queue stays: scans not yet sent are meals already handed out.
+document.addEventListener("submit", (event) => {
+  if (!event.target.matches("form[data-logout]")) return;
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith("mealservice.offline-roster.") || key.startsWith("mealservice.served-today.")) {
+      localStorage.removeItem(key);
+    }
+  }
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   // A table that scrolls sideways on a phone takes the keyboard's focus, so it can be
   // scrolled without a pointer (axe: scrollable-region-focusable).
