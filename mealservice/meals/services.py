@@ -35,7 +35,7 @@ from mealservice.meals.models import (
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import release_seat, take_seat
 from mealservice.places import registry
-from mealservice.places.models import Canteen, slot_at
+from mealservice.places.models import Canteen, nearest_slot, slot_at
 from mealservice.places.registry import ensure_month_open
 from mealservice.policy import pricing
 from mealservice.policy.services import current_version, is_holiday, pricing_policies
@@ -362,7 +362,11 @@ def _moment_of(canteen: Canteen, data: dict, now: datetime) -> Moment:
     at = scanned_at or now
     district = canteen.district
     local = district.local(at)
-    slot = data.get("slot") or slot_at(district.slot_windows, local.strftime("%H:%M"))
+    hhmm = local.strftime("%H:%M")
+    slot = data.get("slot") or slot_at(district.slot_windows, hhmm)
+    if slot is None and scanned_at is not None:
+        # A queued offline scan is a meal already handed out: its hour never refuses it.
+        slot = nearest_slot(district.slot_windows, hhmm)
     if slot is None:
         raise ValidationFailed(
             {"slot": [f"{local:%H:%M} is outside every meal window; name the slot."]}

@@ -107,6 +107,32 @@ def slot_at(windows: dict[str, list[str]], local_hhmm: str) -> str | None:
     return None
 
 
+def nearest_slot(windows: dict[str, list[str]], local_hhmm: str) -> str | None:
+    """The slot whose window lies nearest a local time: the one holding it, else the one
+    with an edge fewest minutes away; None only when the district has no windows.
+
+    Distances are counted within the local day, never across midnight: a meal belongs to
+    the date it was eaten on, so a scan at 23:50 is that day's dinner, not the next
+    day's breakfast. On a tie the earlier slot wins: between two windows a counter is
+    far more often still serving the meal that ran late than starting the next early."""
+    minute = _minutes(local_hhmm)
+    nearest, best = None, None
+    for slot in Slot:
+        window = windows.get(slot)
+        if not window:
+            continue
+        start, end = _minutes(window[0]), _minutes(window[1])
+        distance = max(start - minute, 0, minute - end)
+        if best is None or distance < best:  # strictly nearer: a tie keeps the earlier
+            nearest, best = slot.value, distance
+    return nearest
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
 def standard_violations(standards: dict, kind: str, seats: int, area: float) -> dict:
     """The fields of a place that fall below its district's standard for its kind."""
     standard = standards.get(kind) or DEFAULT_STANDARDS[PlaceKind(kind)]

@@ -20,7 +20,7 @@ from mealservice.elders.cards import payload_of, revoke_card
 from mealservice.elders.models import Card
 from mealservice.elders.protection import decrypt_id_number
 from mealservice.meals.models import Meal, SlotTally, SubsidyTally
-from mealservice.places.models import slot_at
+from mealservice.places.models import nearest_slot, slot_at
 from mealservice.places.registry import add_to_blacklist
 from tests import factories
 from tests.core.test_errors import assert_error
@@ -75,10 +75,10 @@ def local_moment(day, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), SHANGHAI)
 
 
-def recent_local(hour: int) -> datetime:
-    """The latest past moment at this local hour, so it is less than 24 hours old."""
+def recent_local(hour: int, minute: int = 0) -> datetime:
+    """The latest past moment at this local time, so it is less than 24 hours old."""
     now = utcnow().astimezone(SHANGHAI)
-    moment = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    moment = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return moment if moment <= now else moment - timedelta(days=1)
 
 
@@ -521,12 +521,73 @@ def test_without_a_slot_the_window_of_the_scan_time_decides(db, cashier, canteen
     )
 
 
-def test_outside_every_window_the_slot_must_be_named(cashier, canteen, card):
-    moment = recent_local(3)
+def test_the_nearest_window_is_counted_to_its_nearest_edge_within_the_day():
+    windows = {"breakfast": ["06:00", "09:30"], "lunch": ["10:30", "13:30"]}
+    windows["dinner"] = ["16:30", "19:30"]
+    assert nearest_slot(windows, "12:00") == "lunch"  # inside a window: that window
+    assert nearest_slot(windows, "14:10") == "lunch"  # 40 minutes late, 140 early
+    assert nearest_slot(windows, "16:00") == "dinner"
+    assert nearest_slot(windows, "20:30") == "dinner"
+    assert nearest_slot(windows, "23:59") == "dinner"  # never the next day's breakfast
+    assert nearest_slot(windows, "03:00") == "breakfast"
+    assert nearest_slot(windows, "10:00") == "breakfast"  # a tie: the earlier slot
+    assert nearest_slot({"lunch": ["10:30", "13:30"]}, "20:00") == "lunch"
+    assert nearest_slot({}, "12:00") is None
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "slot"), [(14, 10, "lunch"), (20, 30, "dinner"), (3, 0, "breakfast")]
+)
+def test_an_offline_scan_outside_every_window_takes_the_nearest_windows_slot(
+    db, cashier, canteen, card, policy, hour, minute, slot
+):
+    moment = recent_local(hour, minute)
+    factories.create_menu(canteen, moment.date(), slot)
     response = cashier.post(
         scans_url(canteen), json={"qr_payload": payload_of(card), "scanned_at": moment.isoformat()}
     )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["slot"], body["date"], body["conflict"]) == (slot, moment.date().isoformat(), None)
+    assert body["subsidy_fen"] == 500
+
+
+def test_an_offline_scan_outside_every_window_keeps_the_slot_it_names(
+    db, cashier, canteen, card, policy
+):
+    moment = recent_local(14, 10)
+    factories.create_menu(canteen, moment.date(), "dinner")
+    body = {"qr_payload": payload_of(card), "scanned_at": moment.isoformat(), "slot": "dinner"}
+    answer = cashier.post(scans_url(canteen), json=body).get_json()
+    assert (answer["slot"], answer["conflict"]) == ("dinner", None)
+
+
+def test_an_offline_scan_outside_every_window_with_no_menu_is_a_conflict_meal(
+    db, cashier, canteen, card, policy
+):
+    moment = recent_local(20, 30)
+    response = cashier.post(
+        scans_url(canteen), json={"qr_payload": payload_of(card), "scanned_at": moment.isoformat()}
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["slot"], body["conflict"], body["subsidy_fen"]) == ("dinner", "no_menu", 0)
+    assert meal_count(db, conflict="no_menu", slot="dinner") == 1
+
+
+@pytest.mark.now("2026-11-25T14:10:00+08:00")
+def test_online_outside_every_window_the_slot_must_be_named(cashier, canteen, card, lunch):
+    response = cashier.post(scans_url(canteen), json={"qr_payload": payload_of(card)})
     assert "slot" in assert_error(response, 422, "validation_error")["fields"]
+
+
+@pytest.mark.now("2026-11-25T14:10:00+08:00")
+def test_online_outside_every_window_a_named_slot_is_served(cashier, canteen, card, lunch, policy):
+    response = cashier.post(
+        scans_url(canteen), json={"qr_payload": payload_of(card), "slot": "lunch"}
+    )
+    assert response.status_code == 201, response.get_json()
+    assert (response.get_json()["slot"], response.get_json()["conflict"]) == ("lunch", None)
 
 
 @pytest.mark.parametrize("offset", [timedelta(minutes=10), -timedelta(hours=25)])
