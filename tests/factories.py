@@ -326,3 +326,25 @@ def create_inspection(district):
 
     create_user("inspector", district=district)
     return _committed(draw_inspections(None, district, 1)[0])
+
+
+def create_refused_scan(canteen, scan: dict | None = None, code: str = "card_invalid", **data):
+    """A scan a terminal queued offline half an hour ago and the service refused, kept
+    open: by default a card that is no card of this service."""
+    from mealservice.core.clock import utcnow
+    from mealservice.counter.services import report_refused_scan
+
+    if scan is None:
+        scanned_at = (utcnow() - timedelta(minutes=30)).isoformat()
+        scan = {"qr_payload": "MS1:ABCDEF", "scanned_at": scanned_at}
+    cashier = SimpleNamespace(username="factory-cashier", role="cashier")
+    report = {
+        "key": f"queued-{_next()}",
+        "label": "卡 3fa2c1",
+        "scan": scan,
+        "scanned_at": datetime.fromisoformat(scan["scanned_at"]),
+        "error": {"code": code, "message": "Not a valid elder card: bad signature."},
+        **data,
+    }
+    refused, _ = report_refused_scan(cashier, canteen, report)
+    return _committed(refused)

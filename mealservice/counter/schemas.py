@@ -1,7 +1,9 @@
 import marshmallow as ma
 
-from mealservice.core.schemas import InputSchema, UtcDateTime
-from mealservice.meals.schemas import SLOTS
+from mealservice.core.idempotency import KEY_PATTERN
+from mealservice.core.schemas import InputSchema, PageQuery, UtcDateTime, collection_schema
+from mealservice.counter.models import REFUSED_SCAN_STATUSES, Resolution
+from mealservice.meals.schemas import SLOTS, MealOut, ScanIn
 
 
 class TerminalIn(InputSchema):
@@ -119,3 +121,103 @@ class ShiftReportOut(ma.Schema):
             "with the cashiers' rows it makes the totals"
         },
     )
+
+
+# Queued offline scans the service refused
+
+
+class QueuedScanIn(ScanIn):
+    """A scan a terminal queued while offline: the body of POST .../scans, `scanned_at`
+    required."""
+
+    scanned_at = ma.fields.AwareDateTime(
+        required=True, metadata={"description": "when the terminal scanned it, offline"}
+    )
+
+
+class QueuedScan(ma.fields.Nested):
+    """The queued body, checked as POST .../scans checks it and kept exactly as sent, to
+    be sent again as it was when a person retries it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        super()._deserialize(value, attr, data, **kwargs)
+        return value
+
+
+class ScanErrorIn(InputSchema):
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "the refusal's error code, e.g. card_invalid, month_closed"},
+    )
+    message = ma.fields.String(validate=ma.validate.Length(max=500))
+
+
+class RefusedScanIn(InputSchema):
+    key = ma.fields.String(
+        required=True,
+        validate=[
+            ma.validate.Length(max=64),
+            ma.validate.Regexp(KEY_PATTERN, error="Use 1 to 64 visible ASCII characters."),
+        ],
+        metadata={"description": "the queued scan's Idempotency-Key; a second report is one"},
+    )
+    label = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=80),
+        metadata={"description": "what the page showed for it: the elder's name, or the card"},
+    )
+    scan = QueuedScan(QueuedScanIn, required=True)
+    error = ma.fields.Nested(ScanErrorIn, required=True)
+
+    @ma.post_load
+    def when_scanned(self, data, **kwargs):
+        data["scanned_at"] = QueuedScanIn().load(data["scan"])["scanned_at"]
+        return data
+
+
+class RefusedScanQuery(PageQuery):
+    status = ma.fields.String(
+        load_default="open", validate=ma.validate.OneOf(REFUSED_SCAN_STATUSES)
+    )
+
+
+class RetryIn(InputSchema):
+    slot = ma.fields.String(
+        validate=ma.validate.OneOf(SLOTS),
+        metadata={"description": "the meal it was; default the slot it was queued with"},
+    )
+
+
+class DismissIn(InputSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class RefusedScanOut(ma.Schema):
+    id = ma.fields.Integer()
+    canteen_id = ma.fields.Integer()
+    key = ma.fields.String()
+    label = ma.fields.String(allow_none=True)
+    scanned_at = UtcDateTime()
+    slot = ma.fields.String(allow_none=True, metadata={"description": "the queued scan's"})
+    error_code = ma.fields.String()
+    error_message = ma.fields.String(allow_none=True)
+    reported_by = ma.fields.String()
+    reported_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)
+    resolved_by = ma.fields.String(allow_none=True)
+    resolution = ma.fields.String(
+        allow_none=True, validate=ma.validate.OneOf([r.value for r in Resolution])
+    )
+    resolution_reason = ma.fields.String(allow_none=True)
+    meal_id = ma.fields.Integer(allow_none=True)
+
+
+RefusedScanList = collection_schema(RefusedScanOut, "RefusedScanList")
+
+
+class RetriedScanOut(ma.Schema):
+    refused_scan = ma.fields.Nested(RefusedScanOut)
+    meal = ma.fields.Nested(MealOut, metadata={"description": "as POST .../scans answers"})
+
+
+queued_scan_in = QueuedScanIn()

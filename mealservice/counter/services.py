@@ -1,5 +1,6 @@
 """The counter: terminals with their own revocable tokens, the card list a terminal checks
-cards against while offline, and the end-of-shift report the till is reconciled with."""
+cards against while offline, the queued offline scans the service refused (kept until a
+person resolves them), and the end-of-shift report the till is reconciled with."""
 
 import secrets
 from datetime import date, datetime, time, timedelta
@@ -13,10 +14,11 @@ from mealservice.accounts.services import hash_password, issue_token, user_for_t
 from mealservice.balances.models import BalanceMovement, MovementKind
 from mealservice.core.auth import CASHIER, ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import add_unique, db
+from mealservice.core.db import add_once, add_unique, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
-from mealservice.counter.models import Terminal
+from mealservice.counter.models import RefusedScan, Resolution, Terminal
 from mealservice.elders import cards
+from mealservice.meals import services as meals
 from mealservice.meals.models import Meal, PaymentMethod
 from mealservice.places.models import Canteen, Slot
 
@@ -117,6 +119,132 @@ def card_list(canteen: Canteen) -> dict:
     card it queues for the service to judge."""
     listed = cards.cards_not_working(canteen.district_code, canteen.district.local_today())
     return {"as_of": utcnow(), **listed}
+
+
+# Queued offline scans the service refused
+
+
+def report_refused_scan(actor, canteen: Canteen, data: dict) -> tuple[RefusedScan, bool]:
+    """Keep a scan the terminal queued offline and the service then refused: the meal was
+    handed out, so it stays open until a person retries or dismisses it. `data` holds the
+    page's `key` (the queued scan's Idempotency-Key), its `label`, the queued `scan` body
+    as sent, its `scanned_at` and the refusal's `error` {code, message}.
+
+    The same key again is the row already kept, unchanged (a page that lost the answer
+    reports again); the flag says whether this report made it."""
+    refused = RefusedScan(
+        canteen_id=canteen.id,
+        key=data["key"],
+        label=data.get("label"),
+        scan=data["scan"],
+        scanned_at=data["scanned_at"],
+        error_code=data["error"]["code"],
+        error_message=data["error"].get("message"),
+        reported_by=actor.username,
+        reported_at=utcnow(),
+    )
+    if add_once(refused):
+        return refused, True
+    return _refused_scan_by_key(canteen.id, data["key"]), False
+
+
+def _refused_scan_by_key(canteen_id: int, key: str) -> RefusedScan:
+    return db.session.scalar(
+        select(RefusedScan).where(RefusedScan.canteen_id == canteen_id, RefusedScan.key == key)
+    )
+
+
+def get_refused_scan(actor, refused_scan_id: int) -> RefusedScan:
+    refused = db.session.get(RefusedScan, refused_scan_id)
+    if refused is None:
+        raise NotFound("refused scan")
+    ensure_canteen_in_scope(actor, refused.canteen, "refused scan")
+    return refused
+
+
+def refused_scans_query(canteen: Canteen, status: str = "open"):
+    """The canteen's refused offline scans, newest scan first."""
+    query = (
+        select(RefusedScan)
+        .where(RefusedScan.canteen_id == canteen.id)
+        .order_by(RefusedScan.scanned_at.desc(), RefusedScan.id.desc())
+    )
+    if status == "open":
+        query = query.where(RefusedScan.resolved_at.is_(None))
+    elif status == "resolved":
+        query = query.where(RefusedScan.resolved_at.is_not(None))
+    return query
+
+
+def open_refused_scans(canteen: Canteen) -> list[RefusedScan]:
+    return list(db.session.scalars(refused_scans_query(canteen, "open")))
+
+
+def plan_retry(actor, refused: RefusedScan, scan: dict, slot: str | None = None) -> meals.ScanPlan:
+    """Read what recording the refused scan again needs, as the scan endpoint reads it
+    (meals.services.plan_scan): `scan` is the stored body as POST .../scans loads it, and
+    `slot`, a person's choice, replaces the one it was queued with. Refusals raise as the
+    scan's own; an already resolved scan is a 409 `scan_resolved`."""
+    _ensure_open(refused)
+    if slot is not None:
+        scan = {**scan, "slot": slot}
+    return meals.plan_scan(actor, refused.canteen, scan)
+
+
+def record_retry(refused: RefusedScan, plan: meals.ScanPlan) -> Meal:
+    """Record the planned meal through the scan's one constructor and mark the refused
+    scan retried with it, in the same transaction."""
+    meal = meals.record_scan(plan)
+    _resolve(refused, plan.actor, Resolution.RETRIED, meal_id=meal.id)
+    return meal
+
+
+def retry_refused_scan(actor, refused: RefusedScan, scan: dict, slot: str | None = None) -> Meal:
+    """Record a refused scan after all, as the actor, with the slot chosen (see plan_retry)."""
+    return record_retry(refused, plan_retry(actor, refused, scan, slot))
+
+
+def dismiss_refused_scan(actor, refused: RefusedScan, reason: str) -> RefusedScan:
+    """Close a refused scan without a meal: a person decided none is to be recorded (a test
+    card, a meal recorded by hand meanwhile) and says why."""
+    reason = reason.strip()
+    if not 1 <= len(reason) <= 200:
+        raise ValidationFailed({"reason": ["Say in 1 to 200 characters why no meal is recorded."]})
+    _ensure_open(refused)
+    _resolve(refused, actor, Resolution.DISMISSED, resolution_reason=reason)
+    return refused
+
+
+def _ensure_open(refused: RefusedScan) -> None:
+    if refused.resolved_at is not None:
+        raise _already_resolved(refused)
+
+
+def _resolve(refused: RefusedScan, actor, resolution: Resolution, **fields) -> None:
+    """Once: a conditional UPDATE, so of two people resolving at once the first one's
+    decision stands and the second is a 409 `scan_resolved` (the whole request, a meal
+    it recorded included, then rolls back)."""
+    resolved = db.session.execute(
+        update(RefusedScan)
+        .where(RefusedScan.id == refused.id, RefusedScan.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolved_by=actor.username, resolution=resolution, **fields)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(refused)
+    if resolved.rowcount != 1:
+        raise _already_resolved(refused)
+
+
+def _already_resolved(refused: RefusedScan) -> Conflict:
+    return Conflict(
+        "scan_resolved",
+        f"This refused scan was already {refused.resolution} by {refused.resolved_by}.",
+        {
+            "resolution": refused.resolution,
+            "resolved_at": refused.resolved_at.isoformat(),
+            "resolved_by": refused.resolved_by,
+        },
+    )
 
 
 # The end-of-shift report

@@ -1,15 +1,27 @@
+import marshmallow as ma
 from flask.views import MethodView
 
 from mealservice.core.api import Blueprint
 from mealservice.core.auth import current_user
+from mealservice.core.db import reads_first, start_writing
+from mealservice.core.errors import ValidationFailed, flatten_messages
+from mealservice.core.schemas import page_of_query
 from mealservice.counter import services
 from mealservice.counter.schemas import (
     CardListOut,
+    DismissIn,
+    RefusedScanIn,
+    RefusedScanList,
+    RefusedScanOut,
+    RefusedScanQuery,
+    RetriedScanOut,
+    RetryIn,
     ShiftReportOut,
     ShiftReportQuery,
     TerminalCreatedOut,
     TerminalIn,
     TerminalOut,
+    queued_scan_in,
 )
 from mealservice.places.services import get_canteen
 
@@ -17,7 +29,8 @@ blp = Blueprint(
     "counter",
     __name__,
     url_prefix="/api/v1",
-    description="Counter terminals, the card list for offline checks, end-of-shift reports",
+    description="Counter terminals, the card list for offline checks, refused offline scans,"
+    " end-of-shift reports",
 )
 
 
@@ -59,6 +72,69 @@ def card_list(canteen_id):
     """Cards of the district's elders that no longer work (revoked, superseded, or their
     elder gone), for a terminal to refuse while offline: card ids and generations only."""
     return services.card_list(get_canteen(current_user(), canteen_id))
+
+
+@blp.route("/canteens/<id:canteen_id>/refused-scans")
+class RefusedScans(MethodView):
+    @blp.requires("meals.scan", 422, scope=get_canteen)
+    @blp.arguments(RefusedScanIn)
+    @blp.response(201, RefusedScanOut)
+    @blp.alt_response(200, schema=RefusedScanOut, description="the same key reported again")
+    def post(self, data, canteen_id):
+        """Keep a scan this terminal queued offline that the service refused when it was
+        sent, for a person to retry or dismiss. `scan` is the queued body exactly as it
+        was sent (`scanned_at` required). The same `key` again answers 200 with the row
+        already kept, unchanged."""
+        user = current_user()
+        refused, new = services.report_refused_scan(user, get_canteen(user, canteen_id), data)
+        return refused, 201 if new else 200
+
+    @blp.requires("meals.scan", 422, scope=get_canteen)
+    @blp.arguments(RefusedScanQuery, location="query")
+    @blp.response(200, RefusedScanList)
+    def get(self, query, canteen_id):
+        """The canteen's refused offline scans, newest scan first: `open` (default),
+        `resolved` or `all`."""
+        canteen = get_canteen(current_user(), canteen_id)
+        found = services.refused_scans_query(canteen, query["status"])
+        return page_of_query(found, query["page"], query["per_page"])
+
+
+@blp.route("/refused-scans/<id:refused_scan_id>/retry")
+class RetryRefusedScan(MethodView):
+    @reads_first
+    @blp.requires("meals.scan", 409, 422, scope=services.get_refused_scan)
+    @blp.arguments(RetryIn)
+    @blp.response(201, RetriedScanOut)
+    def post(self, data, refused_scan_id):
+        """Record a refused scan after all, as POST .../scans records it, with `slot` if
+        given (else the slot it was queued with), as the caller; it is then closed as
+        `retried` with its meal. Refused again: that refusal (status and code), and the
+        scan stays open. Already resolved: 409 `scan_resolved`."""
+        user = current_user()
+        refused = services.get_refused_scan(user, refused_scan_id)
+        try:
+            # Read again as the scan endpoint reads a body.
+            scan = queued_scan_in.load(refused.scan)
+        except ma.ValidationError as error:
+            raise ValidationFailed(flatten_messages(error.messages, "scan")) from None
+        plan = services.plan_retry(user, refused, scan, data.get("slot"))
+        # The reads are done: on SQLite the write lock is held only for the writes.
+        start_writing()
+        meal = services.record_retry(refused, plan)
+        return {"refused_scan": refused, "meal": meal}
+
+
+@blp.post("/refused-scans/<id:refused_scan_id>/dismiss")
+@blp.requires("meals.scan", 409, 422, scope=services.get_refused_scan)
+@blp.arguments(DismissIn)
+@blp.response(200, RefusedScanOut)
+def dismiss_refused_scan(data, refused_scan_id):
+    """Close a refused scan with no meal recorded, saying why. Already resolved: 409
+    `scan_resolved`."""
+    user = current_user()
+    refused = services.get_refused_scan(user, refused_scan_id)
+    return services.dismiss_refused_scan(user, refused, data["reason"])
 
 
 @blp.get("/canteens/<id:canteen_id>/shift-report")

@@ -101,6 +101,11 @@ RULES_NO_SCHEMA_CAN_SAY = {
         "scanned_at": "an offline scan of the last 24 hours",
         "card_invalid": "a card signed with the district's key",
     },
+    # The stored scan is judged again as POST .../scans judges it: the world's is no card.
+    "POST /api/v1/refused-scans/{refused_scan_id}/retry": {
+        "card_invalid": "a stored scan of a card signed with the district's key",
+        "scanned_at": "a stored scan of the last 24 hours",
+    },
     "POST /api/v1/canteens/{canteen_id}/top-ups": {
         "card_invalid": "a card signed with the district's key",
         "elder_id": "an elder of the canteen's district",
@@ -184,6 +189,7 @@ def world(db, district, canteen, elder):
     inspection = factories.create_inspection(district)
     run = factories.create_volunteer_run(canteen, factories.create_elder(district))
     cashier = factories.create_user("cashier", canteen=canteen)
+    refused = factories.create_refused_scan(canteen)
     return {
         "code": [district.code],
         "community_code": [canteen.community.code],
@@ -208,6 +214,7 @@ def world(db, district, canteen, elder):
         "entry_id": [entry.id],
         "inspection_id": [inspection.id],
         "user_id": [cashier.id],
+        "refused_scan_id": [refused.id],
     }
 
 

@@ -71,6 +71,10 @@ TABLE = [
     ("POST", "/api/v1/canteens/{canteen}/terminals", {"admin", "manager"}),
     ("POST", "/api/v1/terminals/{terminal}/revoke", {"admin", "manager"}),
     ("GET", "/api/v1/canteens/{canteen}/card-list", {"admin", "manager", "cashier"}),
+    ("GET", "/api/v1/canteens/{canteen}/refused-scans", {"admin", "manager", "cashier"}),
+    ("POST", "/api/v1/canteens/{canteen}/refused-scans", {"admin", "manager", "cashier"}),
+    ("POST", "/api/v1/refused-scans/{refused}/retry", {"admin", "manager", "cashier"}),
+    ("POST", "/api/v1/refused-scans/{refused}/dismiss", {"admin", "manager", "cashier"}),
     ("GET", "/api/v1/canteens/{canteen}/shift-report", {"admin", "official", "manager", "cashier"}),
     ("POST", "/api/v1/orders", {"admin", "manager", "family", "elder"}),
     ("GET", "/api/v1/orders", ELDER_READERS),
@@ -171,11 +175,13 @@ def route_to(path: str, district, canteen, user, elder) -> str:
     inspection = factories.create_inspection(district) if "{inspection}" in path else None
     rejected = factories.create_claim(canteen, rejected=True) if "{rejected}" in path else None
     inactive = factories.create_user("cashier", canteen=canteen) if "{inactive}" in path else None
+    refused = factories.create_refused_scan(canteen) if "{refused}" in path else None
     if inactive is not None:
         inactive.active = False
         db.session.commit()
     return path.format(
         inactive=inactive.id if inactive else None,
+        refused=refused.id if refused else None,
         claim=claim.id if claim else None,
         sample=sample.id if sample else None,
         blacklist=blacklisted.id if blacklisted else None,
@@ -259,6 +265,7 @@ def test_every_guarded_operation_refuses_callers_without_a_token(
         sample=1,
         blacklist=1,
         inspection=1,
+        refused=1,
         today="2026-10-01",
     )
     assert_error(anonymous.client.open(url, method=method, json={}), 401, "unauthorized")
@@ -288,6 +295,7 @@ def test_the_table_covers_every_guarded_operation_of_the_openapi_document(anonym
             .replace("{sample_id}", "{sample}")
             .replace("{entry_id}", "{blacklist}")
             .replace("{inspection_id}", "{inspection}")
+            .replace("{refused_scan_id}", "{refused}")
             .replace("/claims/{claim}/resubmit", "/claims/{rejected}/resubmit")
             .replace("/orders/{order}/redispatch", "/orders/{failed}/redispatch")
             .replace("/users/{user}/reactivate", "/users/{inactive}/reactivate"),

@@ -27,6 +27,7 @@ TABLE_WORDS = {
     "claim_reviews": _l("Claim reviews"),
     "claim_rejected_lines": _l("Rejected claim lines"),
     "users": _l("Accounts"),
+    "refused_scans": _l("Refused offline scans"),
 }
 
 ACTION_WORDS = {

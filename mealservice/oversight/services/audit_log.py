@@ -3,9 +3,10 @@ local dates, in the reader's scope, each change told field by field without what
 reader may see.
 
 Scope, as API.md's table gives it: an administrator reads every row; an official the rows
-of their district's meals, cards, balances, policies, claims and accounts; a manager those
-of their own canteen's meals, claims and accounts. An audit row names its record only by
-key, so the scope is the keys of the records in reach, table by table."""
+of their district's meals, cards, balances, policies, claims, refused offline scans and
+accounts; a manager those of their own canteen's meals, claims, refused offline scans and
+accounts. An audit row names its record only by key, so the scope is the keys of the
+records in reach, table by table."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -18,6 +19,7 @@ from mealservice.balances.models import Balance
 from mealservice.claims.models import Claim, ClaimReview, RejectedLine
 from mealservice.core.audit import AUDITED
 from mealservice.core.auth import canteen_scope, district_scope
+from mealservice.counter.models import RefusedScan
 from mealservice.elders.models import Card, Elder
 from mealservice.meals.models import Meal
 from mealservice.oversight.models import AuditEntry
@@ -62,6 +64,9 @@ def _district_keys(table: str, code: str):
         "claim_rejected_lines": select(_keys(RejectedLine.claim_id)).where(
             RejectedLine.claim_id.in_(district_claims)
         ),
+        "refused_scans": select(_keys(RefusedScan.id))
+        .join(Canteen, RefusedScan.canteen_id == Canteen.id)
+        .where(Canteen.district_code == code),
         "users": select(_keys(User.id)).where(
             or_(
                 User.district_code == code,
@@ -80,6 +85,7 @@ def _canteen_keys(table: str, canteen_id: int):
         "claim_rejected_lines": select(_keys(RejectedLine.claim_id)).where(
             RejectedLine.claim_id.in_(own_claims)
         ),
+        "refused_scans": select(_keys(RefusedScan.id)).where(RefusedScan.canteen_id == canteen_id),
         "users": select(_keys(User.id)).where(User.canteen_id == canteen_id),
     }.get(table)
 
