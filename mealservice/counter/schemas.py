@@ -49,6 +49,59 @@ class CardListOut(ma.Schema):
     )
 
 
+class RosterKey(ma.Schema):
+    key_id = ma.fields.Integer()
+    public_key = ma.fields.String(
+        metadata={"description": "the Ed25519 public key's raw 32 bytes, base64url, unpadded"}
+    )
+
+
+class RosterMenu(ma.Schema):
+    menu_id = ma.fields.Integer()
+    option_id = ma.fields.Integer()
+    option_name = ma.fields.String()
+    price_fen = ma.fields.Integer()
+
+
+class RosterElder(ma.Schema):
+    card_id = ma.fields.String()
+    generation = ma.fields.Integer()
+    elder_id = ma.fields.Integer()
+    name = ma.fields.String()
+    pays_fen = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.OneOf(SLOTS)),
+        values=ma.fields.Integer(),
+        metadata={
+            "description": "by slot of today's menus: what the elder pays for its first"
+            " option as the slot's first meal (provisional: no limits counted)"
+        },
+    )
+
+
+class RosterMeal(ma.Schema):
+    elder_id = ma.fields.Integer()
+    slot = ma.fields.String()
+    served_at = UtcDateTime()
+
+
+class OfflineRosterOut(ma.Schema):
+    as_of = UtcDateTime()
+    date = ma.fields.Date(metadata={"description": "the district's local today"})
+    keys = ma.fields.List(ma.fields.Nested(RosterKey))
+    menus = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.OneOf(SLOTS)),
+        values=ma.fields.Nested(RosterMenu),
+        metadata={"description": "today's published menus here, by slot, with the first option"},
+    )
+    elders = ma.fields.List(
+        ma.fields.Nested(RosterElder),
+        metadata={"description": "every working card of the district's active elders"},
+    )
+    served = ma.fields.List(
+        ma.fields.Nested(RosterMeal), metadata={"description": "today's meals here, not voided"}
+    )
+
+
 class ShiftReportQuery(InputSchema):
     date = ma.fields.Date(metadata={"description": "the local date; default today"})
     slot = ma.fields.String(validate=ma.validate.OneOf(SLOTS))

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import case, func, literal_column, select, update
+from sqlalchemy.orm import selectinload
 
 from mealservice.accounts.models import ApiToken, User
 from mealservice.accounts.services import hash_password, issue_token, user_for_token
@@ -20,7 +21,10 @@ from mealservice.counter.models import RefusedScan, Resolution, Terminal
 from mealservice.elders import cards
 from mealservice.meals import services as meals
 from mealservice.meals.models import Meal, PaymentMethod
+from mealservice.menus.models import Menu, MenuStatus
 from mealservice.places.models import Canteen, Slot
+from mealservice.policy import pricing
+from mealservice.policy.services import pricing_policies
 
 # Terminals
 
@@ -119,6 +123,83 @@ def card_list(canteen: Canteen) -> dict:
     card it queues for the service to judge."""
     listed = cards.cards_not_working(canteen.district_code, canteen.district.local_today())
     return {"as_of": utcnow(), **listed}
+
+
+# The roster a terminal answers from while offline
+
+
+def offline_roster(canteen: Canteen) -> dict:
+    """What a terminal needs to answer a scan, and to warn of a second one, while the
+    network is down: the keys that verify a card's signature, today's menus here (their
+    first option, as a scan without option_id takes), every working card of the district's
+    active elders with the elder's name and what they would pay for each of those menus,
+    and the meals served here today.
+
+    The amounts are provisional: each priced as the elder's first meal of the slot (no
+    tallies read), by the one pricing function with the cached policies, so the roster
+    costs the same few statements for ten elders or ten thousand. Nothing personal beyond
+    the name."""
+    now = utcnow()
+    district = canteen.district
+    today = district.local(now).date()
+    first_options = {
+        menu.slot: menu.options[0] for menu in _published_menus(canteen, today) if menu.options
+    }
+    policies = pricing_policies(canteen.district_code)
+    elders = []
+    for card_id, generation, elder in cards.working_cards(canteen.district_code, today):
+        pays = {}
+        for slot, option in first_options.items():
+            moment = meals.Moment(at=now, day=today, slot=slot, offline=True)
+            # No daily limit passed: no tally is read, the meal is the slot's first.
+            facts = meals.facts_of_meal(canteen, elder, moment, option.price_fen, None)
+            price = pricing.price_meal(policies, meals.facts_of_elder(elder), facts)
+            pays[slot] = price.elder_pays_fen
+        elders.append(
+            {
+                "card_id": card_id,
+                "generation": generation,
+                "elder_id": elder.id,
+                "name": elder.name,
+                "pays_fen": pays,
+            }
+        )
+    served = db.session.execute(
+        select(Meal.elder_id, Meal.slot, Meal.served_at)
+        .where(Meal.canteen_id == canteen.id, Meal.date == today, Meal.voided_at.is_(None))
+        .order_by(Meal.served_at)
+    )
+    return {
+        "as_of": now,
+        "date": today,
+        "keys": cards.public_keys(),
+        "menus": {
+            slot: {
+                "menu_id": option.menu_id,
+                "option_id": option.id,
+                "option_name": option.name,
+                "price_fen": option.price_fen,
+            }
+            for slot, option in first_options.items()
+        },
+        "elders": elders,
+        "served": [row._asdict() for row in served],
+    }
+
+
+def _published_menus(canteen: Canteen, day: date) -> list[Menu]:
+    return list(
+        db.session.scalars(
+            select(Menu)
+            .options(selectinload(Menu.options))
+            .where(
+                Menu.canteen_id == canteen.id,
+                Menu.date == day,
+                Menu.status == MenuStatus.PUBLISHED,
+            )
+            .order_by(Menu.id)
+        )
+    )
 
 
 # Queued offline scans the service refused

@@ -10,6 +10,7 @@ from mealservice.counter import services
 from mealservice.counter.schemas import (
     CardListOut,
     DismissIn,
+    OfflineRosterOut,
     RefusedScanIn,
     RefusedScanList,
     RefusedScanOut,
@@ -72,6 +73,17 @@ def card_list(canteen_id):
     """Cards of the district's elders that no longer work (revoked, superseded, or their
     elder gone), for a terminal to refuse while offline: card ids and generations only."""
     return services.card_list(get_canteen(current_user(), canteen_id))
+
+
+@blp.get("/canteens/<id:canteen_id>/offline-roster")
+@blp.requires("cards.list", scope=get_canteen)
+@blp.response(200, OfflineRosterOut)
+def offline_roster(canteen_id):
+    """What a terminal answers from while offline: the card-verifying public keys, today's
+    menus here, the district's working cards with each elder's name and what they would
+    pay (provisional), and today's meals here for the double-scan warning. Nothing
+    personal beyond the name."""
+    return services.offline_roster(get_canteen(current_user(), canteen_id))
 
 
 @blp.route("/canteens/<id:canteen_id>/refused-scans")

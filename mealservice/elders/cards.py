@@ -1,5 +1,6 @@
 """Elder cards: issuing, revoking, judging, and the keys and images behind them."""
 
+import base64
 import hashlib
 import io
 import os
@@ -8,6 +9,7 @@ from datetime import date, datetime
 
 import qrcode
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased, joinedload
@@ -45,6 +47,21 @@ def _keys_from_config() -> dict[int, Ed25519PublicKey]:
         keys[int(key_id)] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
     keys[current_app.config["CARD_KEY_ID"]] = signing_key().public_key()
     return keys
+
+
+def public_keys() -> list[dict]:
+    """The card-verifying public keys, current and retired, for a terminal to check a
+    card's signature while offline: each key's id and its raw 32 bytes, base64url
+    without padding. Public by nature; the signing key never leaves the service."""
+    return [
+        {
+            "key_id": key_id,
+            "public_key": base64.urlsafe_b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+            .rstrip(b"=")
+            .decode(),
+        }
+        for key_id, key in sorted(verifying_keys().items())
+    ]
 
 
 def issue_card(actor_name: str, elder: Elder) -> Card:
@@ -254,3 +271,31 @@ def cards_not_working(district_code: str, today: date) -> dict[str, list[dict]]:
         why = "revoked" if revoked_at is not None else "superseded" if superseded else "inactive"
         listed[why].append({"card_id": card_id, "generation": generation})
     return listed
+
+
+def working_cards(district_code: str, today: date) -> list[tuple[str, int, Elder]]:
+    """The cards that work today in the district, one per elder at most: each active
+    elder's newest card, unrevoked and unexpired, as (card id, generation, elder), in one
+    query whatever their number."""
+    newest = (
+        select(Card.elder_id, func.max(Card.generation).label("generation"))
+        .group_by(Card.elder_id)
+        .subquery()
+    )
+    active = (Elder.status == ElderStatus.ACTIVE) | (Elder.status_since > today)
+    rows = db.session.execute(
+        select(Card.id, Card.generation, Elder)
+        .join(Elder, Elder.id == Card.elder_id)
+        .join(
+            newest,
+            (newest.c.elder_id == Card.elder_id) & (newest.c.generation == Card.generation),
+        )
+        .where(
+            Elder.hukou_district == district_code,
+            Card.revoked_at.is_(None),
+            Card.expires_on >= today,
+            active,
+        )
+        .order_by(Elder.id)
+    )
+    return [tuple(row) for row in rows]

@@ -71,6 +71,7 @@ TABLE = [
     ("POST", "/api/v1/canteens/{canteen}/terminals", {"admin", "manager"}),
     ("POST", "/api/v1/terminals/{terminal}/revoke", {"admin", "manager"}),
     ("GET", "/api/v1/canteens/{canteen}/card-list", {"admin", "manager", "cashier"}),
+    ("GET", "/api/v1/canteens/{canteen}/offline-roster", {"admin", "manager", "cashier"}),
     ("GET", "/api/v1/canteens/{canteen}/refused-scans", {"admin", "manager", "cashier"}),
     ("POST", "/api/v1/canteens/{canteen}/refused-scans", {"admin", "manager", "cashier"}),
     ("POST", "/api/v1/refused-scans/{refused}/retry", {"admin", "manager", "cashier"}),
