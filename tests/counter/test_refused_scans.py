@@ -24,6 +24,7 @@ from mealservice.oversight.services.audit_log import audit_log_query
 from tests import factories
 from tests.core.test_errors import assert_error
 from tests.meals.test_scans import scans_url
+from tests.pages import browser_as, html_of
 
 CASHIER = SimpleNamespace(username="cashier-li", role="cashier")
 MANAGER = SimpleNamespace(username="manager-wang", role="manager")
@@ -387,3 +388,51 @@ def test_staff_of_another_canteen_find_no_refused_scan_there(login_as, district,
     for action, body in (("retry", {}), ("dismiss", {"reason": "x"})):
         response = client.post(f"/api/v1/refused-scans/{refused.id}/{action}", json=body)
         assert_error(response, 404, "not_found")
+
+
+# --- the manager's day at the canteen ----------------------------------------------------
+
+
+def test_the_managers_day_lists_the_open_refused_scans_with_a_link_to_the_cashier_page(
+    app, db, district, canteen
+):
+    scan = {"qr_payload": "MS1:ABCDEF", "scanned_at": "2026-11-25T09:12:00+08:00"}
+    open_one = factories.create_refused_scan(canteen, scan, label="卡 3fa2c1")
+    too_old = factories.create_refused_scan(
+        canteen,
+        {**scan, "scanned_at": "2026-11-25T08:05:00+08:00"},
+        code="month_closed",
+        label="王秀英",
+    )
+    dismissed = factories.create_refused_scan(canteen)
+    dismiss_refused_scan(MANAGER, dismissed, "测试卡")
+    elsewhere = factories.create_refused_scan(factories.create_canteen(district))
+    db.session.commit()
+    client = browser_as(app, "manager", district=district, canteen=canteen)
+    client.get("/lang/zh")
+    html = html_of(client.get(f"/canteens/{canteen.id}/today"))
+    assert "需要处理的离线扫码" in html
+    section = html[html.index('data-testid="today-refused-scans"') :]
+    section = section[: section.index("</section>")]
+    first = section[section.index(f'refused-scan-{open_one.id}"') :]
+    first = first[: first.index("</tr>")]
+    # Time in the district's zone, what the page showed, the cashier's words, who reported.
+    for shown in ("2026-11-25 09:12", "卡 3fa2c1", "这不是有效的助餐卡", "factory-cashier"):
+        assert shown in first, (shown, first)
+    assert f'refused-scan-{too_old.id}"' in section and "王秀英" in section
+    assert f'refused-scan-{dismissed.id}"' not in section
+    assert f'refused-scan-{elsewhere.id}"' not in section
+    assert section.index(f"refused-scan-{open_one.id}") < section.index(
+        f"refused-scan-{too_old.id}"
+    )
+    assert f'href="/cashier?canteen={canteen.id}"' in section
+
+
+def test_the_managers_day_says_nothing_of_refused_scans_when_none_is_open(
+    app, db, district, canteen
+):
+    dismiss_refused_scan(MANAGER, factories.create_refused_scan(canteen), "测试卡")
+    db.session.commit()
+    client = browser_as(app, "manager", district=district, canteen=canteen)
+    html = html_of(client.get(f"/canteens/{canteen.id}/today"))
+    assert "today-refused-scans" not in html and "Offline scans to resolve" not in html

@@ -14,6 +14,8 @@ from mealservice.core.auth import Role, may, require_permission
 from mealservice.core.db import db
 from mealservice.core.errors import ApiError
 from mealservice.core.pages import HOMES
+from mealservice.core.refusals import COUNTER, words
+from mealservice.counter.services import open_refused_scans
 from mealservice.delivery.services import canteen_delivery_orders, open_alerts
 from mealservice.elders.services import elders_query
 from mealservice.meals.kitchen import kitchen_counts
@@ -51,7 +53,8 @@ def _count(query) -> int:
 @bp.get("/canteens/<id:canteen_id>/today")
 def canteen_today(canteen_id: int):
     """Today at the canteen: each meal's seats taken, bookings and what to cook (the
-    kitchen's counts), the deliveries by status, and the welfare alerts still open."""
+    kitchen's counts), the deliveries by status, the welfare alerts still open, and the
+    queued offline scans the service refused that nobody has resolved yet."""
     user = require_permission("oversight.read", scope=get_canteen, canteen_id=canteen_id)
     canteen = get_canteen(user, canteen_id)
     today = canteen.district.local_today()
@@ -70,6 +73,11 @@ def canteen_today(canteen_id: int):
     alerts = []
     if may(user, "alerts.read"):
         alerts = [alert for alert in open_alerts(user) if alert.canteen_id == canteen.id]
+    refused_scans = []
+    if may(user, "meals.scan"):
+        refused_scans = [
+            (refused, _refusal_words(refused)) for refused in open_refused_scans(canteen)
+        ]
     return render_template(
         "oversight/today.html",
         canteen=canteen,
@@ -78,8 +86,18 @@ def canteen_today(canteen_id: int):
         meals=meals,
         deliveries=deliveries,
         alerts=alerts,
+        refused_scans=refused_scans,
         timezone=canteen.district.effective_timezone,
     )
+
+
+def _refusal_words(refused) -> str:
+    """Why the service refused a queued scan, as the cashier page said it; the service's
+    own sentence where the cashier's needs particulars the report did not keep."""
+    sentence = words(refused.error_code, COUNTER)
+    if sentence is None or "%(" in sentence:
+        return refused.error_message or refused.error_code
+    return sentence
 
 
 @bp.get("/overview")
