@@ -9,6 +9,7 @@ from mealservice import demo
 from mealservice.accounts.models import User
 from mealservice.balances.services import owed_to_families
 from mealservice.core.idnumber import age_on, birth_date_of, normalise_id_number
+from mealservice.counter.models import RefusedScan
 from mealservice.elders.models import AbilityLevel, Category, Elder, account_elders
 from mealservice.elders.protection import decrypt_id_number, id_number_lookup_hash
 from mealservice.elders.services import elders_query, linked_elder_ids
@@ -617,3 +618,21 @@ def test_the_demo_elder_and_family_are_warned_of_the_meal_that_does_not_suit_the
         warnings = re.findall(r'"diet-warning">(.*?)</li>', html)
         assert not_low_sugar in warnings, (username, warnings)
         assert not any(w.startswith("软食套餐") for w in warnings), warnings
+
+
+def test_the_demo_manager_sees_an_offline_scan_to_resolve_and_one_was_dismissed(runner, db, app):
+    scans = db.session.scalars(select(RefusedScan).order_by(RefusedScan.key)).all()
+    assert [(s.resolution, s.error_code, s.canteen.name) for s in scans] == [
+        (None, "card_invalid", "北山街道老年食堂"),
+        ("dismissed", "card_invalid", "北山街道老年食堂"),
+    ]
+    assert (scans[0].reported_by, scans[1].resolved_by) == ("cashier", "manager")
+    client = app.test_client()
+    log_in(client, "manager", "demo-manager-2026")
+    client.get("/lang/zh")
+    today = client.get(client.get("/").headers["Location"]).get_data(as_text=True)
+    assert "需要处理的离线扫码" in today and f"refused-scan-{scans[0].id}" in today
+    assert f"refused-scan-{scans[1].id}" not in today
+    # Seeding again adds none.
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert count(db, RefusedScan) == 2

@@ -1,15 +1,19 @@
 """The mistakes a month of real counters makes, planted so the claims and the early
 warnings have something true to show: an offline tablet's second lunch, a card lost
 before it was reported, an elder who died before the family told the community, a
-regular diner who stopped coming."""
+regular diner who stopped coming, and an offline tablet's scans of cards it could not
+read, refused when they were sent: one still open for the manager, one dismissed."""
 
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
+from mealservice.accounts.models import User
 from mealservice.balances.services import top_up
 from mealservice.core.db import db
+from mealservice.counter.models import RefusedScan
+from mealservice.counter.services import dismiss_refused_scan, report_refused_scan
 from mealservice.demo.data import ZONE
 from mealservice.demo.menus import seed_menus
 from mealservice.demo.serving import serve, usual_place
@@ -101,3 +105,33 @@ def plant_absent_regular(canteens: list[Canteen], elder_ids: list[int], today: d
     )
     for day in days:
         serve(place, card, "lunch", datetime.combine(day, time(11, 20), ZONE))
+
+
+def plant_refused_scans(canteen: Canteen, elder_ids: list[int], now: datetime) -> None:
+    """The counter's tablet lost its network this morning and queued two scans whose QR
+    codes it could only half read (a torn card, a cashier's test card); sent later, both
+    were refused as no card. The manager dismissed the test card; the torn card waits on
+    the manager's day, to be looked up and retried, or dismissed."""
+    if db.session.scalar(select(RefusedScan.id).where(RefusedScan.canteen_id == canteen.id)):
+        return
+    cashier = db.session.scalar(select(User).where(User.username == "cashier"))
+    manager = db.session.scalar(select(User).where(User.username == "manager"))
+    torn, test = db.session.scalars(
+        select(Card).where(Card.elder_id.in_(elder_ids[:2])).order_by(Card.elder_id)
+    ).all()[:2]
+    refused = []
+    for n, (card, minutes_ago) in enumerate(((torn, 50), (test, 120)), start=1):
+        scanned_at = now - timedelta(minutes=minutes_ago)
+        report = {
+            "key": f"demo-queued-{n}",
+            "label": f"卡 {card.id[:6]}",
+            # Torn: the end of the code, its signature, is missing.
+            "scan": {"qr_payload": payload_of(card)[:-12], "scanned_at": scanned_at.isoformat()},
+            "scanned_at": scanned_at,
+            "error": {
+                "code": "card_invalid",
+                "message": "Not a valid elder card: the code is damaged.",
+            },
+        }
+        refused.append(report_refused_scan(cashier, canteen, report)[0])
+    dismiss_refused_scan(manager, refused[1], "收银员试扫的测试卡，没有出餐")

@@ -49,6 +49,7 @@ from mealservice.demo.mistakes import (
     plant_late_death,
     plant_late_lost_card,
     plant_offline_double,
+    plant_refused_scans,
 )
 from mealservice.demo.serving import serve, usual_place
 from mealservice.elders.cards import issue_card
@@ -112,6 +113,8 @@ def seed() -> list[dict]:
     seed_deliveries(canteens[MAIN_CANTEEN], elder_ids, now)
     # After the logins: the manager takes it.
     seed_phone_order(canteens[MAIN_CANTEEN], elder_ids, now)
+    # After the logins: the cashier reports them, the manager dismisses one.
+    plant_refused_scans(canteens[MAIN_CANTEEN], elder_ids, now)
     seed_oversight(district, places, now)
     return printed
 
