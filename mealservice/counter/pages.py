@@ -117,7 +117,8 @@ def script_texts() -> dict:
         "offline_recorded": _("Recorded offline: it will be sent when the network is back."),
         "offline_sent": _("The network is back: every scan recorded offline was sent."),
         "offline_sent_refused": _(
-            "The network is back, but %(n)s scans were refused: see “To resolve”."
+            "The network is back: the offline scans were sent, and %(n)s still need"
+            " resolving: see “To resolve”."
         ),
         "offline_banner": _("Offline — %(n)s waiting to upload"),
         "refused_banner": _("%(n)s scans to resolve"),

@@ -14,18 +14,24 @@ window.mealservice = {
   },
 };
 
-// Logging out leaves no names on a shared tablet: the counter's day roster (elders' names)
-// goes. The offline queue stays: scans not yet sent are meals already handed out.
-document.addEventListener("submit", (event) => {
-  if (!event.target.matches("form[data-logout]")) return;
+// A signed-out browser keeps no names on a shared tablet: the counter's day roster (elders'
+// names) goes at logout, and on any page shown to nobody signed in, in case a request of
+// the counter page wrote it again as it was left. The offline queue stays: scans not yet
+// sent are meals already handed out.
+function forgetNames() {
   for (const key of Object.keys(localStorage)) {
     if (key.startsWith("mealservice.offline-roster.") || key.startsWith("mealservice.served-today.")) {
       localStorage.removeItem(key);
     }
   }
+}
+
+document.addEventListener("submit", (event) => {
+  if (event.target.matches("form[data-logout]")) forgetNames();
 });
 
 document.addEventListener("DOMContentLoaded", () => {
+  if (!document.body.hasAttribute("data-signed-in")) forgetNames();
   // A table that scrolls sideways on a phone takes the keyboard's focus, so it can be
   // scrolled without a pointer (axe: scrollable-region-focusable).
   for (const table of document.querySelectorAll("table")) {
