@@ -264,12 +264,14 @@ def open_refused_scans(canteen: Canteen) -> list[RefusedScan]:
 def plan_retry(actor, refused: RefusedScan, scan: dict, slot: str | None = None) -> meals.ScanPlan:
     """Read what recording the refused scan again needs, as the scan endpoint reads it
     (meals.services.plan_scan): `scan` is the stored body as POST .../scans loads it, and
-    `slot`, a person's choice, replaces the one it was queued with. Refusals raise as the
-    scan's own; an already resolved scan is a 409 `scan_resolved`."""
+    `slot`, a person's choice, replaces the one it was queued with. A tablet offline for
+    more than a day queued scans the service then refused as too old: the person vouches
+    for the meal, so its age no longer refuses it. Other refusals raise as the scan's own;
+    an already resolved scan is a 409 `scan_resolved`."""
     _ensure_open(refused)
     if slot is not None:
         scan = {**scan, "slot": slot}
-    return meals.plan_scan(actor, refused.canteen, scan)
+    return meals.plan_scan(actor, refused.canteen, scan, vouched=True)
 
 
 def record_retry(refused: RefusedScan, plan: meals.ScanPlan) -> Meal:

@@ -122,9 +122,14 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     return record_scan(plan_scan(actor, canteen, data, now))
 
 
-def plan_scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> ScanPlan:
-    """Read everything a scan is judged and priced by; refuse what the reads refuse."""
-    moment = _moment_of(canteen, data, now or utcnow())
+def plan_scan(
+    actor, canteen: Canteen, data: dict, now: datetime | None = None, *, vouched: bool = False
+) -> ScanPlan:
+    """Read everything a scan is judged and priced by; refuse what the reads refuse.
+
+    `vouched`: a person records a queued scan the service once refused, so its age does
+    not refuse it (the month's closing still does)."""
+    moment = _moment_of(canteen, data, now or utcnow(), vouched=vouched)
     judged = cards.judge(canteen.district_code, data, moment.at, moment.day)
     plan = ScanPlan(actor, canteen, data, now, moment, judged, judged.problem)
     elder = judged.elder
@@ -350,12 +355,12 @@ def _collect(meal: Meal, payment: dict) -> int | None:
     return None
 
 
-def _moment_of(canteen: Canteen, data: dict, now: datetime) -> Moment:
+def _moment_of(canteen: Canteen, data: dict, now: datetime, *, vouched: bool = False) -> Moment:
     scanned_at = data.get("scanned_at")
     if scanned_at is not None:
         if scanned_at > now + CLOCK_SKEW:
             raise ValidationFailed({"scanned_at": ["The scan time lies in the future."]})
-        if scanned_at < now - OFFLINE_MAX_AGE:
+        if scanned_at < now - OFFLINE_MAX_AGE and not vouched:
             raise ValidationFailed(
                 {"scanned_at": ["Offline scans older than 24 hours are not accepted."]}
             )

@@ -313,15 +313,25 @@ def test_a_retry_refused_again_answers_that_refusal_and_leaves_the_scan_open(db,
     assert db.session.scalars(select(Meal)).all() == []
 
 
-def test_a_retry_of_a_scan_too_old_is_refused_for_its_age_and_stays_open(
-    db, login_as, canteen, card, now
+def test_a_person_records_a_scan_queued_more_than_a_day_ago(
+    db, district, login_as, canteen, card, policy, now
 ):
-    refused = factories.create_refused_scan(canteen, queued_scan(card), code="month_closed")
-    now.shift(timedelta(hours=24))
+    """A tablet offline for more than a day: the service refuses its queued scans as too
+    old, but a person who retries one vouches for the meal, which is recorded."""
+    day = district.local_today()
+    factories.create_menu(canteen, day, "lunch")
+    scan = queued_scan(card)
+    now.shift(timedelta(hours=30))
+    cashier = login_as("cashier")
+    too_old = cashier.post(scans_url(canteen), json={**scan, "slot": "lunch"})
+    assert "scanned_at" in assert_error(too_old, 422, "validation_error")["fields"]
+    refused = factories.create_refused_scan(canteen, scan, code="validation_error")
     manager = login_as("manager")
     response = manager.post(f"/api/v1/refused-scans/{refused.id}/retry", json={"slot": "lunch"})
-    assert "scanned_at" in assert_error(response, 422, "validation_error")["fields"]
-    assert stored(db, refused.id).resolved_at is None
+    assert response.status_code == 201, response.get_json()
+    meal = response.get_json()["meal"]
+    assert (meal["slot"], meal["offline"], meal["date"]) == ("lunch", True, day.isoformat())
+    assert stored(db, refused.id).resolution == "retried"
 
 
 def test_a_retry_names_a_slot_it_cannot_take(manager, canteen):
