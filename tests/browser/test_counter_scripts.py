@@ -87,20 +87,22 @@ def test_a_second_meal_is_found_by_elder_or_by_card_in_the_slot_and_day_alone(pa
 
 def test_the_refused_list_follows_the_service_for_what_was_reported(page):
     """Reported rows resolved elsewhere leave; rows reported from another tablet arrive;
-    a row not yet reported stays whatever the service says."""
+    a row not yet reported, or reported after the list was asked for, stays whatever the
+    answer says."""
     kept = page.evaluate(
         """async () => {
             const { refusedScans } = await import("/static/js/cashier/queue.js");
             localStorage.clear();
             const list = refusedScans(1, () => {});
             list.add({ key: "here-unreported", label: "A" });
-            list.add({ key: "here-reported", label: "B", serverId: 5 });
-            list.add({ key: "resolved-elsewhere", label: "C", serverId: 6 });
+            list.add({ key: "here-reported", label: "B", serverId: 5, reportedAt: 100 });
+            list.add({ key: "resolved-elsewhere", label: "C", serverId: 6, reportedAt: 100 });
+            list.add({ key: "reported-since", label: "E", serverId: 8, reportedAt: 300 });
             list.add({ key: "here-reported", label: "B again", serverId: 5 });
             list.merge([
                 { id: 5, key: "here-reported", label: "B", scanned_at: "x", error_code: "card_invalid", error_message: "" },
                 { id: 7, key: "other-tablet", label: "D", scanned_at: "y", error_code: "month_closed", error_message: "m" },
-            ]);
+            ], 200);
             const again = refusedScans(1, () => {});
             return again.list().map((item) => [item.key, item.label, item.serverId || null]);
         }"""
@@ -108,5 +110,6 @@ def test_the_refused_list_follows_the_service_for_what_was_reported(page):
     assert kept == [
         ["here-unreported", "A", None],
         ["here-reported", "B", 5],
+        ["reported-since", "E", 8],
         ["other-tablet", "D", 7],
     ]

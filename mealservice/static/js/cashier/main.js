@@ -371,14 +371,15 @@ function start(root, facts) {
           message: (item.error && item.error.message) || "" },
       });
       if (result.offline) return;
-      if (result.ok) refused.update(item.key, { serverId: result.body.id });
+      if (result.ok) refused.update(item.key, { serverId: result.body.id, reportedAt: Date.now() });
     }
   }
 
   async function loadRefused() {
     await reportRefused();
+    const askedAt = Date.now();
     const result = await api.refusedScans();
-    if (result.ok && result.body) refused.merge(result.body.items);
+    if (result.ok && result.body) refused.merge(result.body.items, askedAt);
   }
 
   async function retryRefused(item, slot) {

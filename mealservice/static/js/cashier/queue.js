@@ -191,11 +191,14 @@ export function refusedScans(canteenId, onChange) {
     save(list().filter((item) => item.key !== itemKey));
   }
 
-  // The service's open list is the truth for what was reported: one reported from another
-  // tab or tablet is added; one reported here but no longer open was resolved elsewhere.
-  function merge(open) {
+  // The service's open list, as asked for at `askedAt` (ms), is the truth for what was
+  // reported before: one reported from another tab or tablet is added; one reported here
+  // before the question but no longer open was resolved elsewhere. One reported since the
+  // question was asked is not in the answer yet, and stays.
+  function merge(open, askedAt) {
     const openKeys = new Set(open.map((row) => row.key));
-    const kept = list().filter((item) => !item.serverId || openKeys.has(item.key));
+    const kept = list().filter((item) => !item.serverId || openKeys.has(item.key)
+      || item.reportedAt >= askedAt);
     const known = new Set(kept.map((item) => item.key));
     const added = open.filter((row) => !known.has(row.key)).map((row) => ({
       key: row.key,
