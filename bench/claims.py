@@ -1,6 +1,7 @@
 """How fast a month's claims are made, against a floor measured in the same run.
 
     python bench/claims.py [--meals 3000000] [--canteens 300] [--database-url URL] [--explain]
+                           [--profile]
 
 Builds a synthetic district's October 2026 (bench/claims_data.py): --canteens canteens,
 elders eating lunch at their own canteen every day (one in twenty delivered, with its
@@ -18,7 +19,9 @@ meals must add up to the month's, else the exit status is 1. The last line is
 `ratio_to_aggregate_floor=<x> peak_mib=<y>`: claims time over floor time, and the peak of
 Python memory (tracemalloc) while the same checks run once more, untimed. With --explain,
 the totals and each pass of the checks are then timed alone, and their queries' plans
-printed.
+printed. With --profile, the timed run is also profiled (cProfile, which slows it, so the
+ratio of such a run is not the figure) and the 25 costliest calls by cumulative time and
+the statements by kind are printed.
 
 The database at --database-url is emptied first (on PostgreSQL its public schema is
 dropped); the default is a new SQLite file in a temporary folder.
@@ -88,7 +91,7 @@ def main() -> int:
                 " schema and ANALYZE",
                 flush=True,
             )
-            return measure(plan, options.explain)
+            return measure(plan, options.explain, options.profile)
     finally:
         # A month of meals is about 300 bytes each on disk: the default file does not stay.
         shutil.rmtree(workdir, ignore_errors=True)
@@ -101,6 +104,9 @@ def parse_arguments():
     parser.add_argument("--database-url", help="emptied first; default: a new SQLite file")
     parser.add_argument(
         "--explain", action="store_true", help="then time each pass alone and show its plan"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the claims run (cProfile, statements)"
     )
     return parser.parse_args()
 
@@ -230,7 +236,7 @@ def floor_seconds() -> float:
     return elapsed
 
 
-def measure(plan: data.Plan, explain: bool) -> int:
+def measure(plan: data.Plan, explain: bool, profile: bool = False) -> int:
     from sqlalchemy import func, select
 
     from mealservice.claims.anomalies import check_month
@@ -243,11 +249,14 @@ def measure(plan: data.Plan, explain: bool) -> int:
     floor_seconds()  # warms the cache for what follows
     db.session.close()
 
+    profiler, statements = profiled(db.engine) if profile else (None, None)
     started = time.perf_counter()
     with audit.acting("bench"):
         made = make_due_claims(now=NOW)
         db.session.commit()
     claims_time = time.perf_counter() - started
+    if profiler is not None:
+        report_profile(profiler, statements, db.engine)
     db.session.close()
     # Memory apart from time (tracing every allocation slows Python down several times):
     # the same checks and totals once more, traced; writing 300 claims adds nothing that
@@ -289,6 +298,36 @@ def measure(plan: data.Plan, explain: bool) -> int:
         print(f"FAILED: {problem}")
     print(f"ratio_to_aggregate_floor={ratio:.2f} peak_mib={peak / 2**20:.1f}")
     return 1 if problems else 0
+
+
+def profiled(engine):
+    """A running profiler and a tally of the statements the engine runs meanwhile."""
+    import cProfile
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    statements = Counter()
+
+    def count(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements[statement.lstrip().split(None, 1)[0].upper()] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler, (statements, count)
+
+
+def report_profile(profiler, statements, engine) -> None:
+    import pstats
+
+    from sqlalchemy import event
+
+    profiler.disable()
+    tally, listener = statements
+    event.remove(engine, "before_cursor_execute", listener)
+    print("statements: " + " ".join(f"{kind}={n}" for kind, n in tally.most_common()))
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
 
 
 def explain_passes() -> None:
