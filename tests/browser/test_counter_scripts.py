@@ -113,3 +113,23 @@ def test_the_refused_list_follows_the_service_for_what_was_reported(page):
         ["reported-since", "E", 8],
         ["other-tablet", "D", 7],
     ]
+
+
+def test_the_days_meals_keep_the_card_they_were_scanned_from_and_forget_an_undone_one(page):
+    kept = page.evaluate(
+        """async () => {
+            const { servedLog } = await import("/static/js/cashier/queue.js");
+            localStorage.clear();
+            const log = servedLog(1);
+            log.add("2026-11-25", { id: 1, elder_id: 7, card_id: "c7", slot: "lunch" });
+            // The day's list names no card: the scan's card stays.
+            log.add("2026-11-25", { id: 1, elder_id: 7, card_id: null, slot: "lunch" });
+            log.add("2026-11-25", { id: 2, elder_id: 8, card_id: null, slot: "lunch" });
+            log.forget("2026-11-25", 2);
+            return {
+                today: log.read("2026-11-25").map((m) => [m.id, m.card_id]),
+                tomorrow: log.read("2026-11-26"),
+            };
+        }"""
+    )
+    assert kept == {"today": [[1, "c7"]], "tomorrow": []}

@@ -170,6 +170,8 @@ function start(root, facts) {
     if (result.offline) { showRefused(T.network_error); return; }
     if (!result.ok) { showRefused(refusalText(result.body && result.body.error)); return; }
     scans.upsertEntry(entry.key, entryFromMeal(result.body));
+    noteServed(result.body);
+    refreshCardList();  // the roster's meals of the day, without the one undone
     focusScan();
   }
 
@@ -187,7 +189,8 @@ function start(root, facts) {
   // A meal the service recorded, remembered for the day's double-scan warning, with the
   // card it was scanned from when this page scanned it.
   function noteServed(meal, payload) {
-    if (meal.voided_at || !meal.elder) return;
+    if (meal.voided_at) { served.forget(today(timezone), meal.meal_id); return; }
+    if (!meal.elder) return;
     const card = payload ? decodeCard(payload) : null;
     served.add(today(timezone), { id: meal.meal_id, elder_id: meal.elder.id,
       card_id: card ? card.cardId : null, slot: meal.slot, served_at: meal.served_at });

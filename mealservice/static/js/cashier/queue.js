@@ -138,12 +138,21 @@ export function servedLog(canteenId) {
     return log && log.day === day ? log.items : [];
   }
 
+  // A meal seen again (in the day's list, after its scan) keeps the card it was scanned from.
   function add(day, item) {
-    const items = read(day).filter((known) => !(item.id && known.id === item.id));
-    writeStore(key, { day, items: [...items, item] });
+    const known = read(day);
+    const prior = known.find((meal) => item.id && meal.id === item.id);
+    const items = known.filter((meal) => meal !== prior);
+    const card = item.card_id || (prior && prior.card_id) || null;
+    writeStore(key, { day, items: [...items, Object.assign({}, item, { card_id: card })] });
   }
 
-  return { read, add };
+  // An undone meal warns of nothing.
+  function forget(day, id) {
+    writeStore(key, { day, items: read(day).filter((known) => known.id !== id) });
+  }
+
+  return { read, add, forget };
 }
 
 // When the elder already has a meal in the slot on the day, as this page knows it: the
