@@ -2,6 +2,7 @@
 for them, the lunches the live server recorded, and the cashier's way of scanning."""
 
 import io
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,6 +16,7 @@ from mealservice.elders.models import Elder
 from mealservice.elders.services import is_active_on, update_elder
 from mealservice.meals.models import LIVE_ORDER_STATUSES, Meal, Order
 from mealservice.places.models import Canteen
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, site_context
 
 CANTEEN = "北山街道老年食堂"
 JSQR = Path(__file__).resolve().parents[2] / "mealservice/static/vendor/jsQR.js"
@@ -123,3 +125,27 @@ def y4m_of(payload: str, width: int = 640, height: int = 480, frames: int = 10) 
     for _ in range(frames):
         out.write(b"FRAME\n" + luma + chroma + chroma)
     return out.getvalue()
+
+
+@contextmanager
+def camera_filming(browser, site, payload: str, tmp_path):
+    """A phone-sized page, camera allowed, in a Chromium of its own whose fake camera films
+    the card (the fake camera is chosen when Chromium starts)."""
+    video = tmp_path / "card.y4m"
+    video.write_bytes(y4m_of(payload))
+    camera_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_FLAGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        context = site_context(
+            camera_browser, site, viewport={"width": 390, "height": 844}, permissions=["camera"]
+        )
+        yield context.new_page()
+    finally:
+        camera_browser.close()

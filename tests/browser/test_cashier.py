@@ -7,16 +7,15 @@ import pytest
 from playwright.sync_api import expect
 
 from mealservice.core.i18n import yuan
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, site_context
 from tests.browser.counter import (
     JSQR,
+    camera_filming,
     canteen_id,
     fresh_payload,
     hungry_elders,
     lunches_of,
     open_cashier,
     scan_like_a_scanner,
-    y4m_of,
 )
 from tests.browser.helpers import log_in, serious_violations
 
@@ -281,26 +280,7 @@ def test_the_camera_reads_a_card(counter, browser, demo_site, tmp_path):
     # Linux Chromium has no BarcodeDetector: the page decodes with the vendored jsQR.
     assert JSQR.exists(), "run `make vendor` to fetch jsQR"
     elder = hungry_elders(counter, 1)[0]
-    video = tmp_path / "card.y4m"
-    video.write_bytes(y4m_of(fresh_payload(counter, elder)))
-    # A browser of its own: the fake camera is chosen when Chromium starts.
-    camera_browser = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            *CHROMIUM_FLAGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ],
-    )
-    try:
-        context = site_context(
-            camera_browser,
-            demo_site,
-            viewport={"width": 390, "height": 844},
-            permissions=["camera"],
-        )
-        page = context.new_page()
+    with camera_filming(browser, demo_site, fresh_payload(counter, elder), tmp_path) as page:
         log_in(page, "cashier")
         open_cashier(page)
         page.get_by_test_id("camera-button").click()
@@ -308,8 +288,6 @@ def test_the_camera_reads_a_card(counter, browser, demo_site, tmp_path):
             "data-state", "served", timeout=15_000
         )
         expect(page.get_by_test_id("elder-name")).to_contain_text(elder.name)
-    finally:
-        camera_browser.close()
     assert len(lunches_of(counter, elder)) == 1
 
 

@@ -21,13 +21,13 @@ from mealservice.counter.services import register_terminal
 from mealservice.elders.card_codec import CardClaims, encode_card
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, open_counter
 from tests.browser.counter import (
+    camera_filming,
     canteen_of,
     fresh_payload,
     hungry_elders,
     lunches_of,
     open_cashier,
     scan_like_a_scanner,
-    y4m_of,
 )
 from tests.browser.helpers import log_in
 
@@ -351,40 +351,19 @@ def test_a_counter_tablet_started_without_network_still_scans(
 
 def test_the_camera_reads_a_card_offline(counter, browser, demo_site, tmp_path):
     elder = hungry_elders(counter, 1)[0]
-    video = tmp_path / "card.y4m"
-    video.write_bytes(y4m_of(fresh_payload(counter, elder)))
-    camera_browser = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            *CHROMIUM_FLAGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ],
-    )
-    try:
-        context = camera_browser.new_context(
-            locale="zh-CN",
-            base_url=demo_site.url,
-            viewport={"width": 390, "height": 844},
-            permissions=["camera"],
-        )
-        context.clock.install(time=clock.utcnow())
-        page = context.new_page()
+    with camera_filming(browser, demo_site, fresh_payload(counter, elder), tmp_path) as page:
         log_in(page, "cashier")
         open_cashier(page)
         ready_for_an_outage(page)
-        context.set_offline(True)
+        page.context.set_offline(True)
         # jsQR was kept by the service worker: the camera reads the card without network.
         page.get_by_test_id("camera-button").click()
         expect(page.get_by_test_id("answer")).to_have_attribute(
             "data-state", "pending", timeout=15_000
         )
         expect(page.get_by_test_id("elder-name")).to_have_text(elder.name)
-        context.set_offline(False)
+        page.context.set_offline(False)
         expect_uploaded(page)
-    finally:
-        camera_browser.close()
     assert [meal.offline for meal in lunches_of(counter, elder)] == [True]
 
 
