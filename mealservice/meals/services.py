@@ -9,8 +9,8 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from mealservice.balances import services as balances
 from mealservice.core.auth import ensure_canteen_in_scope
@@ -317,9 +317,38 @@ def record_meal(meal: Meal, payment: dict | None = None) -> Meal:
                 limits.release_subsidized(meal.elder_id, meal.date)
                 meal.holds_subsidy = False
     meal.balance_after_fen = None if payment is None else _collect(meal, payment)
-    db.session.add(meal)
-    db.session.flush()
+    _insert(meal)
     return meal
+
+
+# A meal's columns but its id, and the INSERT that writes them, built once: every meal
+# recorded runs it.
+MEAL_COLUMNS = tuple(column for column in Meal.__table__.columns if column.key != "id")
+INSERT_MEAL = insert(Meal.__table__)
+
+
+def _insert(meal: Meal) -> None:
+    """Write the meal by one Core INSERT instead of the unit of work, whose bookkeeping
+    was an eighth of a scan's time, then put it in the session as if just loaded, every
+    column set: whoever reads it next (the answer) costs no query. The database's
+    triggers on meals (the audit row, the closed month) fire all the same."""
+    values = {}
+    for column in MEAL_COLUMNS:
+        if column.key in meal.__dict__:
+            value = meal.__dict__[column.key]
+        elif column.default is None:
+            value = None
+        elif column.default.is_callable:
+            value = column.default.arg(None)
+        else:
+            value = column.default.arg
+        values[column.key] = value
+        setattr(meal, column.key, value)
+    # Whatever else the session holds goes first, as the unit of work would have ordered it.
+    db.session.flush()
+    meal.id = db.session.execute(INSERT_MEAL, values).inserted_primary_key[0]
+    make_transient_to_detached(meal)
+    db.session.add(meal)
 
 
 def _collect(meal: Meal, payment: dict) -> int | None:
