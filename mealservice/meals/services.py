@@ -37,6 +37,7 @@ from mealservice.menus.services import release_seat, take_seat
 from mealservice.places import registry
 from mealservice.places.models import Canteen, nearest_slot, slot_at
 from mealservice.places.registry import ensure_month_open
+from mealservice.places.services import CounterCanteen, counter_canteen
 from mealservice.policy import pricing
 from mealservice.policy.services import current_version, is_holiday, pricing_policies
 
@@ -98,7 +99,7 @@ class ScanPlan:
     booking it serves or the menu, option and policy it is priced under."""
 
     actor: object
-    canteen: Canteen
+    canteen: CounterCanteen
     data: dict
     now: datetime | None
     moment: Moment
@@ -119,11 +120,16 @@ def scan(actor, canteen: Canteen, data: dict, now: datetime | None = None) -> Me
     `now` is the clock's reading; only the demo loader, replaying a week, sets it. The
     counter's request reads with `plan_scan` and writes with `record_scan`, holding the
     SQLite write lock only for the second (core.db.start_writing between the two)."""
-    return record_scan(plan_scan(actor, canteen, data, now))
+    return record_scan(plan_scan(actor, counter_canteen(canteen.id), data, now))
 
 
 def plan_scan(
-    actor, canteen: Canteen, data: dict, now: datetime | None = None, *, vouched: bool = False
+    actor,
+    canteen: CounterCanteen,
+    data: dict,
+    now: datetime | None = None,
+    *,
+    vouched: bool = False,
 ) -> ScanPlan:
     """Read everything a scan is judged and priced by; refuse what the reads refuse.
 
@@ -236,7 +242,9 @@ def record_scan(plan: ScanPlan) -> Meal:
     return _record(actor, canteen, meal, data)
 
 
-def _counter_meal(actor, canteen: Canteen, card, elder: Elder, moment: Moment, **fields) -> dict:
+def _counter_meal(
+    actor, canteen: CounterCanteen, card, elder: Elder, moment: Moment, **fields
+) -> dict:
     """What a dine-in meal served at this counter now (or at an offline scan's moment)
     says of itself, as keyword arguments of a Meal."""
     # The loaded elder itself beside its id: the answer reads it, and a relationship given
@@ -257,7 +265,7 @@ def _counter_meal(actor, canteen: Canteen, card, elder: Elder, moment: Moment, *
     )
 
 
-def _record(actor, canteen: Canteen, meal: Meal, data: dict) -> Meal:
+def _record(actor, canteen: CounterCanteen, meal: Meal, data: dict) -> Meal:
     """Record a meal served at the counter, collecting what the elder owes there."""
     record_meal(meal, data.get("payment") or {})
     if meal.balance_after_fen is not None:
@@ -279,7 +287,9 @@ def _record(actor, canteen: Canteen, meal: Meal, data: dict) -> Meal:
     return meal
 
 
-def _serve_booking(actor, canteen: Canteen, card, booking: Order, moment: Moment, data: dict):
+def _serve_booking(
+    actor, canteen: CounterCanteen, card, booking: Order, moment: Moment, data: dict
+):
     """The elder booked this meal: the booking's option, seat and price win, and only what
     is still owed is collected. None when the booking was closed meanwhile."""
     holds = consume_booking(booking, moment.at)
@@ -384,7 +394,9 @@ def _collect(meal: Meal, payment: dict) -> int | None:
     return None
 
 
-def _moment_of(canteen: Canteen, data: dict, now: datetime, *, vouched: bool = False) -> Moment:
+def _moment_of(
+    canteen: CounterCanteen, data: dict, now: datetime, *, vouched: bool = False
+) -> Moment:
     scanned_at = data.get("scanned_at")
     if scanned_at is not None:
         if scanned_at > now + CLOCK_SKEW:
@@ -394,13 +406,12 @@ def _moment_of(canteen: Canteen, data: dict, now: datetime, *, vouched: bool = F
                 {"scanned_at": ["Offline scans older than 24 hours are not accepted."]}
             )
     at = scanned_at or now
-    district = canteen.district
-    local = district.local(at)
+    local = canteen.local(at)
     hhmm = local.strftime("%H:%M")
-    slot = data.get("slot") or slot_at(district.slot_windows, hhmm)
+    slot = data.get("slot") or slot_at(canteen.slot_windows, hhmm)
     if slot is None and scanned_at is not None:
         # A queued offline scan is a meal already handed out: its hour never refuses it.
-        slot = nearest_slot(district.slot_windows, hhmm)
+        slot = nearest_slot(canteen.slot_windows, hhmm)
     if slot is None:
         raise ValidationFailed(
             {"slot": [f"{local:%H:%M} is outside every meal window; name the slot."]}
@@ -409,7 +420,7 @@ def _moment_of(canteen: Canteen, data: dict, now: datetime, *, vouched: bool = F
 
 
 def _menu_and_option(
-    canteen: Canteen, moment: Moment, option_id: int | None
+    canteen: Canteen | CounterCanteen, moment: Moment, option_id: int | None
 ) -> tuple[Menu | None, MenuOption | None]:
     menu = (
         db.session.scalars(
@@ -477,7 +488,7 @@ def facts_of_elder(elder: Elder) -> pricing.ElderFacts:
 
 
 def facts_of_meal(
-    canteen: Canteen,
+    canteen: Canteen | CounterCanteen,
     elder: Elder,
     moment: Moment,
     price_fen: int,
