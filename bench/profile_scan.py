@@ -1,6 +1,6 @@
 """Where one scan's time goes: cProfile over scans served in-process.
 
-    python bench/profile_scan.py [--scans 400] [--database-url URL] [--top 25]
+    python bench/profile_scan.py [--scans 400] [--database-url URL] [--top 25] [--dump FILE]
 
 Builds bench/scan.py's synthetic district (smaller by default), then serves --scans scans
 through the WSGI app in this process, as production configures it, under cProfile. Prints
@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--database-url", help="emptied first; default: a new SQLite file")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--statements", action="store_true", help="print one scan's SQL")
+    parser.add_argument("--dump", metavar="FILE", help="also write the profile for pstats")
     options = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mealservice-profile-"))
@@ -81,6 +82,10 @@ def main() -> int:
     stats = pstats.Stats(profile)
     total = sum(row[2] for row in stats.stats.values())
     print(f"{options.scans} scans: {1000 * total / options.scans:.2f} ms of profiled time each")
+    # Calls, unlike time, hold steady on a loaded machine: the figure to compare across runs.
+    print(f"function calls a scan: {stats.total_calls / options.scans:.0f}")
+    if options.dump:
+        stats.dump_stats(options.dump)
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(order).print_stats(options.top)

@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 
 from flask import current_app, session
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mealservice.accounts.models import ApiToken, User
@@ -22,7 +21,7 @@ from mealservice.core.auth import (
     visible_roles,
 )
 from mealservice.core.clock import utcnow
-from mealservice.core.db import add_unique, db
+from mealservice.core.db import UTCDateTime, add_unique, db
 from mealservice.core.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from mealservice.elders.services import elders_in_reach, link_elders
 from mealservice.places.models import Canteen, District
@@ -83,19 +82,25 @@ def issue_token(user: User, ttl: timedelta) -> tuple[str, datetime]:
     return token, expires_at
 
 
-# Built once: every API call with a bearer token runs it.
-TOKEN_WITH_USER = (
-    select(ApiToken)
-    .options(joinedload(ApiToken.user))
-    .where(ApiToken.token_hash == bindparam("token_hash"))
+# Built once: every API call with a bearer token runs it. The token is judged in SQL and
+# only its user loaded: one entity to build instead of a token with its user joined on.
+USER_OF_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now", type_=UTCDateTime),
+        User.active.is_(True),
+    )
 )
+
+TOKEN = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(TOKEN_WITH_USER, {"token_hash": hash_token(token)})
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
-        return None
-    return row.user if row.user.active else None
+    """The active user a live token (neither revoked nor expired) belongs to, else None."""
+    return db.session.scalar(USER_OF_TOKEN, {"token_hash": hash_token(token), "now": utcnow()})
 
 
 def user_for_session(user_id: int, epoch: int | None) -> User | None:
@@ -125,7 +130,7 @@ def sign_out() -> None:
 
 
 def revoke_token(token: str) -> None:
-    row = db.session.scalar(TOKEN_WITH_USER, {"token_hash": hash_token(token)})
+    row = db.session.scalar(TOKEN, {"token_hash": hash_token(token)})
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
 

@@ -17,6 +17,7 @@ from flask_limiter.util import get_remote_address
 
 from mealservice.accounts.passwords import PasswordRefused
 from mealservice.core.auth import current_user
+from mealservice.core.security import rate_limited
 from mealservice.extensions import limiter
 
 
@@ -86,7 +87,7 @@ address_attempts = limiter.shared_limit(
 
 def limit_logins(view):
     """Both limits on a login view (the page's form or the API's token request)."""
-    return address_attempts(account_failures(view))
+    return rate_limited(address_attempts(account_failures(view)))
 
 
 # A wrong current password is a guess at the password like a failed login: as many are
@@ -114,7 +115,7 @@ def limit_password_changes(on_locked=None):
     a locked account itself (a page saying why); else the 429 goes to the error handlers."""
 
     def decorate(view):
-        limited = password_failures(view)
+        limited = rate_limited(password_failures(view))
         if on_locked is None:
             return limited
 
@@ -125,6 +126,6 @@ def limit_password_changes(on_locked=None):
             except RateLimitExceeded as exc:
                 return on_locked(exc)
 
-        return answering_locks
+        return rate_limited(answering_locks)
 
     return decorate

@@ -18,7 +18,7 @@ reads from the database, so the triggers always match the tables as they stand."
 import contextlib
 import contextvars
 
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
@@ -291,6 +291,10 @@ def configure(engine: Engine) -> None:
 
 
 def _name_actor_when_beginning(_session, _transaction, connection) -> None:
+    # While the request's caller is being looked up, the look-up's transaction waits to be
+    # named by name_actor_now: once, with the caller, instead of as nobody and again.
+    if has_request_context() and g.get("audit_actor_pending"):
+        return
     name_actor_on(connection)
 
 
@@ -316,12 +320,25 @@ def name_actor_on(connection: Connection) -> None:
         )
 
 
-def name_actor_now(username: str) -> None:
-    """Once the caller is known (the request's first query looks them up): name them for
-    the rest of the request, and in the transaction that query began."""
-    from flask import g
+@contextlib.contextmanager
+def actor_awaited():
+    """Around the look-up of the request's caller: the transaction the look-up begins is
+    not named as it begins, when nobody is known yet, but once by name_actor_now after it
+    (the look-up only reads). A look-up that fails leaves the request's later
+    transactions named as they begin."""
+    g.audit_actor_pending = True
+    try:
+        yield
+    finally:
+        g.audit_actor_pending = False
 
-    g.audit_actor = username
+
+def name_actor_now(username: str | None) -> None:
+    """Once the caller is known (the request's first query looks them up; None: nobody
+    signed in): name them for the rest of the request, and in the transaction that query
+    began."""
+    if username is not None:
+        g.audit_actor = username
     session = db.session()
     if session.in_transaction():
         name_actor_on(session.connection())

@@ -1,5 +1,5 @@
 """Per-worker caches of data that changes rarely (policies, holidays, the blacklist, the
-months closed to meals), each checked against a version stamp the database keeps.
+months closed to meals, the places), each checked against a version stamp the database keeps.
 
 Every write to a stamped table, by any path (the ORM, Core, raw SQL, another worker,
 another node, a migration, PostgreSQL's TRUNCATE), sets its stamp to a new random number

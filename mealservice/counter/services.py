@@ -23,6 +23,7 @@ from mealservice.meals import services as meals
 from mealservice.meals.models import Meal, PaymentMethod
 from mealservice.menus.models import Menu, MenuStatus
 from mealservice.places.models import Canteen, Slot
+from mealservice.places.services import counter_canteen
 from mealservice.policy import pricing
 from mealservice.policy.services import pricing_policies
 
@@ -271,7 +272,7 @@ def plan_retry(actor, refused: RefusedScan, scan: dict, slot: str | None = None)
     _ensure_open(refused)
     if slot is not None:
         scan = {**scan, "slot": slot}
-    return meals.plan_scan(actor, refused.canteen, scan, vouched=True)
+    return meals.plan_scan(actor, counter_canteen(refused.canteen_id), scan, vouched=True)
 
 
 def record_retry(refused: RefusedScan, plan: meals.ScanPlan) -> Meal:

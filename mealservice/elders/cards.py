@@ -20,6 +20,7 @@ from mealservice.core.errors import ApiError, Conflict, NotFound, ValidationFail
 from mealservice.elders.card_codec import CardClaims, InvalidCard, decode_card, encode_card
 from mealservice.elders.models import Card, Elder, ElderStatus
 from mealservice.elders.services import elders_query, is_active_on
+from mealservice.places.models import Community
 
 
 def signing_key() -> Ed25519PrivateKey:
@@ -174,9 +175,10 @@ CARD_AND_NEWEST_GENERATION = (
         )
         .scalar_subquery(),
     )
-    # The elder's community too: the answer gives the elder's age, which its district's
-    # date decides.
-    .options(joinedload(Card.elder).joinedload(Elder.community))
+    # The elder's community and its district too: the answer gives the elder's age, which
+    # the district's date decides (the counter's canteen is no ORM object that would have
+    # brought the district into the session).
+    .options(joinedload(Card.elder).joinedload(Elder.community).joinedload(Community.district))
     .where(Card.id == bindparam("card_id"))
 )
 

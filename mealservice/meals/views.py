@@ -33,7 +33,7 @@ from mealservice.meals.schemas import (
     StandingOrderQuery,
     VoidIn,
 )
-from mealservice.places.services import get_canteen
+from mealservice.places.services import get_canteen, get_counter_canteen
 
 blp = Blueprint(
     "meals",
@@ -46,7 +46,7 @@ blp = Blueprint(
 @blp.route("/canteens/<id:canteen_id>/scans")
 class Scans(MethodView):
     @reads_first
-    @blp.requires("meals.scan", 409, 422, scope=get_canteen)
+    @blp.requires("meals.scan", 409, 422, scope=get_counter_canteen)
     @blp.doc(parameters=[HEADER_DOC])
     @idempotent
     @blp.arguments(ScanIn)
@@ -62,7 +62,7 @@ class Scans(MethodView):
         signature, and any other refusal becomes a meal marked `conflict`. A scan by
         `elder_id` is written to the personal-data access log."""
         user = current_user()
-        plan = services.plan_scan(user, get_canteen(user, canteen_id), data)
+        plan = services.plan_scan(user, get_counter_canteen(user, canteen_id), data)
         # The reads are done: on SQLite the write lock is held only for the writes.
         start_writing()
         return services.record_scan(plan)

@@ -1,6 +1,12 @@
 """Districts, communities and canteens, registered against the policy standards."""
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import bindparam, select
 
 from mealservice.core.auth import (
     canteen_scope,
@@ -13,6 +19,7 @@ from mealservice.core.auth import (
 )
 from mealservice.core.db import add_unique, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
+from mealservice.core.stamps import StampedCache
 from mealservice.places.geo import bounding_box, distance_m
 from mealservice.places.models import (
     DEFAULT_SLOT_WINDOWS,
@@ -186,6 +193,66 @@ def update_canteen(user, canteen: Canteen, changes: dict) -> Canteen:
 
 def get_canteen(user, canteen_id: int) -> Canteen:
     canteen = db.session.get(Canteen, canteen_id)
+    if canteen is None:
+        raise NotFound("canteen")
+    ensure_canteen_in_scope(user, canteen)
+    return canteen
+
+
+@dataclass(frozen=True)
+class CounterCanteen:
+    """What a scan needs of its canteen, as plain values a worker keeps across requests:
+    the ids that scope and record the meal, and its district's clock (zone and meal
+    windows). The ORM's Canteen, loaded on every scan, cost a query and its loading."""
+
+    id: int
+    district_code: str
+    zone: ZoneInfo
+    slot_windows: MappingProxyType
+
+    def local(self, moment: datetime) -> datetime:
+        """A moment as the district's clocks show it (District.local)."""
+        return moment.astimezone(self.zone)
+
+
+# Districts and canteens change a few times a year; every scan reads its canteen
+# (core.stamps: the "places" stamp, renewed by every write to either table).
+_COUNTER_CANTEENS = StampedCache("places")
+
+COUNTER_CANTEEN = (
+    select(Canteen.id, Canteen.district_code, District.timezone, District.slot_windows)
+    .join(District, District.code == Canteen.district_code)
+    .where(Canteen.id == bindparam("canteen_id"))
+)
+
+
+def counter_canteen(canteen_id: int) -> CounterCanteen | None:
+    """The canteen as the counter sees it (None when there is none), from this worker's
+    cache while the places stamp holds."""
+    # A district without a zone follows the service's setting: part of the key.
+    default_zone = current_app.config["TIMEZONE"]
+    return _COUNTER_CANTEENS.get(
+        (canteen_id, default_zone), lambda: _load_counter_canteen(canteen_id, default_zone)
+    )
+
+
+def _load_counter_canteen(canteen_id: int, default_zone: str) -> CounterCanteen | None:
+    row = db.session.execute(COUNTER_CANTEEN, {"canteen_id": canteen_id}).first()
+    if row is None:
+        return None
+    return CounterCanteen(
+        id=row.id,
+        district_code=row.district_code,
+        zone=ZoneInfo(row.timezone or default_zone),
+        slot_windows=MappingProxyType(
+            {slot: tuple(window) for slot, window in row.slot_windows.items()}
+        ),
+    )
+
+
+def get_counter_canteen(user, canteen_id: int) -> CounterCanteen:
+    """get_canteen for the counter's scan: the same 404s, the plain value."""
+    canteen = counter_canteen(canteen_id)
     if canteen is None:
         raise NotFound("canteen")
     ensure_canteen_in_scope(user, canteen)

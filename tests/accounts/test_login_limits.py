@@ -92,6 +92,20 @@ def test_too_many_attempts_from_one_address_are_refused(database_url, db):
     assert "address" in error["message"]
 
 
+def test_only_the_login_and_password_views_meet_the_limiter(database_url, db):
+    # A default limit would count every request; the limiter is asked on the login and
+    # password views alone, so the rest of the service never meets it.
+    client = limited_app(
+        database_url,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_DEFAULT="1 per minute",
+        LOGIN_ATTEMPTS_PER_ADDRESS="1 per minute",
+    ).test_client()
+    assert [client.get("/healthz").status_code for _ in range(3)] == [200, 200, 200]
+    token_request(client, "user-1", "guess-1234")
+    assert_error(token_request(client, "user-2", "guess-1234"), 429, "rate_limited")
+
+
 def test_the_login_page_and_the_api_share_the_count_and_the_page_says_why(database_url, db):
     app = limited_app(database_url)
     page = app.test_client()

@@ -193,3 +193,33 @@ def test_a_requests_statements_end_at_its_deadline_on_postgresql(app, db, monkey
     # The scheduler and the command line have no deadline.
     with app.app_context(), Session(db.engine) as job:
         job.execute(text("SELECT pg_sleep(0.4)"))
+
+
+def test_the_callers_look_up_is_named_once_after_it_on_postgresql(app, db):
+    """A request's first transaction begins with the look-up of its caller: it is named
+    (actor, clock, deadline) once the caller is known, by the current-user loader, not
+    first as nobody and then again. Any other transaction is named as it begins."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from mealservice.core.audit import actor_awaited
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the actor is named by set_config on PostgreSQL only")
+    settings = []
+
+    def note(_conn, _cursor, statement, *_args):
+        if "set_config" in statement:
+            settings.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        with app.test_request_context("/api/v1/canteens"):
+            with Session(db.engine) as looking_up, actor_awaited():
+                looking_up.execute(text("SELECT 1"))
+            assert settings == []
+            with Session(db.engine) as later:
+                later.execute(text("SELECT 1"))
+            assert len(settings) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)

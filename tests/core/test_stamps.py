@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, delete, insert, text
 from config import normalise_database_url
 from mealservice.core import stamps
 from mealservice.places import registry
-from mealservice.places.models import BlacklistEntry, MonthClosure
+from mealservice.places.models import BlacklistEntry, District, MonthClosure
 from mealservice.policy import services as policy
 from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
 from tests import factories
@@ -79,6 +79,21 @@ def test_every_write_to_a_stamped_table_gives_its_stamp_a_new_value(db, district
         "month_closures": [
             insert(MonthClosure).values(canteen_id=canteen.id, month="2026-10"),
             delete(MonthClosure),
+        ],
+        "places": [
+            insert(District).values(code="990099", name="其他区", slot_windows={}, standards={}),
+            text("UPDATE districts SET name = '其他' WHERE code = '990099'"),
+            text("UPDATE canteens SET phone = '0571-0000'"),
+            text(
+                "INSERT INTO canteens (name, kind, district_code, community_id, seats_per_meal,"
+                " dining_area_m2, functions, operator_type, address, lat, lng,"
+                " monthly_operating_subsidy_fen, created_at, filing_status)"
+                " SELECT 'copy', kind, district_code, community_id, seats_per_meal,"
+                " dining_area_m2, functions, operator_type, address, lat, lng,"
+                " monthly_operating_subsidy_fen, created_at, filing_status FROM canteens"
+            ),
+            text("DELETE FROM canteens WHERE name = 'copy'"),
+            delete(District).where(District.code == "990099"),
         ],
     }
     for name, statements_of_name in writes.items():

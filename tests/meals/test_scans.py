@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, func, select, update
+from sqlalchemy import JSON, bindparam, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from mealservice.balances.services import balance_of, top_up
@@ -22,6 +22,7 @@ from mealservice.elders.protection import decrypt_id_number
 from mealservice.meals.models import Meal, SlotTally, SubsidyTally
 from mealservice.places.models import nearest_slot, slot_at
 from mealservice.places.registry import add_to_blacklist
+from mealservice.places.services import counter_canteen
 from tests import factories
 from tests.core.test_errors import assert_error
 
@@ -521,6 +522,80 @@ def test_without_a_slot_the_window_of_the_scan_time_decides(db, cashier, canteen
     )
 
 
+# The canteen and its district's clock come from the workers' cache (places.services,
+# the "places" stamp): a write to them by any path is seen by the next scan, a write
+# rolled back is not.
+
+
+def _move_canteen(db, canteen, how: str) -> None:
+    """Into another district, as only a hand or a migration could: out of the reach of
+    the district's staff."""
+    elsewhere = factories.create_district()
+    community = factories.create_community(elsewhere)
+    with db.session.begin_nested() as savepoint:
+        if how == "orm":
+            canteen.district_code, canteen.community_id = elsewhere.code, community.id
+            db.session.flush()
+        else:
+            db.session.execute(
+                text(
+                    "UPDATE canteens SET district_code = :code, community_id = :community"
+                    " WHERE id = :id"
+                ),
+                {"code": elsewhere.code, "community": community.id, "id": canteen.id},
+            )
+        if how == "rolled back":
+            assert counter_canteen(canteen.id).district_code == elsewhere.code
+            savepoint.rollback()
+
+
+@pytest.mark.parametrize("how", ["orm", "sql"])
+def test_a_canteen_moved_by_any_path_is_seen_by_the_next_scan(
+    db, cashier, canteen, district, lunch, policy, how
+):
+    first, second = (
+        factories.create_card(factories.create_elder(district, canteen.community)) for _ in range(2)
+    )
+    assert scan(cashier, canteen, first).status_code == 201  # the cache holds the canteen
+    _move_canteen(db, canteen, how)
+    assert_error(scan(cashier, canteen, second), 404, "not_found")
+
+
+def test_a_rolled_back_write_to_a_canteen_is_not_seen_by_the_next_scan(
+    db, cashier, canteen, district, lunch, policy
+):
+    first, second = (
+        factories.create_card(factories.create_elder(district, canteen.community)) for _ in range(2)
+    )
+    assert scan(cashier, canteen, first).status_code == 201
+    _move_canteen(db, canteen, "rolled back")
+    assert counter_canteen(canteen.id).district_code == district.code
+    assert scan(cashier, canteen, second).status_code == 201
+
+
+@pytest.mark.now("2026-11-25T14:10:00+08:00")
+@pytest.mark.parametrize("how", ["orm", "sql"])
+def test_a_districts_meal_window_changed_by_any_path_is_seen_by_the_next_scan(
+    db, cashier, canteen, district, card, lunch, policy, how
+):
+    unnamed = {"qr_payload": payload_of(card)}
+    assert_error(cashier.post(scans_url(canteen), json=unnamed), 422, "validation_error")
+    windows = {**district.slot_windows, "lunch": ["10:30", "14:30"]}
+    if how == "orm":
+        district.slot_windows = windows
+        db.session.flush()
+    else:
+        db.session.execute(
+            text("UPDATE districts SET slot_windows = :windows WHERE code = :code").bindparams(
+                bindparam("windows", type_=JSON)
+            ),
+            {"windows": windows, "code": district.code},
+        )
+    response = cashier.post(scans_url(canteen), json=unnamed)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["slot"] == "lunch"
+
+
 def test_the_nearest_window_is_counted_to_its_nearest_edge_within_the_day():
     windows = {"breakfast": ["06:00", "09:30"], "lunch": ["10:30", "13:30"]}
     windows["dinner"] = ["16:30", "19:30"]
@@ -934,8 +1009,8 @@ def test_a_scan_is_one_transaction_on_postgresql_and_reads_no_near_static_table(
 ):
     """SQLite splits a scan in a read transaction and a write one, so that the write lock
     is held only for the writes; PostgreSQL's reads wait for no writer, so a scan is one
-    transaction there. Policies, holidays, the blacklist and closed months come from the
-    workers' caches once warm (core.stamps)."""
+    transaction there. Policies, holidays, the blacklist, closed months and the canteen
+    with its district come from the workers' caches once warm (core.stamps)."""
     statements, commits = [], []
 
     def note(_conn, _cursor, statement, *_args):
@@ -948,10 +1023,12 @@ def test_a_scan_is_one_transaction_on_postgresql_and_reads_no_near_static_table(
         statements.clear()
         commits.clear()
         card = factories.create_card(factories.create_elder(district, canteen.community))
+        # The test's own reads (the canteen's id for the URL, the card) before listening.
+        url, body = scans_url(canteen), {"qr_payload": payload_of(card), "slot": "lunch"}
         event.listen(_db.engine, "before_cursor_execute", note)
         event.listen(_db.session, "after_commit", committed)
         try:
-            assert scan(cashier, canteen, card).status_code == 201
+            assert cashier.post(url, json=body).status_code == 201
         finally:
             event.remove(_db.engine, "before_cursor_execute", note)
             event.remove(_db.session, "after_commit", committed)
@@ -960,5 +1037,14 @@ def test_a_scan_is_one_transaction_on_postgresql_and_reads_no_near_static_table(
     scanned()
     assert len(commits) == (1 if _db.engine.dialect.name == "postgresql" else 2)
     # The write phase's re-check of the version in force stays: it is the guard.
-    near_static = ("policy_tiers", "holidays", "blacklist_entries", "month_closures")
+    near_static = (
+        "policy_tiers",
+        "holidays",
+        "blacklist_entries",
+        "month_closures",
+        # The canteen and its district are not read: the card's statement joins the elder's
+        # district (for the answer's age), not the canteen's.
+        "FROM canteens",
+        "FROM districts",
+    )
     assert not [s for s in statements if any(table in s for table in near_static)], statements
