@@ -139,22 +139,29 @@ def _room_to_aggregate() -> None:
 def _menu_pass(first: date, last: date, canteen_ids) -> tuple[dict[int, dict], list[Anomaly]]:
     _room_to_aggregate()
     subsidized = or_(Meal.subsidy_fen > 0, Meal.delivery_subsidy_fen > 0)
-    per_menu = db.session.execute(
+    per_menu = (
         select(
             Meal.canteen_id,
             Meal.menu_id,
-            func.count(),
-            func.sum(case((subsidized, 1), else_=0)),
-            func.sum(Meal.subsidy_fen),
-            func.sum(Meal.delivery_subsidy_fen),
-            func.sum(case((Meal.channel == "dine_in", 1), else_=0)),
+            func.count().label("meals"),
+            func.sum(case((subsidized, 1), else_=0)).label("subsidized_meals"),
+            func.sum(Meal.subsidy_fen).label("subsidy"),
+            func.sum(Meal.delivery_subsidy_fen).label("delivery"),
+            func.sum(case((Meal.channel == "dine_in", 1), else_=0)).label("dine_in"),
         )
         .where(*claimed_meals(first, last, canteen_ids))
         .group_by(Meal.canteen_id, Meal.menu_id)
+        .subquery()
+    )
+    # The menus' seats come with their counts: looking them up apart took one query per
+    # few hundred menus, each with as many parameters, slower than the aggregate itself.
+    rows = db.session.execute(
+        select(per_menu, Menu.seats).outerjoin(Menu, Menu.id == per_menu.c.menu_id)
     ).all()
     totals: dict[int, dict] = {}
     served: dict[int, int] = {}
-    for canteen_id, menu_id, meals, subsidized_meals, subsidy, delivery, dine_in in per_menu:
+    full: dict[int, int] = {}
+    for canteen_id, menu_id, meals, subsidized_meals, subsidy, delivery, dine_in, seats in rows:
         sums = totals.setdefault(
             canteen_id,
             {"meals": 0, "subsidized_meals": 0, "meal_subsidy_fen": 0, "delivery_subsidy_fen": 0},
@@ -165,20 +172,15 @@ def _menu_pass(first: date, last: date, canteen_ids) -> tuple[dict[int, dict], l
         sums["delivery_subsidy_fen"] += int(delivery)
         if menu_id is not None and dine_in:
             served[menu_id] = int(dine_in)
-    return totals, _over_capacity(served)
+            if served[menu_id] > seats:
+                full[menu_id] = seats
+    return totals, _over_capacity(served, full)
 
 
-def _over_capacity(served: dict[int, int]) -> list[Anomaly]:
-    """Dine-in meals of a menu beyond its seats as they stand today; the meals served
-    after the last seat was taken are the ones listed."""
-    seats = {}
-    menu_ids = list(served)
-    for start in range(0, len(menu_ids), CHUNK):
-        chunk = menu_ids[start : start + CHUNK]
-        seats.update(
-            db.session.execute(select(Menu.id, Menu.seats).where(Menu.id.in_(chunk))).all()
-        )
-    full = {menu_id: seats[menu_id] for menu_id, count in served.items() if count > seats[menu_id]}
+def _over_capacity(served: dict[int, int], full: dict[int, int]) -> list[Anomaly]:
+    """Dine-in meals of a menu beyond its seats as they stand today (`full`: the seats of
+    the menus served beyond them); the meals served after the last seat was taken are the
+    ones listed."""
     if not full:
         return []
     ranked = (
