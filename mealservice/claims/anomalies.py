@@ -22,6 +22,7 @@ Only flagged meals come back to Python, where they are grouped into anomalies: o
 elder and date (per elder where the cause lasts, per menu for over_capacity)."""
 
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -226,6 +227,22 @@ def _over_capacity(served: dict[int, int], full: dict[int, int]) -> list[Anomaly
 # Pass 2: duplicate_in_slot and two_places.
 
 
+@contextmanager
+def _grouped_in_index_order():
+    """On PostgreSQL, group the month's elder-days as ix_meals_day_elder hands them over,
+    in order, one group at a time. The planner, which guesses a few thousand elder-days
+    where a month holds one per meal, prefers hashing them all: at 150,000 meals that
+    hashing took 0.3 s against 0.13 s for the index-only scan grouped as it streams."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        db.session.execute(text("SET LOCAL enable_hashagg = off"))
+    try:
+        yield
+    finally:
+        if postgresql:
+            db.session.execute(text("SET LOCAL enable_hashagg = on"))
+
+
 def _crowded_days(first: date, last: date, canteen_ids) -> list[Anomaly]:
     """Elder-days with more meals than slots (two in one slot) or at more than one place;
     a limit is never below one, so no other day can hold either anomaly."""
@@ -238,19 +255,20 @@ def _crowded_days(first: date, last: date, canteen_ids) -> list[Anomaly]:
     # at two places, or three and more; lunch and dinner at one place, the usual day of two
     # meals, is left out here. Python then judges the few days found exactly.
     count = func.count()
-    days = db.session.execute(
-        select(Meal.date, Meal.elder_id)
-        .where(*conditions)
-        .group_by(Meal.date, Meal.elder_id)
-        .having(
-            count > 1,
-            or_(
-                count > 2,
-                func.min(Meal.slot) == func.max(Meal.slot),
-                func.min(Meal.canteen_id) != func.max(Meal.canteen_id),
-            ),
-        )
-    ).all()
+    with _grouped_in_index_order():
+        days = db.session.execute(
+            select(Meal.date, Meal.elder_id)
+            .where(*conditions)
+            .group_by(Meal.date, Meal.elder_id)
+            .having(
+                count > 1,
+                or_(
+                    count > 2,
+                    func.min(Meal.slot) == func.max(Meal.slot),
+                    func.min(Meal.canteen_id) != func.max(Meal.canteen_id),
+                ),
+            )
+        ).all()
     meals = []
     for start in range(0, len(days), CHUNK):
         chunk = [(elder_id, day) for day, elder_id in days[start : start + CHUNK]]
