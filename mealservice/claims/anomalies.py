@@ -26,7 +26,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal_column, or_, select, text, tuple_
+from sqlalchemy import (
+    and_,
+    case,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from mealservice.claims.models import AnomalyCode
@@ -140,6 +151,9 @@ def _room_to_aggregate() -> None:
 def _menu_pass(first: date, last: date, canteen_ids) -> tuple[dict[int, dict], list[Anomaly]]:
     _room_to_aggregate()
     subsidized = or_(Meal.subsidy_fen > 0, Meal.delivery_subsidy_fen > 0)
+    # Grouped once by menu (MATERIALIZED: SQLite too computes it once), then read back as
+    # each canteen's totals and the few menus served beyond their seats: a few hundred rows
+    # to Python, not one per menu, whose objects alone set off a full garbage collection.
     per_menu = (
         select(
             Meal.canteen_id,
@@ -152,36 +166,49 @@ def _menu_pass(first: date, last: date, canteen_ids) -> tuple[dict[int, dict], l
         )
         .where(*claimed_meals(first, last, canteen_ids))
         .group_by(Meal.canteen_id, Meal.menu_id)
-        .subquery()
+        .cte("per_menu")
+        .prefix_with("MATERIALIZED")
     )
-    # The menus' seats come with their counts: looking them up apart took one query per
-    # few hundred menus, each with as many parameters, slower than the aggregate itself.
-    rows = db.session.execute(
-        select(per_menu, Menu.seats).outerjoin(Menu, Menu.id == per_menu.c.menu_id)
-    ).all()
+    canteen_totals = select(
+        per_menu.c.canteen_id,
+        null().label("menu_id"),
+        func.sum(per_menu.c.meals),
+        func.sum(per_menu.c.subsidized_meals),
+        func.sum(per_menu.c.subsidy),
+        func.sum(per_menu.c.delivery),
+        null().label("dine_in"),
+        null().label("seats"),
+    ).group_by(per_menu.c.canteen_id)
+    full_menus = select(
+        per_menu.c.canteen_id,
+        per_menu.c.menu_id,
+        per_menu.c.meals,
+        per_menu.c.subsidized_meals,
+        per_menu.c.subsidy,
+        per_menu.c.delivery,
+        per_menu.c.dine_in,
+        Menu.seats,
+    ).join(Menu, and_(Menu.id == per_menu.c.menu_id, per_menu.c.dine_in > Menu.seats))
     totals: dict[int, dict] = {}
-    served: dict[int, int] = {}
-    full: dict[int, int] = {}
-    for canteen_id, menu_id, meals, subsidized_meals, subsidy, delivery, dine_in, seats in rows:
-        sums = totals.setdefault(
-            canteen_id,
-            {"meals": 0, "subsidized_meals": 0, "meal_subsidy_fen": 0, "delivery_subsidy_fen": 0},
-        )
-        sums["meals"] += meals
-        sums["subsidized_meals"] += int(subsidized_meals)
-        sums["meal_subsidy_fen"] += int(subsidy)
-        sums["delivery_subsidy_fen"] += int(delivery)
-        if menu_id is not None and dine_in:
-            served[menu_id] = int(dine_in)
-            if served[menu_id] > seats:
-                full[menu_id] = seats
-    return totals, _over_capacity(served, full)
+    full: dict[int, tuple[int, int]] = {}
+    for row in db.session.execute(union_all(canteen_totals, full_menus)):
+        canteen_id, menu_id, meals, subsidized_meals, subsidy, delivery, dine_in, seats = row
+        if menu_id is not None:
+            full[menu_id] = (seats, int(dine_in))
+            continue
+        totals[canteen_id] = {
+            "meals": int(meals),
+            "subsidized_meals": int(subsidized_meals),
+            "meal_subsidy_fen": int(subsidy),
+            "delivery_subsidy_fen": int(delivery),
+        }
+    return totals, _over_capacity(full)
 
 
-def _over_capacity(served: dict[int, int], full: dict[int, int]) -> list[Anomaly]:
-    """Dine-in meals of a menu beyond its seats as they stand today (`full`: the seats of
-    the menus served beyond them); the meals served after the last seat was taken are the
-    ones listed."""
+def _over_capacity(full: dict[int, tuple[int, int]]) -> list[Anomaly]:
+    """Dine-in meals of a menu beyond its seats as they stand today (`full`: the seats and
+    the dine-in meals of each menu served beyond them); the meals served after the last
+    seat was taken are the ones listed."""
     if not full:
         return []
     ranked = (
@@ -216,8 +243,8 @@ def _over_capacity(served: dict[int, int], full: dict[int, int]) -> list[Anomaly
                     "date": row.date.isoformat(),
                     "slot": row.slot,
                     "menu_id": row.menu_id,
-                    "seats": full[row.menu_id],
-                    "served": served[row.menu_id],
+                    "seats": full[row.menu_id][0],
+                    "served": full[row.menu_id][1],
                 },
             )
         anomaly.meal_ids.append(row.id)
@@ -476,27 +503,23 @@ def _iso(moment) -> str | None:
 
 def _inactive_elders(first: date, last: date, canteen_ids) -> list[Anomaly]:
     """Meals from the date an elder died or moved away: such elders are few, and their
-    meals are found through the elder's index."""
-    inactive = {
-        elder_id: (status, since)
-        for elder_id, status, since in db.session.execute(
-            select(Elder.id, Elder.status, Elder.status_since).where(
-                Elder.status != ElderStatus.ACTIVE, Elder.status_since <= last
-            )
+    meals are found through the elder's index, from that date on."""
+    rows = db.session.execute(
+        select(Meal.id, Meal.canteen_id, Meal.elder_id, Meal.date, Elder.status,
+               Elder.status_since)
+        .join(Elder, Elder.id == Meal.elder_id)
+        .where(
+            Elder.status != ElderStatus.ACTIVE,
+            Elder.status_since <= last,
+            Meal.date >= Elder.status_since,
+            *claimed_meals(first, last, None),
         )
-    }
-    rows = [
-        meal
-        for meal in _month_meals_of(Meal.elder_id, list(inactive), first, last, canteen_ids)
-        if meal.date >= inactive[meal.elder_id][1]
-    ]
+        .order_by(Meal.served_at)
+    ).all()  # fmt: skip
     return _group(
-        rows,
+        _of_canteens(rows, canteen_ids),
         AnomalyCode.ELDER_INACTIVE,
-        lambda r: {
-            "status": inactive[r.elder_id][0],
-            "status_since": inactive[r.elder_id][1].isoformat(),
-        },
+        lambda r: {"status": r.status, "status_since": r.status_since.isoformat()},
         per_day=False,
     )
 
