@@ -350,7 +350,8 @@ def explain_passes() -> None:
     captured: list = []
 
     def capture(_conn, _cursor, statement, parameters, _context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
+        # The SETs too: the passes set the planner's memory and grouping per transaction.
+        if statement.lstrip().upper().startswith(("SELECT", "WITH", "SET")):
             captured.append((statement, parameters))
 
     plans = {}
@@ -372,6 +373,9 @@ def explain_passes() -> None:
     with db.engine.connect() as connection:
         for name, statements in plans.items():
             for statement, parameters in statements:
+                if statement.lstrip().upper().startswith("SET"):
+                    connection.exec_driver_sql(statement, parameters)
+                    continue
                 if "FROM meals" not in statement:
                     continue
                 print(f"--- {name}: {' '.join(statement.split())[:160]}...")

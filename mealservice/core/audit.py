@@ -46,6 +46,13 @@ AUDITED = {
 # Columns kept out of the log: a password's hash is a secret, and the log is read widely.
 UNLOGGED_COLUMNS = {"users": ("password_hash",)}
 
+# Tables written many rows to a statement (a month's claims for every canteen at once): on
+# PostgreSQL their INSERTs are logged by one trigger per statement, reading the rows from
+# the statement's transition table, which logs exactly what the row trigger would at a
+# fraction of its cost (a PL/pgSQL call per row was a tenth of the claims run at 300
+# canteens). Their UPDATEs and DELETEs, one row at a time, keep the row trigger.
+INSERTS_LOGGED_BY_STATEMENT = ("claims",)
+
 # Records of decisions: never changed, never deleted.
 APPEND_ONLY = ("audit_log", "claim_reviews", "claim_rejected_lines")
 
@@ -96,9 +103,19 @@ def install_audit_trigger(
     if bind.dialect.name == "postgresql":
         bind.exec_driver_sql(PG_AUDIT_FUNCTION)
         bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table} ON {table}")
+        bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table}_inserted ON {table}")
         arguments = ", ".join(f"'{name}'" for name in (key, *unlogged))
+        by_row = "INSERT OR UPDATE OR DELETE"
+        if table in INSERTS_LOGGED_BY_STATEMENT:
+            by_row = "UPDATE OR DELETE"
+            bind.exec_driver_sql(PG_AUDIT_INSERTED_FUNCTION)
+            bind.exec_driver_sql(
+                f"CREATE TRIGGER audit_{table}_inserted AFTER INSERT ON {table}"
+                " REFERENCING NEW TABLE AS inserted"
+                f" FOR EACH STATEMENT EXECUTE FUNCTION audit_inserted({arguments})"
+            )
         bind.exec_driver_sql(
-            f"CREATE TRIGGER audit_{table} AFTER INSERT OR UPDATE OR DELETE ON {table}"
+            f"CREATE TRIGGER audit_{table} AFTER {by_row} ON {table}"
             f" FOR EACH ROW EXECUTE FUNCTION audit_change({arguments})"
         )
         return
@@ -148,6 +165,28 @@ BEGIN
          WHEN TG_NARGS > 1 THEN (to_jsonb(NEW) - TG_ARGV[1:TG_NARGS - 1])::json
          ELSE to_json(NEW) END
   );
+  RETURN NULL;
+END $$"""
+
+# The same rows as audit_change() writes for each row inserted, for all the rows of one
+# INSERT statement at once (INSERTS_LOGGED_BY_STATEMENT), in the order they were inserted.
+PG_AUDIT_INSERTED_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_log (at, actor, table_name, row_key, action, before, after)
+  SELECT
+    coalesce(
+      nullif(current_setting('mealservice.now', true), '')::timestamp,
+      timezone('utc', clock_timestamp())
+    ),
+    coalesce(nullif(current_setting('mealservice.actor', true), ''), 'system'),
+    TG_TABLE_NAME,
+    to_jsonb(inserted) ->> TG_ARGV[0],
+    'insert',
+    NULL,
+    CASE WHEN TG_NARGS > 1 THEN (to_jsonb(inserted) - TG_ARGV[1:TG_NARGS - 1])::json
+         ELSE to_json(inserted) END
+  FROM inserted;
   RETURN NULL;
 END $$"""
 
@@ -245,10 +284,12 @@ def drop_audit_triggers(bind: Connection) -> None:
     for table in AUDITED:
         if bind.dialect.name == "postgresql":
             bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table} ON {table}")
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table}_inserted ON {table}")
         else:
             for action in ("insert", "update", "delete"):
                 bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS audit_{table}_{action}")
     if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql("DROP FUNCTION IF EXISTS audit_inserted()")
         bind.exec_driver_sql("DROP FUNCTION IF EXISTS audit_change()")
 
 

@@ -4,6 +4,7 @@ has none: the checks run on stored meals, against today's facts."""
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from mealservice.claims.anomalies import find_anomalies
 from mealservice.core.clock import utcnow
@@ -206,3 +207,17 @@ def test_lunch_and_dinner_are_no_duplicate_but_a_second_lunch_among_three_meals_
     (anomaly,) = found(canteen)
     assert anomaly["code"] == "duplicate_in_slot" and second.id in anomaly["meal_ids"]
     assert anomaly["detail"]["meals"] == 2
+
+
+@pytest.mark.parametrize("hashing", ["on", "off"])
+def test_the_checks_leave_the_planners_settings_as_they_found_them(
+    db, policy, canteen, elders, hashing
+):
+    """The crowded-days pass turns hashing off for its aggregate only (PostgreSQL)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    plant(canteen, elders[0], date(2026, 10, 8))
+    plant(canteen, elders[0], date(2026, 10, 8), minute=20)
+    db.session.execute(text(f"SET LOCAL enable_hashagg = {hashing}"))
+    assert [a["code"] for a in found(canteen)] == ["duplicate_in_slot"]
+    assert db.session.scalar(text("SELECT current_setting('enable_hashagg')")) == hashing

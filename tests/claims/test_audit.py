@@ -143,3 +143,35 @@ def test_a_claim_and_its_review_are_logged(db, canteen, elder, policy):
         select(AuditEntry).where(AuditEntry.table_name == "claim_reviews")
     ).all()
     assert review.after["reason"] == "材料不全"
+
+
+def test_claims_made_together_are_each_logged_as_their_row_stands(db, district, policy):
+    """A month's claims for many canteens are written in one statement and, on
+    PostgreSQL, logged by one trigger for it: the log holds the same row for each claim,
+    in the order they were written, as a trigger for each row would."""
+    canteens = [factories.create_canteen(district) for _ in range(3)]
+    for canteen in canteens:
+        plant_meal(canteen, factories.create_elder(district), date(2026, 10, 14))
+    db.session.commit()
+    with acting("scheduler:make_claims"):
+        assert services.make_due_claims(datetime(2026, 11, 25, 2, 0, tzinfo=UTC)) == 3
+    claims = db.session.scalars(select(Claim).order_by(Claim.id)).all()
+    logged = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.table_name == "claims").order_by(AuditEntry.id)
+    ).all()
+    assert [entry.row_key for entry in logged] == [str(claim.id) for claim in claims]
+    for claim, entry in zip(claims, logged, strict=True):
+        assert (entry.action, entry.actor, entry.before) == (
+            "insert",
+            "scheduler:make_claims",
+            None,
+        )
+        assert abs(entry.at - datetime(2026, 11, 25, 2, 0, tzinfo=UTC)) < timedelta(minutes=1)
+        assert entry.after["canteen_id"] == claim.canteen_id
+        assert (entry.after["status"], entry.after["total_fen"]) == ("submitted", claim.total_fen)
+        assert set(entry.after) == set(Claim.__table__.columns.keys())
+        if db.engine.dialect.name == "postgresql":
+            # Exactly what the row trigger logs: the row as PostgreSQL renders it.
+            row = db.session.scalar(text("SELECT to_json(c) FROM claims c WHERE id = :id"),
+                                    {"id": claim.id})  # fmt: skip
+            assert entry.after == row

@@ -407,11 +407,17 @@ def test_an_unfiled_place_claims_nothing_until_it_is_filed(db, login_as, canteen
     assert make(login_as("manager"), canteen).status_code == 201
 
 
-def scheduler_run(statements, district, canteens: int) -> tuple[int, int, int]:
-    """A scheduler run that makes claims for `canteens` canteens more, beside a blacklisted
-    and an unfiled place it must skip: its claim INSERTs and its other statements."""
+def scheduler_run(
+    statements, district, canteens: int, with_anomalies: bool = False
+) -> tuple[int, int, int]:
+    """A scheduler run that makes claims for `canteens` canteens more (each with an
+    anomaly to record, `with_anomalies`), beside a blacklisted and an unfiled place it must
+    skip: its claim INSERTs and its other statements."""
     for _ in range(canteens):
-        factories.create_canteen(district)
+        canteen = factories.create_canteen(district)
+        if with_anomalies:
+            elder = factories.create_elder(district)
+            plant_meal(canteen, elder, date(2026, 10, 11), subsidy_fen=0, conflict="capacity_full")
     factories.create_canteen(district, filed=False)
     registry.add_to_blacklist(None, factories.create_canteen(district), "Fraud", date(2026, 10, 20))
     _db.session.commit()
@@ -440,3 +446,15 @@ def test_a_scheduler_run_costs_the_same_statements_however_many_canteens_claim(
         assert many_inserts == few_inserts == 1
     else:
         assert (few_inserts, many_inserts) == (2, 12)
+
+
+def test_a_scheduler_run_records_every_canteens_anomalies_in_one_statement(
+    db, district, policy, statements
+):
+    made, _, few = scheduler_run(statements, district, 2, with_anomalies=True)
+    assert made == 2
+    # However many claims and anomalies: one executemany (PostgreSQL) or one INSERT.
+    assert sum(1 for s in statements if s.startswith("INSERT INTO claim_anomalies ")) == 1
+    made, _, many = scheduler_run(statements, district, 6, with_anomalies=True)
+    assert made == 8
+    assert many == few
