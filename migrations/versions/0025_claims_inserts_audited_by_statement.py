@@ -3,7 +3,7 @@ table), the same audit rows at a fraction of a row trigger's cost; SQLite keeps 
 triggers
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-07 11:30:00
 
 """
@@ -14,7 +14,7 @@ from mealservice.core import audit
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0023'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
@@ -26,7 +26,7 @@ def upgrade():
 
 
 def downgrade():
-    # As 0023 left it, written out here: audit.py now installs the statement trigger.
+    # As it was before this migration, written out here: audit.py now installs the statement trigger.
     bind = op.get_bind()
     if bind.dialect.name != 'postgresql':
         return
