@@ -75,7 +75,7 @@ def register_extensions(app: Flask) -> None:
     from mealservice.core.db import configure_engine, render_migration_item
     from mealservice.core.i18n import select_locale
     from mealservice.core.security import init_security
-    from mealservice.extensions import api, babel, csrf, db, migrate
+    from mealservice.extensions import babel, csrf, db, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -92,7 +92,6 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     init_security(app)
-    api.init_app(app)
 
 
 def register_url_converters(app: Flask) -> None:
@@ -118,7 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.claims import views as claim_views
     from mealservice.core import health
     from mealservice.core import pages as core_pages
-    from mealservice.core.api import register_docs_assets
+    from mealservice.core.api import Api, register_docs_assets
     from mealservice.core.security import give_api_docs_their_policy
     from mealservice.counter import pages as counter_pages
     from mealservice.counter import views as counter_views
@@ -126,7 +125,6 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.delivery import views as delivery_views
     from mealservice.elders import pages as elder_pages
     from mealservice.elders import views as elder_views
-    from mealservice.extensions import api
     from mealservice.meals import pages as meal_pages
     from mealservice.meals import views as meal_views
     from mealservice.menus import pages as menu_pages
@@ -138,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
     from mealservice.policy import pages as policy_pages
     from mealservice.policy import views as policy_views
 
+    api = Api(app)
     for blueprint in (
         account_views.blp,
         place_views.blp,
