@@ -47,6 +47,21 @@ def instant_of(node) -> str:
 
 
 @pytest.fixture(autouse=True)
+def closing_the_engines_of_apps_the_test_made():
+    """An app a test makes for itself (other settings, another database) is dropped with
+    the test: its pooled connections are closed as the test ends, not whenever the
+    garbage collector meets them in a later test, where psycopg's ResourceWarning for an
+    open connection would fail that test instead. (Flask-SQLAlchemy keeps each app's
+    engines in `_app_engines`, weakly, by app.)"""
+    before = set(_db._app_engines.keys())
+    yield
+    for app in list(_db._app_engines.keys()):
+        if app not in before:
+            for engine in _db._app_engines.get(app, {}).values():
+                engine.dispose()
+
+
+@pytest.fixture(autouse=True)
 def now(request):
     """The clock of this test, running on from its instant (time-machine moves the
     process's clock under core.clock); `now.move_to(...)` jumps it."""
