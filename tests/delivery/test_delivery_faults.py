@@ -15,8 +15,11 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
+from config import normalise_database_url
 from mealservice.core.clock import utcnow
 from mealservice.delivery.models import DeliveryEvent, DeliveryJob, JobStatus
 from mealservice.delivery.platforms.base import sign
@@ -66,6 +69,20 @@ def service(app, database_url, simulator, monkeypatch):
         empty_tables(app)
 
 
+@pytest.fixture
+def observer(database_url):
+    """A session for the test's reads of what the live server writes, on connections
+    without the service's SQLite hook, which begins every transaction outside a request
+    with the write lock (BEGIN IMMEDIATE): a poll that took it queued behind the
+    webhooks being applied, and they behind it, until the busy timeout failed one side.
+    Here a read takes no lock (SQLite's WAL readers never wait), and each `rollback()`
+    lets the next read see what was committed since."""
+    engine = create_engine(normalise_database_url(database_url), poolclass=NullPool)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
 def committed_run(session, count: int = ORDERS) -> list[int]:
     """`count` delivery orders for tomorrow's lunch put in one simulator run and committed,
     nothing dispatched yet: the order ids."""
@@ -96,11 +113,9 @@ def wait_until_settled(
     report it sends; the orders' statuses."""
     deadline = time.monotonic() + timeout_s
     while True:
-        session.expire_all()
         rows = session.execute(select(Order.id, Order.status).where(Order.id.in_(ids)))
         statuses = {order_id: status for order_id, status in rows}
-        # A read opens a transaction; on SQLite it would hold back the live server's writes.
-        session.rollback()
+        session.rollback()  # the next poll sees what was committed meanwhile
         deliveries = simulator.state()["deliveries"].values()
         answers = {event["answer"] for delivery in deliveries for event in delivery["events"]}
         if answers - {200}:  # the service refused or broke on a genuine report
@@ -119,7 +134,6 @@ def wait_until_settled(
 
 def assert_each_order_settled_once(session, ids, service) -> None:
     """Delivered with exactly one meal, or failed with exactly one alert; nothing else."""
-    session.expire_all()
     for order_id in ids:
         order = session.get(Order, order_id)
         meals = session.scalar(select(func.count()).where(Meal.order_id == order_id))
@@ -133,21 +147,20 @@ def assert_each_order_settled_once(session, ids, service) -> None:
 
 
 def test_orders_dispatched_to_the_simulator_end_delivered_with_one_meal_each(
-    committed, simulator, service
+    committed, simulator, service, observer
 ):
     ids = committed_run(committed.session)
     assert dispatch(committed.session) == ORDERS
-    statuses = wait_until_settled(committed.session, simulator, service, ids, events_each=3)
+    statuses = wait_until_settled(observer, simulator, service, ids, events_each=3)
     assert set(statuses.values()) == {OrderStatus.DELIVERED}
     assert simulator.state()["bookings"] == ORDERS
-    assert_each_order_settled_once(committed.session, ids, service)
-    proofs = set(committed.session.scalars(select(Order.proof).where(Order.id.in_(ids))))
+    assert_each_order_settled_once(observer, ids, service)
+    proofs = set(observer.scalars(select(Order.proof).where(Order.id.in_(ids))))
     assert all(proof.startswith("photo:sim-") for proof in proofs)
-    committed.session.rollback()
 
 
 def test_a_platform_down_is_tried_again_later_and_books_each_order_once(
-    committed, simulator, service
+    committed, simulator, service, observer
 ):
     ids = committed_run(committed.session)
     simulator.control(fail_requests=ORDERS)
@@ -159,42 +172,43 @@ def test_a_platform_down_is_tried_again_later_and_books_each_order_once(
     later = utcnow() + timedelta(minutes=5)
     assert dispatch(committed.session, later) == ORDERS
     assert dispatch(committed.session, later + timedelta(hours=1)) == 0
-    wait_until_settled(committed.session, simulator, service, ids, events_each=3)
+    wait_until_settled(observer, simulator, service, ids, events_each=3)
     state = simulator.state()
     assert (state["bookings"], state["requests"]) == (ORDERS, 2 * ORDERS)
-    assert_each_order_settled_once(committed.session, ids, service)
+    assert_each_order_settled_once(observer, ids, service)
 
 
-def test_a_hung_platform_that_booked_anyway_delivers_once(committed, simulator, service):
+def test_a_hung_platform_that_booked_anyway_delivers_once(committed, simulator, service, observer):
     # The first booking hangs past the adapter's 3 s timeout, then books all the same.
     ids = committed_run(committed.session, count=1)
     simulator.control(hang_requests=1, hang_s=4)
     assert dispatch(committed.session) == 0
     assert dispatch(committed.session, utcnow() + timedelta(minutes=5)) == 1
-    wait_until_settled(committed.session, simulator, service, ids, events_each=3)
+    wait_until_settled(observer, simulator, service, ids, events_each=3)
     assert simulator.state()["bookings"] == 1
-    assert_each_order_settled_once(committed.session, ids, service)
+    assert_each_order_settled_once(observer, ids, service)
 
 
-def test_duplicated_and_reordered_reports_make_one_meal_per_order(committed, simulator, service):
+def test_duplicated_and_reordered_reports_make_one_meal_per_order(
+    committed, simulator, service, observer
+):
     ids = committed_run(committed.session)
     simulator.control(duplicate_events=True, reorder_events=True)
     dispatch(committed.session)
     # picked_up, accepted, delivered, delivered; each twice.
-    statuses = wait_until_settled(committed.session, simulator, service, ids, events_each=8)
+    statuses = wait_until_settled(observer, simulator, service, ids, events_each=8)
     assert set(statuses.values()) == {OrderStatus.DELIVERED}
-    assert_each_order_settled_once(committed.session, ids, service)
-    applied = committed.session.scalars(
+    assert_each_order_settled_once(observer, ids, service)
+    applied = observer.scalars(
         select(DeliveryEvent.status).where(
             DeliveryEvent.order_id.in_(ids), DeliveryEvent.applied.is_(True)
         )
     ).all()
     # accepted came after picked_up: late, recorded, not applied.
     assert sorted(applied) == sorted(["picked_up", "delivered"] * ORDERS)
-    committed.session.rollback()
 
 
-def test_a_forged_report_is_refused_and_changes_nothing(committed, simulator, service):
+def test_a_forged_report_is_refused_and_changes_nothing(committed, simulator, service, observer):
     (order_id,) = committed_run(committed.session, count=1)
     report = {"event_id": "forged-1", "order_id": order_id, "status": "delivered",
               "at": utcnow().isoformat(), "proof": "photo:none"}  # fmt: skip
@@ -217,12 +231,12 @@ def test_a_forged_report_is_refused_and_changes_nothing(committed, simulator, se
     committed.session.rollback()
     # The genuine reports still go through.
     dispatch(committed.session)
-    wait_until_settled(committed.session, simulator, service, [order_id], events_each=3)
-    assert_each_order_settled_once(committed.session, [order_id], service)
+    wait_until_settled(observer, simulator, service, [order_id], events_each=3)
+    assert_each_order_settled_once(observer, [order_id], service)
 
 
 def test_restarts_between_the_runs_commit_and_the_dispatch_book_each_order_once(
-    committed, simulator, service
+    committed, simulator, service, observer
 ):
     ids = committed_run(committed.session)
     # Two dispatches that crash before their commit: the platform heard them, we did not
@@ -232,24 +246,23 @@ def test_restarts_between_the_runs_commit_and_the_dispatch_book_each_order_once(
         committed.session.rollback()
     assert dispatch(committed.session) == ORDERS
     assert dispatch(committed.session) == 0
-    wait_until_settled(committed.session, simulator, service, ids, events_each=3)
+    wait_until_settled(observer, simulator, service, ids, events_each=3)
     state = simulator.state()
     assert (state["bookings"], state["requests"]) == (ORDERS, 3 * ORDERS)
-    assert_each_order_settled_once(committed.session, ids, service)
+    assert_each_order_settled_once(observer, ids, service)
 
 
 def test_a_door_nobody_answers_fails_the_order_with_one_welfare_alert(
-    committed, simulator, service
+    committed, simulator, service, observer
 ):
     ids = committed_run(committed.session)
     simulator.control(no_answer=True, duplicate_events=True)
     dispatch(committed.session)
-    statuses = wait_until_settled(committed.session, simulator, service, ids, events_each=6)
+    statuses = wait_until_settled(observer, simulator, service, ids, events_each=6)
     assert set(statuses.values()) == {OrderStatus.FAILED}
-    reasons = set(committed.session.scalars(select(Order.failure_reason).where(Order.id.in_(ids))))
+    reasons = set(observer.scalars(select(Order.failure_reason).where(Order.id.in_(ids))))
     assert reasons == {"no_answer"}
-    committed.session.rollback()
-    assert_each_order_settled_once(committed.session, ids, service)
+    assert_each_order_settled_once(observer, ids, service)
 
 
 def post_raw(url: str, raw: bytes, headers: dict) -> int:
