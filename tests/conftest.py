@@ -35,6 +35,27 @@ from tests import factories
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The modules that take longest, measured by `--durations`, handed to the workers first:
+# pytest-xdist's loadscope deals modules out in collection order, and these (the top
+# level's come last in it) would otherwise end the run on one worker while the other
+# waits.
+LONGEST_FIRST = (
+    "tests/test_demo_any_day.py",
+    "tests/core/test_fuzz_api.py",
+    "tests/test_demo.py",
+    "tests/delivery/test_delivery_faults.py",
+    "tests/test_money_model.py",
+    "tests/test_soak.py",
+    "tests/test_multinode.py",
+    "tests/core/test_permissions.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {module: n for n, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 # Every test runs at a stated instant, never at the real date: this one unless the test
 # states its own with `@pytest.mark.now("2027-01-01T08:00:00+08:00")`. A Wednesday morning
 # in Hangzhou, after the demo's reference date, with no month's end, holiday or weekend near.

@@ -6,10 +6,10 @@ import os
 import sqlite3
 import stat
 from contextlib import closing
+from pathlib import Path
 
-import flask_migrate
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 
 from config import TestingConfig
 from mealservice import create_app
@@ -17,7 +17,6 @@ from mealservice.core.audit import acting
 from mealservice.core.db import db as _db
 from mealservice.policy.models import Holiday
 from tests import factories
-from tests.conftest import DEFAULT_INSTANT, travelling_to
 
 on_postgresql = pytest.mark.skipif(
     bool(os.environ.get("TEST_DATABASE_URL")),
@@ -26,17 +25,16 @@ on_postgresql = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo district, loaded into a SQLite file of its own."""
-    live = tmp_path_factory.mktemp("live") / "mealservice.sqlite"
-    app = create_app(TestingConfig, DATABASE_URL=f"sqlite:///{live}")
-    with app.app_context(), travelling_to(DEFAULT_INSTANT):
-        flask_migrate.upgrade()
-        result = app.test_cli_runner().invoke(args=["seed-demo"])
-        assert result.exit_code == 0, result.output
+def demo(demo_template):
+    """A copy of the seeded demo district: a SQLite file of its own (these tests run on
+    SQLite only)."""
+    url = demo_template.copy()
+    app = create_app(TestingConfig, DATABASE_URL=url)
+    app.live = Path(make_url(url).database)
+    yield app
+    with app.app_context():
         _db.engine.dispose()
-    app.live = live
-    return app
+    demo_template.drop(url)
 
 
 def run(app, *args, **kwargs):
