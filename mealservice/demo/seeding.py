@@ -16,7 +16,7 @@ from sqlalchemy import delete, exists, select
 
 from mealservice.accounts.models import User
 from mealservice.accounts.services import create_user, deactivate, hash_password
-from mealservice.balances.models import BalanceMovement
+from mealservice.balances.models import Balance, BalanceMovement
 from mealservice.balances.services import balance_of, top_up
 from mealservice.claims.models import Claim
 from mealservice.claims.services import grace_days, make_claim
@@ -52,7 +52,7 @@ from mealservice.demo.mistakes import (
     plant_refused_scans,
 )
 from mealservice.demo.serving import serve, usual_place
-from mealservice.elders.cards import issue_card
+from mealservice.elders.cards import issue_card, payload_of, signing_key
 from mealservice.elders.models import Card, Elder, ElderStatus, account_elders
 from mealservice.elders.protection import id_number_lookup_hash
 from mealservice.elders.services import create_elder, link_elders, linked_elder_ids
@@ -241,6 +241,16 @@ def seed_meals(
             select(Card).where(Card.revoked_at.is_(None)).order_by(Card.generation)
         )
     }
+    key = signing_key()
+    payloads = {elder_id: payload_of(card, key) for elder_id, card in cards.items()}
+    # Nobody tops up meanwhile: an elder without a balance now has none all along.
+    with_balance = set(db.session.scalars(select(Balance.elder_id).where(Balance.balance_fen > 0)))
+    # Each elder eats a slot once, so the meals served before the loop are all it meets.
+    served = set(
+        db.session.execute(
+            select(Meal.elder_id, Meal.date, Meal.slot).where(Meal.date.in_(days))
+        ).tuples()
+    )
     for day in days:
         for slot, (hour, minute, spread) in MEAL_TIMES.items():
             places = [c for c in canteens if slot == "lunch" or c.kind == "canteen"]
@@ -251,15 +261,16 @@ def seed_meals(
                 moment = start + timedelta(minutes=spread * n / len(eaters))
                 if moment > now:
                     break
-                canteen = usual_place(elder, places)
-                served = db.session.scalar(
-                    select(Meal.id).where(
-                        Meal.elder_id == elder.id, Meal.date == day, Meal.slot == slot
-                    )
-                )
                 card = cards.get(elder.id)
-                if served is None and card is not None:
-                    serve(canteen, card, slot, moment)
+                if (elder.id, day, slot) not in served and card is not None:
+                    serve(
+                        usual_place(elder, places),
+                        card,
+                        slot,
+                        moment,
+                        payload=payloads[elder.id],
+                        may_have_balance=elder.id in with_balance,
+                    )
 
 
 def claimable_month(district: District) -> str:
