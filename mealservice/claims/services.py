@@ -35,6 +35,10 @@ from mealservice.places.models import Canteen, FilingStatus
 
 log = logging.getLogger(__name__)
 
+# Anomalies written per INSERT: five parameters a row, well within a statement's limits
+# (SQLite's 32,766 parameters, PostgreSQL's 65,535).
+ANOMALY_ROWS_PER_INSERT = 1000
+
 
 # Months.
 
@@ -102,7 +106,7 @@ def make_claim(actor, canteen: Canteen, month: str, today: date | None = None) -
     ):
         raise _claim_exists(canteen, month)
     ensure_claimable(canteen, month)
-    return _make(actor.username, [canteen], month, revision=1)[0]
+    return db.session.get(Claim, _make(actor.username, [canteen], month, revision=1)[0])
 
 
 def ensure_claimable(canteen: Canteen, month: str) -> None:
@@ -153,10 +157,11 @@ def _claim_exists(canteen: Canteen, month: str) -> Conflict:
     )
 
 
-def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[Claim]:
+def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[int]:
     """Claims for several canteens of one month in one set of passes over the meals,
-    written in one statement per table. A claim made meanwhile for one of them fails them
-    all (409 `claim_exists`): the scheduler's next run makes the rest."""
+    written in one statement per table; the new claims' ids, in the canteens' order. A
+    claim made meanwhile for one of them fails them all (409 `claim_exists`): the
+    scheduler's next run makes the rest."""
     first, last = month_bounds(month)
     checked = check_month(first, last, [canteen.id for canteen in canteens])
     rows = [
@@ -173,28 +178,31 @@ def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[C
     names = ", ".join(canteen.name for canteen in canteens)
     try:
         with db.session.begin_nested():
-            # A bulk INSERT, not the unit of work's object per claim: at 300 canteens the
-            # ORM's bookkeeping of each claim and anomaly cost more than the writing.
-            claims = db.session.scalars(
-                insert(Claim).returning(Claim, sort_by_parameter_order=True), rows
-            ).all()
+            # Core's INSERT of many rows, returning only the ids (one claim per canteen in
+            # it): no ORM object per claim, and no order to keep, which SQLite would have
+            # kept by writing the claims one statement at a time.
+            made = dict(
+                db.session.execute(
+                    insert(Claim.__table__).returning(Claim.canteen_id, Claim.id), rows
+                ).all()
+            )
     except IntegrityError as exc:
         raise Conflict(
             "claim_exists", f"A claim for {month} exists already ({names}).", {"month": month}
         ) from exc
     _add_anomalies(
-        (claim.id, anomaly)
-        for claim in claims
-        for anomaly in checked.anomalies.get(claim.canteen_id, [])
+        (made[canteen.id], anomaly)
+        for canteen in canteens
+        for anomaly in checked.anomalies.get(canteen.id, [])
     )
     # From now on the month's meals are what the claims list.
-    registry.close_months([claim.canteen_id for claim in claims], month)
-    log.info("%s claims made for %s (revision %s) by %s", len(claims), month, revision, by)
-    return claims
+    registry.close_months([canteen.id for canteen in canteens], month)
+    log.info("%s claims made for %s (revision %s) by %s", len(made), month, revision, by)
+    return [made[canteen.id] for canteen in canteens]
 
 
 def _add_anomalies(found: Iterable[tuple[int, Anomaly]]) -> None:
-    """Write (claim id, anomaly) pairs in one executemany, however many claims they span."""
+    """Write (claim id, anomaly) pairs, however many claims they span."""
     rows = [
         {
             "claim_id": claim_id,
@@ -205,11 +213,12 @@ def _add_anomalies(found: Iterable[tuple[int, Anomaly]]) -> None:
         }
         for claim_id, anomaly in found
     ]
-    if rows:
-        # Core's executemany on the table: the ORM's bulk path splits the rows into one
-        # INSERT per run of rows with the same columns set (an over_capacity anomaly has
-        # no elder), some sixty statements for one month's claims.
-        db.session.execute(insert(ClaimAnomaly.__table__), rows)
+    # Statements of many rows each, not an executemany of one statement a row (nor the
+    # ORM's bulk path, which splits the rows by the columns they set: an over_capacity
+    # anomaly has no elder): a month's claims hold some 500 anomalies.
+    for start in range(0, len(rows), ANOMALY_ROWS_PER_INSERT):
+        chunk = rows[start : start + ANOMALY_ROWS_PER_INSERT]
+        db.session.execute(insert(ClaimAnomaly.__table__).values(chunk))
 
 
 def make_due_claims(now: datetime | None = None) -> int:
@@ -263,7 +272,8 @@ def resubmit(actor, claim: Claim) -> Claim:
     if latest != claim.revision:
         raise _claim_exists(claim.canteen, claim.month)
     ensure_claimable(claim.canteen, claim.month)
-    return _make(actor.username, [claim.canteen], claim.month, revision=claim.revision + 1)[0]
+    claim_id = _make(actor.username, [claim.canteen], claim.month, revision=claim.revision + 1)[0]
+    return db.session.get(Claim, claim_id)
 
 
 # Checking again when today's facts change.
