@@ -102,7 +102,7 @@ def make_claim(actor, canteen: Canteen, month: str, today: date | None = None) -
     ):
         raise _claim_exists(canteen, month)
     ensure_claimable(canteen, month)
-    return _make(actor.username, [canteen], month, revision=1)[0]
+    return db.session.get(Claim, _make(actor.username, [canteen], month, revision=1)[0])
 
 
 def ensure_claimable(canteen: Canteen, month: str) -> None:
@@ -153,10 +153,11 @@ def _claim_exists(canteen: Canteen, month: str) -> Conflict:
     )
 
 
-def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[Claim]:
+def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[int]:
     """Claims for several canteens of one month in one set of passes over the meals,
-    written in one statement per table. A claim made meanwhile for one of them fails them
-    all (409 `claim_exists`): the scheduler's next run makes the rest."""
+    written in one statement per table; the new claims' ids, in the canteens' order. A
+    claim made meanwhile for one of them fails them all (409 `claim_exists`): the
+    scheduler's next run makes the rest."""
     first, last = month_bounds(month)
     checked = check_month(first, last, [canteen.id for canteen in canteens])
     rows = [
@@ -173,28 +174,31 @@ def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[C
     names = ", ".join(canteen.name for canteen in canteens)
     try:
         with db.session.begin_nested():
-            # A bulk INSERT, not the unit of work's object per claim: at 300 canteens the
-            # ORM's bookkeeping of each claim and anomaly cost more than the writing.
-            claims = db.session.scalars(
-                insert(Claim).returning(Claim, sort_by_parameter_order=True), rows
-            ).all()
+            # Core's INSERT of many rows, returning only the ids (one claim per canteen in
+            # it): no ORM object per claim, and no order to keep, which SQLite would have
+            # kept by writing the claims one statement at a time.
+            made = dict(
+                db.session.execute(
+                    insert(Claim.__table__).returning(Claim.canteen_id, Claim.id), rows
+                ).all()
+            )
     except IntegrityError as exc:
         raise Conflict(
             "claim_exists", f"A claim for {month} exists already ({names}).", {"month": month}
         ) from exc
     _add_anomalies(
-        (claim.id, anomaly)
-        for claim in claims
-        for anomaly in checked.anomalies.get(claim.canteen_id, [])
+        (made[canteen.id], anomaly)
+        for canteen in canteens
+        for anomaly in checked.anomalies.get(canteen.id, [])
     )
     # From now on the month's meals are what the claims list.
-    registry.close_months([claim.canteen_id for claim in claims], month)
-    log.info("%s claims made for %s (revision %s) by %s", len(claims), month, revision, by)
-    return claims
+    registry.close_months([canteen.id for canteen in canteens], month)
+    log.info("%s claims made for %s (revision %s) by %s", len(made), month, revision, by)
+    return [made[canteen.id] for canteen in canteens]
 
 
 def _add_anomalies(found: Iterable[tuple[int, Anomaly]]) -> None:
-    """Write (claim id, anomaly) pairs in one executemany, however many claims they span."""
+    """Write (claim id, anomaly) pairs, however many claims they span."""
     rows = [
         {
             "claim_id": claim_id,
@@ -208,7 +212,8 @@ def _add_anomalies(found: Iterable[tuple[int, Anomaly]]) -> None:
     if rows:
         # Core's executemany on the table: the ORM's bulk path splits the rows into one
         # INSERT per run of rows with the same columns set (an over_capacity anomaly has
-        # no elder), some sixty statements for one month's claims.
+        # no elder), and one INSERT of all the rows' VALUES is compiled afresh each time,
+        # which at a month's 500 anomalies cost twice the executemany.
         db.session.execute(insert(ClaimAnomaly.__table__), rows)
 
 
@@ -224,13 +229,9 @@ def make_due_claims(now: datetime | None = None) -> int:
         if month_has_ended(canteen, month, canteen.district.local(now).date()):
             by_month.setdefault(month, []).append(canteen)
     for month, due in by_month.items():
-        have = set(
-            db.session.scalars(
-                select(Claim.canteen_id).where(
-                    Claim.month == month, Claim.canteen_id.in_([c.id for c in due])
-                )
-            )
-        )
+        # Every claim of the month, a few hundred ids at most: no IN list of the canteens
+        # due, whose parameters the driver would parse one by one.
+        have = set(db.session.scalars(select(Claim.canteen_id).where(Claim.month == month)))
         refused = claim_refusals(due, month)
         missing = [
             canteen for canteen in due if canteen.id not in have and canteen.id not in refused
@@ -263,7 +264,8 @@ def resubmit(actor, claim: Claim) -> Claim:
     if latest != claim.revision:
         raise _claim_exists(claim.canteen, claim.month)
     ensure_claimable(claim.canteen, claim.month)
-    return _make(actor.username, [claim.canteen], claim.month, revision=claim.revision + 1)[0]
+    claim_id = _make(actor.username, [claim.canteen], claim.month, revision=claim.revision + 1)[0]
+    return db.session.get(Claim, claim_id)
 
 
 # Checking again when today's facts change.

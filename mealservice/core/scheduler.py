@@ -7,6 +7,7 @@ moments and race for the same row: the primary key lets one insert win, on SQLit
 PostgreSQL alike, and the others skip that run. Every job is idempotent, so a rerun after
 a crash does no harm."""
 
+import gc
 import logging
 import os
 import signal
@@ -243,10 +244,21 @@ def build_scheduler(app: Flask, every: int | None = None) -> BlockingScheduler:
     return scheduler
 
 
+def settle_heap() -> None:
+    """Put what the process holds once started (modules, the app, its mappers and
+    compiled statements) out of the garbage collector's sight. A full collection walks the
+    whole heap, some 240,000 objects and 0.1-0.2 s once the app is made, and lands inside
+    whichever job happens to be running: a month's claims took twice as long in half the
+    runs. What the jobs allocate is still collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 def run(app: Flask, every: int | None = None, run_for: float | None = None) -> None:
     """Run the scheduler in this process until stopped (Ctrl-C, SIGTERM) or for
     `run_for` seconds; the runs under way finish first."""
     scheduler = build_scheduler(app, every)
+    settle_heap()
 
     def stop() -> None:
         if scheduler.running:

@@ -7,11 +7,11 @@ these functions are where its range is kept. They flush and never commit."""
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import String, insert, literal, select, update
 
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import db
+from mealservice.core.db import UTCDateTime, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.periods import month_of
 from mealservice.core.schemas import MAX_ID
@@ -301,20 +301,20 @@ def close_month(canteen_id: int, month: str) -> None:
 
 
 def close_months(canteen_ids: list[int], month: str) -> None:
-    """Close the month at each of the canteens, in one query and one flush."""
-    closed = set(
-        db.session.scalars(
-            select(MonthClosure.canteen_id).where(
-                MonthClosure.month == month, MonthClosure.canteen_id.in_(canteen_ids)
-            )
+    """Close the month at each of the canteens not closed yet, in one statement: its
+    trigger renews the closed months' data stamp once, however many canteens it closes
+    (an executemany would renew it once a canteen)."""
+    closed = select(MonthClosure.canteen_id).where(
+        MonthClosure.month == month, MonthClosure.canteen_id == Canteen.id
+    )
+    db.session.execute(
+        insert(MonthClosure.__table__).from_select(
+            ["canteen_id", "month", "closed_at"],
+            select(Canteen.id, literal(month, String), literal(utcnow(), UTCDateTime)).where(
+                Canteen.id.in_(canteen_ids), ~closed.exists()
+            ),
         )
     )
-    db.session.add_all(
-        MonthClosure(canteen_id=canteen_id, month=month)
-        for canteen_id in dict.fromkeys(canteen_ids)
-        if canteen_id not in closed
-    )
-    db.session.flush()
 
 
 def month_closed(canteen_id: int, day: date) -> bool:
