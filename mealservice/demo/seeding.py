@@ -66,7 +66,7 @@ from mealservice.oversight.services.warnings import raise_absence_alerts
 from mealservice.places.models import Canteen, Community, District
 from mealservice.places.registry import set_filing, set_grade
 from mealservice.places.services import create_canteen, create_community, create_district
-from mealservice.policy.models import SubsidyPolicy
+from mealservice.policy.models import Holiday, SubsidyPolicy
 from mealservice.policy.services import create_policy, set_holiday
 
 MAIN_CANTEEN = "北山街道老年食堂"
@@ -376,8 +376,12 @@ def raised_policy(today: date) -> dict:
 
 
 def seed_holidays() -> None:
+    # Only what is new: a holiday set again tells every listener (the orders of its day
+    # are priced again) for nothing.
+    known = {day: name for day, name in db.session.execute(select(Holiday.day, Holiday.name))}
     for day, name in HOLIDAYS.items():
-        set_holiday(day, name)
+        if known.get(day) != name:
+            set_holiday(day, name)
 
 
 def seed_elders(district: District) -> list[int]:
