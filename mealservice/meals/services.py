@@ -39,7 +39,12 @@ from mealservice.places.models import Canteen, nearest_slot, slot_at
 from mealservice.places.registry import ensure_month_open
 from mealservice.places.services import CounterCanteen, counter_canteen
 from mealservice.policy import pricing
-from mealservice.policy.services import current_version, is_holiday, pricing_policies
+from mealservice.policy.services import (
+    is_holiday,
+    policy_stamp,
+    pricing_policies,
+    still_in_force,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +114,7 @@ class ScanPlan:
     menu: Menu | None = None
     option: MenuOption | None = None
     policies: list[pricing.Policy] | None = None
+    policy_stamp: int | None = None  # what `policies` were read under
     in_force: pricing.Policy | None = None
     facts: pricing.MealFacts | None = None
     recorded: Meal | None = None  # the meal this offline scan made when first sent
@@ -171,6 +177,7 @@ def plan_scan(
         menu=menu,
         option=option,
         policies=policies,
+        policy_stamp=policy_stamp(),
         in_force=in_force,
         facts=facts_of_meal(canteen, elder, moment, price_fen, daily_limit),
     )
@@ -190,7 +197,7 @@ def record_scan(plan: ScanPlan) -> Meal:
         return meal or record_scan(plan_scan(actor, canteen, data, plan.now))
     in_force, menu, option, facts = plan.in_force, plan.menu, plan.option, plan.facts
     read_version = in_force.version if in_force else None
-    if read_version != current_version(elder.hukou_district, moment.day):
+    if not still_in_force(elder.hukou_district, moment.day, read_version, plan.policy_stamp):
         # A new version took effect for this date while we read: price under it instead.
         return record_scan(plan_scan(actor, canteen, data, plan.now))
     allowed = pricing.limits_of(in_force)
