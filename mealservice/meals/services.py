@@ -350,20 +350,25 @@ def _insert(meal: Meal) -> None:
     column set: whoever reads it next (the answer) costs no query. The database's
     triggers on meals (the audit row, the closed month) fire all the same."""
     values = {}
+    given = meal.__dict__
     for column in MEAL_COLUMNS:
-        if column.key in meal.__dict__:
-            value = meal.__dict__[column.key]
-        elif column.default is None:
+        if column.key in given:
+            values[column.key] = given[column.key]
+            continue
+        if column.default is None:
             value = None
         elif column.default.is_callable:
             value = column.default.arg(None)
         else:
             value = column.default.arg
-        values[column.key] = value
-        setattr(meal, column.key, value)
+        # Into the object's dict, not through the attribute: the meal is made "as loaded"
+        # below, which throws away the history an attribute's setter would record.
+        values[column.key] = given[column.key] = value
     # Whatever else the session holds goes first, as the unit of work would have ordered it.
     db.session.flush()
-    meal.id = db.session.execute(INSERT_MEAL, values).inserted_primary_key[0]
+    # On the session's connection: the session's own execute would take an INSERT of a
+    # mapped table down the ORM's bulk path, for nothing here.
+    meal.id = db.session.connection().execute(INSERT_MEAL, values).inserted_primary_key[0]
     make_transient_to_detached(meal)
     db.session.add(meal)
 
@@ -519,8 +524,9 @@ def facts_of_meal(
     )
 
 
-# Built once: every scan asks.
-LIVE_BOOKING = select(Order).where(
+# Built once: every scan asks. Its id only, on the connection: most scans find none, and
+# loading an entity through the session costs several times the query.
+LIVE_BOOKING = select(Order.__table__.c.id).where(
     Order.elder_id == bindparam("elder_id"),
     Order.canteen_id == bindparam("canteen_id"),
     Order.date == bindparam("day"),
@@ -532,10 +538,11 @@ LIVE_BOOKING = select(Order).where(
 
 def booking_for(elder_id: int, canteen_id: int, day, slot: str) -> Order | None:
     """The elder's live dine-in booking at this canteen for this meal, if any."""
-    return db.session.scalar(
+    booking_id = db.session.connection().scalar(
         LIVE_BOOKING,
         {"elder_id": elder_id, "canteen_id": canteen_id, "day": day, "slot": slot},
     )
+    return None if booking_id is None else db.session.get(Order, booking_id)
 
 
 def consume_booking(booking: Order, now: datetime) -> Holds | None:
