@@ -19,7 +19,7 @@ from mealservice.core.db import UTCDateTime, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
 from mealservice.elders.access import record_access
-from mealservice.elders.models import Access, Elder
+from mealservice.elders.models import Access, Card, Elder
 from mealservice.elders.services import is_active_on, linked_elder_ids
 from mealservice.meals import limits
 from mealservice.meals.models import (
@@ -142,9 +142,18 @@ def plan_scan(
     `vouched`: a person records a queued scan the service once refused, so its age does
     not refuse it (the month's closing still does)."""
     moment = _moment_of(canteen, data, now or utcnow(), vouched=vouched)
-    judged = cards.judge(canteen.district_code, data, moment.at, moment.day)
+    judged = cards.judge(
+        canteen.district_code,
+        data,
+        moment.at,
+        moment.day,
+        statement=SCAN_CARD,
+        params={"canteen_id": canteen.id, "day": moment.day, "slot": moment.slot},
+    )
     plan = ScanPlan(actor, canteen, data, now, moment, judged, judged.problem)
     elder = judged.elder
+    # Read with the card; asked apart for a look-up by elder.
+    booking_id, subsidized = judged.also or (None, None)
     if moment.offline:
         # The same queued scan sent again (its answer lost) is the meal it already made.
         recorded = db.session.scalar(
@@ -153,7 +162,10 @@ def plan_scan(
         if recorded is not None:
             return replace(plan, recorded=recorded)
     if plan.problem is None and is_active_on(elder, moment.day):
-        booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
+        if judged.also is None:
+            booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
+        else:
+            booking = None if booking_id is None else db.session.get(Order, booking_id)
         if booking is not None:
             return replace(plan, booking=booking)
     menu, option = _menu_and_option(canteen, moment, data.get("option_id"))
@@ -179,7 +191,14 @@ def plan_scan(
         policies=policies,
         policy_stamp=policy_stamp(),
         in_force=in_force,
-        facts=facts_of_meal(canteen, elder, moment, price_fen, daily_limit),
+        facts=facts_of_meal(
+            canteen,
+            elder,
+            moment,
+            price_fen,
+            daily_limit,
+            subsidized_today=None if judged.also is None else subsidized or 0,
+        ),
     )
 
 
@@ -508,9 +527,13 @@ def facts_of_meal(
     *,
     channel: str = "dine_in",
     delivery_fee_fen: int = 0,
+    subsidized_today: int | None = None,
 ) -> pricing.MealFacts:
-    """The meal as the pricing function sees it, before any limit is taken."""
+    """The meal as the pricing function sees it, before any limit is taken.
+    `subsidized_today`: the elder's subsidized meals of the day when already read."""
     counted = daily_limit is not None
+    if subsidized_today is None and counted:
+        subsidized_today = limits.subsidized_count(elder.id, moment.day)
     return pricing.MealFacts(
         canteen_district=canteen.district_code,
         local_date=moment.day,
@@ -519,20 +542,37 @@ def facts_of_meal(
         price_fen=price_fen,
         delivery_fee_fen=delivery_fee_fen,
         is_holiday=is_holiday(moment.day),
-        subsidized_today=limits.subsidized_count(elder.id, moment.day) if counted else 0,
+        subsidized_today=subsidized_today if counted else 0,
         canteen_blacklisted=registry.is_blacklisted(canteen.id, moment.day),
     )
 
 
-# Built once: every scan asks. Its id only, on the connection: most scans find none, and
-# loading an entity through the session costs several times the query.
-LIVE_BOOKING = select(Order.__table__.c.id).where(
-    Order.elder_id == bindparam("elder_id"),
-    Order.canteen_id == bindparam("canteen_id"),
-    Order.date == bindparam("day"),
-    Order.slot == bindparam("slot"),
-    Order.channel == "dine_in",
-    Order.status == OrderStatus.CONFIRMED,
+def _live_booking(elder_id):
+    """The id of the live dine-in booking of the elder `elder_id` names at the bound
+    canteen, day and slot. Its id only: most scans find none, and loading an entity
+    through the session costs several times the query."""
+    return (
+        select(Order.__table__.c.id)
+        .where(
+            Order.elder_id == elder_id,
+            Order.canteen_id == bindparam("canteen_id"),
+            Order.date == bindparam("day"),
+            Order.slot == bindparam("slot"),
+            Order.channel == "dine_in",
+            Order.status == OrderStatus.CONFIRMED,
+        )
+        .order_by(Order.id)
+        .limit(1)
+    )
+
+
+# Built once: every scan asks.
+LIVE_BOOKING = _live_booking(bindparam("elder_id"))
+
+# A card scanned is judged by the statement that reads what the scan asks of its elder:
+# the live booking's id and the day's subsidized meals (two statements fewer a scan).
+SCAN_CARD = cards.card_statement(
+    _live_booking(Card.elder_id).scalar_subquery(), limits.subsidized_on_day(Card.elder_id)
 )
 
 
