@@ -8,10 +8,13 @@ loaded under and serves it while a request reads the same stamp, so another work
 is seen at once, and a rolled-back write (the tests' transactions) takes its stamp back
 with it. Random stamps, not counters: a counter rolled back and bumped again would repeat.
 
-A transaction reads all stamps in one statement and keeps them until it writes anything
-or ends; a stamp missing (a table emptied by hand) turns its cache off until the next write."""
+A transaction reads all stamps in one statement and keeps them until it ends or runs
+anything that might change one: any statement but a SELECT, except a write to a table
+declared to keep the stamps (`keep_stamps`: a scan's tallies, seats and meal). A stamp
+missing (a table emptied by hand) turns its cache off until the next write."""
 
 import random
+import re
 import threading
 from collections.abc import Callable, Hashable
 
@@ -45,12 +48,36 @@ def stamp_of(name: str) -> int | None:
     return stamps.get(name)
 
 
+def fresh_stamp_of(name: str) -> int | None:
+    """The stamp `name` has now, read again whatever the transaction read before: on
+    PostgreSQL (read committed) another transaction may have committed a new one since."""
+    db.session.connection().info.pop(MEMO, None)
+    return stamp_of(name)
+
+
+# Tables whose writes change no stamp: none has a stamp trigger, and no trigger or cascade
+# of theirs writes a stamped table (tests/core/test_stamps.py holds them to it). A write
+# to one of them keeps the stamps the transaction read.
+KEEPING_TABLES: set[str] = set()
+
+# The table an INSERT, UPDATE or DELETE writes, as SQLAlchemy and the hand write them.
+WRITTEN_TABLE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+
+
+def keep_stamps(*tables) -> None:
+    """Declare that writes to these tables (Table objects) change no stamp."""
+    KEEPING_TABLES.update(table.name for table in tables)
+
+
 def _forget(connection, *args) -> None:
     connection.info.pop(MEMO, None)
 
 
 def _forget_on_write(connection, cursor, statement, *args) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT":
+    if MEMO not in connection.info or statement.lstrip()[:6].upper() == "SELECT":
+        return
+    written = WRITTEN_TABLE.match(statement)
+    if written is None or written.group(1) not in KEEPING_TABLES:
         connection.info.pop(MEMO, None)
 
 

@@ -162,25 +162,36 @@ CARD_PROBLEMS = {
     "card_expired": "This card has expired.",
 }
 
-# Built once: every scan runs it, and building it costs more than running it.
 _newer = aliased(Card)
-CARD_AND_NEWEST_GENERATION = (
-    select(
-        Card,
-        # The elder's newest card issued by the judged moment: offline scans are judged then.
-        select(func.max(_newer.generation))
-        .where(
-            _newer.elder_id == Card.elder_id,
-            _newer.issued_at <= bindparam("at", type_=UTCDateTime),
+
+
+def card_statement(*also):
+    """The statement a card is judged by: the card with its elder, the elder's newest
+    generation by the judged moment and `also`, scalar subqueries on the card's elder
+    (`Card.elder_id`) that a caller reads in the same statement (a scan: the elder's
+    booking and subsidized meals). Build it once: building costs more than running it."""
+    return (
+        select(
+            Card,
+            # The elder's newest card issued by the judged moment: offline scans are
+            # judged then.
+            select(func.max(_newer.generation))
+            .where(
+                _newer.elder_id == Card.elder_id,
+                _newer.issued_at <= bindparam("at", type_=UTCDateTime),
+            )
+            .scalar_subquery(),
+            *also,
         )
-        .scalar_subquery(),
+        # The elder's community and its district too: the answer gives the elder's age,
+        # which the district's date decides (the counter's canteen is no ORM object that
+        # would have brought the district into the session).
+        .options(joinedload(Card.elder).joinedload(Elder.community).joinedload(Community.district))
+        .where(Card.id == bindparam("card_id"))
     )
-    # The elder's community and its district too: the answer gives the elder's age, which
-    # the district's date decides (the counter's canteen is no ORM object that would have
-    # brought the district into the session).
-    .options(joinedload(Card.elder).joinedload(Elder.community).joinedload(Community.district))
-    .where(Card.id == bindparam("card_id"))
-)
+
+
+CARD_AND_NEWEST_GENERATION = card_statement()
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,8 @@ class Judgement:
     card: Card | None
     elder: Elder
     problem: str | None
+    # The values of the statement's `also` (card_statement); None for a look-up by elder.
+    also: tuple | None = None
 
     def refusal(self) -> Conflict:
         # The elder's name as the counter's answer to a meal gives it: the cashier tells
@@ -199,12 +212,21 @@ class Judgement:
         return Conflict(self.problem, CARD_PROBLEMS[self.problem], detail)
 
 
-def judge(district_code: str, data: dict, at: datetime, day: date) -> Judgement:
+def judge(
+    district_code: str,
+    data: dict,
+    at: datetime,
+    day: date,
+    *,
+    statement=CARD_AND_NEWEST_GENERATION,
+    params: dict | None = None,
+) -> Judgement:
     """Judge the card in `data["qr_payload"]` as it stood at `at` (local day `day`), or find
     the elder a counter names by `data["elder_id"]` in the counter's district.
 
     Used by scans (offline ones judged as the card stood then) and by top-ups. A payload
-    that is not a card of this service is a 422 `card_invalid`."""
+    that is not a card of this service is a 422 `card_invalid`. `statement` is one of
+    `card_statement`'s, its own bound values in `params`."""
     if data.get("qr_payload") is None:
         elder = db.session.get(Elder, data["elder_id"])
         # The counter look-up finds elders of the canteen's own district only.
@@ -218,12 +240,12 @@ def judge(district_code: str, data: dict, at: datetime, day: date) -> Judgement:
     except InvalidCard as error:
         raise ApiError(422, "card_invalid", f"Not a valid elder card: {error}.") from None
     found = db.session.execute(
-        CARD_AND_NEWEST_GENERATION, {"card_id": claims.card_id.hex(), "at": at}
+        statement, {"card_id": claims.card_id.hex(), "at": at, **(params or {})}
     ).first()
     if found is None or found[0].generation != claims.generation:
         raise ApiError(422, "card_invalid", "Not a valid elder card: unknown to this service.")
-    card, newest = found
-    return Judgement(card, card.elder, _problem(card, newest, at, day))
+    card, newest, *also = found
+    return Judgement(card, card.elder, _problem(card, newest, at, day), tuple(also))
 
 
 def elder_shown(district, data: dict) -> Elder:

@@ -90,6 +90,16 @@ def subsidized_count(elder_id: int, day: date) -> int:
     return _run(COUNT_SUBSIDIZED, {"elder_id": elder_id, "date": day}).scalar() or 0
 
 
+def subsidized_on_day(elder_id):
+    """`subsidized_count` as a scalar subquery on the elder `elder_id` names (a column), at
+    the bound "day", for a statement that reads it with other things (None: no meal yet)."""
+    return (
+        select(SubsidyTally.taken)
+        .where(SubsidyTally.elder_id == elder_id, SubsidyTally.date == bindparam("day"))
+        .scalar_subquery()
+    )
+
+
 def _take(statement, key: dict, allowed: int) -> int | None:
     taken = db.session.connection().scalar(statement, {**key, "allowed": allowed})
     return None if taken is None else taken - 1

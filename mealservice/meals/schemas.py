@@ -5,6 +5,7 @@ from mealservice.core.schemas import (
     MAX_ID,
     Id,
     InputSchema,
+    OutputSchema,
     PageQuery,
     UtcDateTime,
     collection_schema,
@@ -48,7 +49,7 @@ class ScanIn(CardOrElderIn):
     )
 
 
-class PriceOut(ma.Schema):
+class PriceOut(OutputSchema):
     """The priced snapshot, as `pricing.price_meal` returns it and every meal stores it."""
 
     policy_version = ma.fields.Integer(allow_none=True)

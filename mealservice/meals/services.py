@@ -19,7 +19,7 @@ from mealservice.core.db import UTCDateTime, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.elders import cards
 from mealservice.elders.access import record_access
-from mealservice.elders.models import Access, Elder
+from mealservice.elders.models import Access, Card, Elder
 from mealservice.elders.services import is_active_on, linked_elder_ids
 from mealservice.meals import limits
 from mealservice.meals.models import (
@@ -39,7 +39,12 @@ from mealservice.places.models import Canteen, nearest_slot, slot_at
 from mealservice.places.registry import ensure_month_open
 from mealservice.places.services import CounterCanteen, counter_canteen
 from mealservice.policy import pricing
-from mealservice.policy.services import current_version, is_holiday, pricing_policies
+from mealservice.policy.services import (
+    is_holiday,
+    policy_stamp,
+    pricing_policies,
+    still_in_force,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +114,7 @@ class ScanPlan:
     menu: Menu | None = None
     option: MenuOption | None = None
     policies: list[pricing.Policy] | None = None
+    policy_stamp: int | None = None  # what `policies` were read under
     in_force: pricing.Policy | None = None
     facts: pricing.MealFacts | None = None
     recorded: Meal | None = None  # the meal this offline scan made when first sent
@@ -136,9 +142,18 @@ def plan_scan(
     `vouched`: a person records a queued scan the service once refused, so its age does
     not refuse it (the month's closing still does)."""
     moment = _moment_of(canteen, data, now or utcnow(), vouched=vouched)
-    judged = cards.judge(canteen.district_code, data, moment.at, moment.day)
+    judged = cards.judge(
+        canteen.district_code,
+        data,
+        moment.at,
+        moment.day,
+        statement=SCAN_CARD,
+        params={"canteen_id": canteen.id, "day": moment.day, "slot": moment.slot},
+    )
     plan = ScanPlan(actor, canteen, data, now, moment, judged, judged.problem)
     elder = judged.elder
+    # Read with the card; asked apart for a look-up by elder.
+    booking_id, subsidized = judged.also or (None, None)
     if moment.offline:
         # The same queued scan sent again (its answer lost) is the meal it already made.
         recorded = db.session.scalar(
@@ -147,7 +162,10 @@ def plan_scan(
         if recorded is not None:
             return replace(plan, recorded=recorded)
     if plan.problem is None and is_active_on(elder, moment.day):
-        booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
+        if judged.also is None:
+            booking = booking_for(elder.id, canteen.id, moment.day, moment.slot)
+        else:
+            booking = None if booking_id is None else db.session.get(Order, booking_id)
         if booking is not None:
             return replace(plan, booking=booking)
     menu, option = _menu_and_option(canteen, moment, data.get("option_id"))
@@ -171,8 +189,16 @@ def plan_scan(
         menu=menu,
         option=option,
         policies=policies,
+        policy_stamp=policy_stamp(),
         in_force=in_force,
-        facts=facts_of_meal(canteen, elder, moment, price_fen, daily_limit),
+        facts=facts_of_meal(
+            canteen,
+            elder,
+            moment,
+            price_fen,
+            daily_limit,
+            subsidized_today=None if judged.also is None else subsidized or 0,
+        ),
     )
 
 
@@ -190,7 +216,7 @@ def record_scan(plan: ScanPlan) -> Meal:
         return meal or record_scan(plan_scan(actor, canteen, data, plan.now))
     in_force, menu, option, facts = plan.in_force, plan.menu, plan.option, plan.facts
     read_version = in_force.version if in_force else None
-    if read_version != current_version(elder.hukou_district, moment.day):
+    if not still_in_force(elder.hukou_district, moment.day, read_version, plan.policy_stamp):
         # A new version took effect for this date while we read: price under it instead.
         return record_scan(plan_scan(actor, canteen, data, plan.now))
     allowed = pricing.limits_of(in_force)
@@ -343,20 +369,25 @@ def _insert(meal: Meal) -> None:
     column set: whoever reads it next (the answer) costs no query. The database's
     triggers on meals (the audit row, the closed month) fire all the same."""
     values = {}
+    given = meal.__dict__
     for column in MEAL_COLUMNS:
-        if column.key in meal.__dict__:
-            value = meal.__dict__[column.key]
-        elif column.default is None:
+        if column.key in given:
+            values[column.key] = given[column.key]
+            continue
+        if column.default is None:
             value = None
         elif column.default.is_callable:
             value = column.default.arg(None)
         else:
             value = column.default.arg
-        values[column.key] = value
-        setattr(meal, column.key, value)
+        # Into the object's dict, not through the attribute: the meal is made "as loaded"
+        # below, which throws away the history an attribute's setter would record.
+        values[column.key] = given[column.key] = value
     # Whatever else the session holds goes first, as the unit of work would have ordered it.
     db.session.flush()
-    meal.id = db.session.execute(INSERT_MEAL, values).inserted_primary_key[0]
+    # On the session's connection: the session's own execute would take an INSERT of a
+    # mapped table down the ORM's bulk path, for nothing here.
+    meal.id = db.session.connection().execute(INSERT_MEAL, values).inserted_primary_key[0]
     make_transient_to_detached(meal)
     db.session.add(meal)
 
@@ -496,9 +527,13 @@ def facts_of_meal(
     *,
     channel: str = "dine_in",
     delivery_fee_fen: int = 0,
+    subsidized_today: int | None = None,
 ) -> pricing.MealFacts:
-    """The meal as the pricing function sees it, before any limit is taken."""
+    """The meal as the pricing function sees it, before any limit is taken.
+    `subsidized_today`: the elder's subsidized meals of the day when already read."""
     counted = daily_limit is not None
+    if subsidized_today is None and counted:
+        subsidized_today = limits.subsidized_count(elder.id, moment.day)
     return pricing.MealFacts(
         canteen_district=canteen.district_code,
         local_date=moment.day,
@@ -507,28 +542,47 @@ def facts_of_meal(
         price_fen=price_fen,
         delivery_fee_fen=delivery_fee_fen,
         is_holiday=is_holiday(moment.day),
-        subsidized_today=limits.subsidized_count(elder.id, moment.day) if counted else 0,
+        subsidized_today=subsidized_today if counted else 0,
         canteen_blacklisted=registry.is_blacklisted(canteen.id, moment.day),
     )
 
 
+def _live_booking(elder_id):
+    """The id of the live dine-in booking of the elder `elder_id` names at the bound
+    canteen, day and slot. Its id only: most scans find none, and loading an entity
+    through the session costs several times the query."""
+    return (
+        select(Order.__table__.c.id)
+        .where(
+            Order.elder_id == elder_id,
+            Order.canteen_id == bindparam("canteen_id"),
+            Order.date == bindparam("day"),
+            Order.slot == bindparam("slot"),
+            Order.channel == "dine_in",
+            Order.status == OrderStatus.CONFIRMED,
+        )
+        .order_by(Order.id)
+        .limit(1)
+    )
+
+
 # Built once: every scan asks.
-LIVE_BOOKING = select(Order).where(
-    Order.elder_id == bindparam("elder_id"),
-    Order.canteen_id == bindparam("canteen_id"),
-    Order.date == bindparam("day"),
-    Order.slot == bindparam("slot"),
-    Order.channel == "dine_in",
-    Order.status == OrderStatus.CONFIRMED,
+LIVE_BOOKING = _live_booking(bindparam("elder_id"))
+
+# A card scanned is judged by the statement that reads what the scan asks of its elder:
+# the live booking's id and the day's subsidized meals (two statements fewer a scan).
+SCAN_CARD = cards.card_statement(
+    _live_booking(Card.elder_id).scalar_subquery(), limits.subsidized_on_day(Card.elder_id)
 )
 
 
 def booking_for(elder_id: int, canteen_id: int, day, slot: str) -> Order | None:
     """The elder's live dine-in booking at this canteen for this meal, if any."""
-    return db.session.scalar(
+    booking_id = db.session.connection().scalar(
         LIVE_BOOKING,
         {"elder_id": elder_id, "canteen_id": canteen_id, "day": day, "slot": slot},
     )
+    return None if booking_id is None else db.session.get(Order, booking_id)
 
 
 def consume_booking(booking: Order, now: datetime) -> Holds | None:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mealservice.core.clock import utcnow
 from mealservice.core.db import UTCDateTime, db, sql_in
+from mealservice.core.stamps import keep_stamps
 from mealservice.places.models import Canteen, Slot
 
 
@@ -80,3 +81,7 @@ class MenuOption(db.Model):
     delivery_fee_fen: Mapped[int] = mapped_column(default=0)
     dishes: Mapped[list] = mapped_column(JSON, default=list)
     tags: Mapped[list] = mapped_column(JSON, default=list)
+
+
+# A scan takes a seat (UPDATE menus) after reading the stamps; menus change none.
+keep_stamps(Menu.__table__)

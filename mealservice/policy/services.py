@@ -7,7 +7,7 @@ from sqlalchemy import Date, bindparam, select
 
 from mealservice.core.db import db
 from mealservice.core.errors import NotFound, ValidationFailed
-from mealservice.core.stamps import StampedCache
+from mealservice.core.stamps import StampedCache, fresh_stamp_of, stamp_of
 from mealservice.places.models import District
 from mealservice.policy import pricing
 from mealservice.policy.models import Holiday, PolicyTier, SubsidyPolicy
@@ -83,6 +83,21 @@ def current_version(district_code: str, day: date) -> int | None:
 # change a few times a year (core.stamps).
 _POLICIES = StampedCache("policy")
 _HOLIDAYS = StampedCache("holidays")
+
+
+def policy_stamp() -> int | None:
+    """The policy stamp this transaction reads `pricing_policies` under (core.stamps)."""
+    return stamp_of(_POLICIES.name)
+
+
+def still_in_force(district_code: str, day: date, version: int | None, stamp: int | None) -> bool:
+    """Whether `version`, found in force on `day` under the policy stamp `stamp`, still is.
+    The stamp read afresh answers without a query when no policy was written since (a
+    scan's write phase reads the stamps anyway, for the closed months); else the versions
+    are asked."""
+    if stamp is not None and fresh_stamp_of(_POLICIES.name) == stamp:
+        return True
+    return current_version(district_code, day) == version
 
 
 def pricing_policies(district_code: str) -> tuple[pricing.Policy, ...]:

@@ -32,6 +32,45 @@ def test_a_cached_answer_costs_one_read_of_the_stamps_a_transaction(db, statemen
     ]
 
 
+def test_a_write_to_a_table_that_keeps_the_stamps_does_not_forget_them(db, statements):
+    assert policy.is_holiday(DAY) is False
+    statements.clear()
+    # A scan's seat, tallies and meal are written after it read the stamps.
+    db.session.execute(text("UPDATE menus SET seats_used = seats_used WHERE id = -1"))
+    db.session.execute(text('UPDATE "slot_tallies" SET taken = taken WHERE elder_id = -1'))
+    assert policy.is_holiday(DAY) is False
+    assert not [s for s in statements if "data_stamps" in s], statements
+    db.session.execute(text("UPDATE holidays SET name = name WHERE day = '1900-01-01'"))
+    statements.clear()
+    assert policy.is_holiday(DAY) is False
+    assert [s for s in statements if "data_stamps" in s], statements
+
+
+def test_no_write_to_a_table_that_keeps_the_stamps_can_change_one(db):
+    """Their triggers write no stamp, and no stamped table follows them by a cascade."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        triggers = connection.execute(
+            text(
+                "SELECT c.relname, p.prosrc FROM pg_trigger t"
+                " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid"
+                " WHERE NOT t.tgisinternal"
+            )
+        ).all()
+    else:
+        triggers = connection.execute(
+            text("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+        ).all()
+    stamped = {table for table, body in triggers if "data_stamps" in body}
+    assert {"holidays", "subsidy_policies", "canteens"} <= stamped
+    assert {"meals", "menus", "slot_tallies", "subsidy_tallies"} <= stamps.KEEPING_TABLES
+    assert not stamps.KEEPING_TABLES & stamped
+    for name in stamped:
+        for key in db.metadata.tables[name].foreign_keys:
+            follows = key.ondelete or key.onupdate
+            assert not (follows and key.column.table.name in stamps.KEEPING_TABLES), key
+
+
 def test_a_write_by_any_path_is_seen_at_once(db):
     assert policy.is_holiday(DAY) is False
     # Raw SQL, as a migration or a hand's fix would write: no service was told.

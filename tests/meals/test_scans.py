@@ -3,6 +3,7 @@
 import json
 import logging
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -928,6 +929,19 @@ def test_a_new_policy_version_cannot_reprice_served_meals(
     assert official.post(url, json=body).status_code == 201
 
 
+def test_a_version_that_takes_effect_while_a_scan_reads_prices_its_meal(
+    db, canteen, card, lunch, policy, district, today
+):
+    from mealservice.meals import services
+
+    cashier = SimpleNamespace(username="cashier", role="cashier")
+    data = {"qr_payload": payload_of(card), "slot": "lunch"}
+    plan = services.plan_scan(cashier, counter_canteen(canteen.id), data)
+    assert plan.in_force.version == policy.id
+    newer = factories.create_policy(district, effective_from=today)
+    assert services.record_scan(plan).policy_version == newer.id
+
+
 def test_a_void_passes_the_slot_to_a_meal_served_beyond_the_limit(
     db, login_as, district, cashier, canteen, card, lunch, today
 ):
@@ -1036,8 +1050,10 @@ def test_a_scan_is_one_transaction_on_postgresql_and_reads_no_near_static_table(
     scanned()  # warms the caches
     scanned()
     assert len(commits) == (1 if _db.engine.dialect.name == "postgresql" else 2)
-    # The write phase's re-check of the version in force stays: it is the guard.
+    # The write phase's re-check of the version in force is the policy stamp's, read
+    # afresh: the versions are asked only when a policy was written meanwhile.
     near_static = (
+        "subsidy_policies",
         "policy_tiers",
         "holidays",
         "blacklist_entries",
