@@ -691,19 +691,41 @@ def quote(elder: Elder, canteen: Canteen, query: dict) -> pricing.Price:
     menu, option = _menu_and_option(canteen, moment, query.get("option_id"))
     if menu is None:
         raise Conflict("no_menu", REFUSAL_MESSAGES["no_menu"], {"date": day.isoformat()})
+    return _quotes(elder, canteen, menu, [option], [channel])[option.id][channel]
+
+
+def quote_menu(elder: Elder, menu: Menu, channels) -> dict[int, dict[str, pricing.Price]]:
+    """quote's price of each option of a published menu by each channel, the elder's day
+    read once for the menu (the ordering page lists every option both ways)."""
+    return _quotes(elder, menu.canteen, menu, menu.options, channels)
+
+
+def _quotes(elder, canteen, menu, options, channels) -> dict[int, dict[str, pricing.Price]]:
+    moment = Moment(at=utcnow(), day=menu.date, slot=menu.slot, offline=False)
     policies = pricing_policies(elder.hukou_district)
-    in_force = pricing.policy_in_force(policies, elder.hukou_district, day)
-    facts = facts_of_meal(
-        canteen,
-        elder,
-        moment,
-        option.price_fen,
-        pricing.limits_of(in_force).subsidized_per_day,
-        channel=channel,
-        delivery_fee_fen=option.delivery_fee_fen,
+    in_force = pricing.policy_in_force(policies, elder.hukou_district, menu.date)
+    daily_limit = pricing.limits_of(in_force).subsidized_per_day
+    day_facts = replace(
+        facts_of_meal(canteen, elder, moment, 0, daily_limit),
+        meals_in_slot=limits.slot_count(elder.id, menu.date, menu.slot),
     )
-    facts = replace(facts, meals_in_slot=limits.slot_count(elder.id, day, slot))
-    return pricing.price_meal(policies, facts_of_elder(elder), facts)
+    elder_facts = facts_of_elder(elder)
+    return {
+        option.id: {
+            channel: pricing.price_meal(
+                policies,
+                elder_facts,
+                replace(
+                    day_facts,
+                    channel=channel,
+                    price_fen=option.price_fen,
+                    delivery_fee_fen=option.delivery_fee_fen,
+                ),
+            )
+            for channel in channels
+        }
+        for option in options
+    }
 
 
 def lookup_elders(

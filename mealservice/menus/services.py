@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
@@ -91,6 +92,7 @@ def open_menus(day: date, near: tuple[float, float] | None = None) -> list[tuple
     now = utcnow()
     menus = db.session.scalars(
         select(Menu)
+        .options(selectinload(Menu.options), joinedload(Menu.canteen))
         .where(
             Menu.date == day,
             Menu.status == MenuStatus.PUBLISHED,

@@ -104,3 +104,29 @@ def test_an_unknown_canteen_is_not_found(login_as, elder, canteen, lunch, today)
         query_string={"canteen_id": 999999, "date": today.isoformat(), "slot": "lunch"},
     )
     assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("served_first", [False, True], ids=["free", "served_this_slot"])
+def test_a_menu_priced_together_gives_each_option_its_own_quote(
+    db, district, canteen, elder, lunch, policy, today, served_first
+):
+    from mealservice.meals import services
+
+    hardship = factories.create_elder(district, canteen.community, categories=["minimum_allowance"])
+    if served_first:
+        factories.create_meal(canteen, elder)
+    for someone in (elder, hardship):
+        together = services.quote_menu(someone, lunch, ["delivery", "dine_in"])
+        assert set(together) == {option.id for option in lunch.options}
+        for option in lunch.options:
+            for channel in ("delivery", "dine_in"):
+                alone = services.quote(
+                    someone,
+                    canteen,
+                    {"date": today, "slot": "lunch", "channel": channel, "option_id": option.id},
+                )
+                assert together[option.id][channel] == alone, (someone.id, option.name, channel)
+    if served_first:
+        # The slot's meal is taken: every dine-in price says so, as the page shows it.
+        taken = services.quote_menu(elder, lunch, ["dine_in"])
+        assert all(prices["dine_in"].refusal for prices in taken.values())

@@ -27,7 +27,7 @@ from mealservice.elders.services import get_elder
 from mealservice.meals import habits, orders
 from mealservice.meals.models import PAYMENTS, Meal, OrderPayment, OrderStatus, Rating
 from mealservice.meals.pages import bp
-from mealservice.meals.services import quote
+from mealservice.meals.services import quote, quote_menu
 from mealservice.menus.diet import clashes_by_option, diet_clashes
 from mealservice.menus.models import Menu, MenuOption, MenuStatus
 from mealservice.menus.services import open_menus
@@ -147,15 +147,24 @@ def elder_pays(elder: Elder, menu: Menu, option: MenuOption, channel: str) -> in
 
 
 def with_prices(elder: Elder, meal: dict) -> dict:
-    """A meal of the menu list with what the elder pays for each option, each way."""
+    """A meal of the menu list with what the elder pays for each option, each way, as
+    elder_pays says, the menu's options priced together (quote_menu)."""
     menu = meal["menu"]
     channels = [
         channel
         for channel, offered in (("delivery", meal["delivers"]), ("dine_in", meal["dine_in"]))
         if offered
     ]
+    try:
+        prices = quote_menu(elder, menu, channels)
+    except ApiError:
+        prices = {}
     meal["pays"] = {
-        option.id: {channel: elder_pays(elder, menu, option, channel) for channel in channels}
+        option.id: {
+            channel: None if price is None or price.refusal else price.elder_pays_fen
+            for channel in channels
+            for price in [prices.get(option.id, {}).get(channel)]
+        }
         for option in menu.options
     }
     return meal
