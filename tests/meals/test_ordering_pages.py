@@ -499,3 +499,20 @@ def test_ratings_are_the_managers_own_canteens_only(app, db, district, canteen):
     assert client.get(f"/canteens/{other.id}/ratings").status_code == 404
     cashier = factories.create_user("cashier", canteen=canteen, password=PASSWORD)
     assert logged_in(app, cashier).get(f"/canteens/{canteen.id}/ratings").status_code == 403
+
+
+def test_the_menu_list_prices_a_menu_at_once_however_many_options_it_has(
+    relative, canteen, lunch, policy, tomorrow, statements
+):
+    def statements_of_the_list() -> int:
+        relative.get("/order")  # the workers' caches warm first
+        statements.clear()
+        assert relative.get("/order").status_code == 200
+        return len(statements)
+
+    one_menu = statements_of_the_list()
+    options = [{"name": f"套餐{n}", "price_fen": 1500 + 100 * n} for n in range(6)]
+    factories.create_menu(canteen, tomorrow, "dinner", options=options)
+    # A second menu adds its own day's reads (the elder's tallies for its slot), not a
+    # read for each of its six options each way, as a quote of its own each did.
+    assert statements_of_the_list() - one_menu <= 3
