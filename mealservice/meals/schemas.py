@@ -5,7 +5,6 @@ from mealservice.core.schemas import (
     MAX_ID,
     Id,
     InputSchema,
-    OutputSchema,
     PageQuery,
     UtcDateTime,
     collection_schema,
@@ -49,7 +48,7 @@ class ScanIn(CardOrElderIn):
     )
 
 
-class PriceOut(OutputSchema):
+class PriceOut(ma.Schema):
     """The priced snapshot, as `pricing.price_meal` returns it and every meal stores it."""
 
     policy_version = ma.fields.Integer(allow_none=True)
