@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from flask import Response, current_app, g, has_request_context, request
+from flask import Response, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from mealservice.core.errors import ApiError, error_response
+from mealservice.core.marks import mark_of
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -95,10 +96,7 @@ def reads_first(view):
 def _in_read_phase() -> bool:
     if g.get("writing"):
         return False
-    view = current_app.view_functions.get(request.endpoint)
-    # A MethodView's methods carry the mark, not the view function Flask registered.
-    method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
-    return getattr(method, "reads_first", False)
+    return mark_of("reads_first", False)
 
 
 def start_writing() -> None:

@@ -9,6 +9,8 @@ Content-Length (chunked) is cut off by Werkzeug at the same limit as it streams 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from mealservice.core.marks import mark_of
+
 
 def body_limit(config_key: str):
     """Mark a view whose body may be larger than MAX_CONTENT_LENGTH: at most the value of
@@ -24,19 +26,12 @@ def body_limit(config_key: str):
 def limit_request_body() -> None:
     """Before every other hook: the request's limit set for Werkzeug (which enforces it
     while reading), and a Content-Length over it refused at once."""
-    key = _view_limit()
+    key = mark_of("body_limit")
     if key is not None:
         request.max_content_length = current_app.config[key]
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         raise RequestEntityTooLarge()
-
-
-def _view_limit() -> str | None:
-    view = current_app.view_functions.get(request.endpoint)
-    # A MethodView's methods carry the mark, not the view function Flask registered.
-    method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
-    return getattr(method, "body_limit", None)
 
 
 def init_app(app: Flask) -> None:

@@ -1,11 +1,13 @@
 """HTTP hardening: security headers and the content security policy (Flask-Talisman),
 trusted proxies, and the login limits' storage (Flask-Limiter)."""
 
-from flask import Flask, current_app, request
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from mealservice.core.marks import mark_of
 
 limiter = Limiter(key_func=get_remote_address)
 talisman = Talisman()
@@ -21,10 +23,7 @@ def rate_limited(view):
 
 @limiter.request_filter
 def _not_rate_limited() -> bool:
-    view = current_app.view_functions.get(request.endpoint)
-    # A MethodView's methods carry the mark, not the view function Flask registered.
-    method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
-    return not getattr(method, "rate_limited", False)
+    return not mark_of("rate_limited", False)
 
 
 # The app's pages run only their own files: no inline script or style, no plugins, no
