@@ -143,7 +143,12 @@ def elder_pays(elder: Elder, menu: Menu, option: MenuOption, channel: str) -> in
         )
     except ApiError:
         return None
-    return None if price.refusal else price.elder_pays_fen
+    return _payable(price)
+
+
+def _payable(price) -> int | None:
+    """What the elder pays at a price, or None when the price refuses the meal."""
+    return None if price is None or price.refusal else price.elder_pays_fen
 
 
 def with_prices(elder: Elder, meal: dict) -> dict:
@@ -161,9 +166,7 @@ def with_prices(elder: Elder, meal: dict) -> dict:
         prices = {}
     meal["pays"] = {
         option.id: {
-            channel: None if price is None or price.refusal else price.elder_pays_fen
-            for channel in channels
-            for price in [prices.get(option.id, {}).get(channel)]
+            channel: _payable(prices.get(option.id, {}).get(channel)) for channel in channels
         }
         for option in menu.options
     }
