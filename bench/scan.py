@@ -12,13 +12,19 @@ with 2 workers, then measures with the same server and client:
              (or --settle-seconds have passed); the load is printed beside the p99;
   floors     closed-loop throughput of an endpoint that does nothing, and of one that
              does a single INSERT and COMMIT through the same engine;
+  replay     the statements of one scan, replayed alone by an endpoint the benchmark adds
+             to the service it serves (bench/replay.py): a scan with no ORM, parsing,
+             judging, pricing or answer, the floor that cutting the scan's Python can reach;
   scans      closed-loop throughput of 16 cashiers scanning, in --rounds rounds that
-             alternate with the insert floor, so both see the same machine; at least
-             90 % of the answers must be 201, and the meals recorded must equal the 201s;
+             alternate with the insert floor and the replay, so all see the same machine;
+             at least 90 % of the answers must be 201, and the meals recorded must equal
+             the 201s;
   CPU        the server's CPU per request in each phase, read from /proc: the gunicorn
              workers' and, on PostgreSQL, the database backends' serving them. A ratio
              of CPU per request holds on a loaded machine where throughput ratios do not.
 
+Before it, `cpu_ratio_of_scan_to_its_sql=<a> cpu_ratio_of_its_sql_to_insert_floor=<b>`: the
+replay's CPU per request over the scan's, and the insert floor's over the replay's.
 The last line is `ratio_to_insert_floor=<x> cpu_ratio_to_insert_floor=<y>
 p99_ms_at_200=<z> load=<l> errors=<n>`: the floor's requests/s or CPU per request over the
 scan's, and errors count every 5xx, every unexpected status and every failed connection.
@@ -31,6 +37,7 @@ import http.client
 import itertools
 import json
 import os
+import pickle
 import queue
 import random
 import secrets
@@ -45,6 +52,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import replay  # noqa: E402 - bench/replay.py, beside this file
 
 CASHIERS = 16
 OPEN_LOOP_RATE = 200
@@ -70,7 +79,14 @@ def main() -> int:
         flush=True,
     )
 
-    server = start_server(environment, options.port, options.threads, workdir)
+    replay_file = workdir / "replay.pickle"
+    replay_file.write_bytes(pickle.dumps(scan_to_replay(database_url, district)))
+    server = start_server(
+        {**environment, "BENCH_REPLAY_FILE": str(replay_file)},
+        options.port,
+        options.threads,
+        workdir,
+    )
     try:
         report = measure(options, district, database_url, CpuMeter(server.pid, database_url))
     finally:
@@ -256,7 +272,10 @@ def start_server(environment: dict, port: int, threads: int, workdir: Path):
             str(threads),
             "--bind",
             f"127.0.0.1:{port}",
-            "wsgi:app",
+            # The service (wsgi.py's app) with the replay endpoint added: bench/replay.py.
+            "--pythonpath",
+            str(ROOT / "bench"),
+            "replay:app",
         ],
         cwd=ROOT,
         env={**os.environ, **environment},
@@ -392,6 +411,22 @@ def open_loop(port: int, seconds: float, rate: int, source: ScanSource):
     for thread in senders:
         thread.join()
     return latencies, statuses
+
+
+def scan_to_replay(database_url: str, district: dict) -> list[tuple[str, object]]:
+    """The statements of one scan served in this process, for the replay (bench/replay.py).
+    Its meal is one of the meals recorded before the rounds."""
+    from mealservice import create_app
+
+    app = create_app(DATABASE_URL=database_url)
+    client = app.test_client()
+    path, body, token = ScanSource(district).next()
+
+    def one_scan() -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return client.post(path, json=body, headers=headers).status_code
+
+    return replay.capture(app, one_scan)
 
 
 def meal_count(database_url: str) -> int:
@@ -530,7 +565,8 @@ def measure(options, district: dict, database_url: str, meter: CpuMeter) -> int:
         f"floor, no-op endpoint:       {noop.rate:8.0f} requests/s, {noop.cpu_ms():.2f} ms CPU each"
     )
 
-    insert, scans = Phase(), Phase()
+    insert, replayed, scans = Phase(), Phase(), Phase()
+    replay_request = (replay.PATH, None, source.next()[2])
     for _ in range(options.rounds):
         insert.run(
             meter,
@@ -539,9 +575,13 @@ def measure(options, district: dict, database_url: str, meter: CpuMeter) -> int:
             lambda: ("/api/v1/_floors/insert", None, None),
             {201},
         )
+        replayed.run(
+            meter, port, options.floor_seconds / options.rounds, lambda: replay_request, {201}
+        )
         scans.run(meter, port, options.seconds / options.rounds, source.next, {201, 409})
     for name, phase in (
         ("floor, one INSERT + COMMIT:", insert),
+        ("a scan's SQL alone, replayed:", replayed),
         (f"scans, {CASHIERS} cashiers:", scans),
     ):
         print(
@@ -550,15 +590,17 @@ def measure(options, district: dict, database_url: str, meter: CpuMeter) -> int:
         )
     served = scans.statuses.count(201)
     share = served / scans.requests if scans.requests else 0.0
-    recorded = meal_count(database_url)
-    warmed = warm.statuses.count(201) + open_statuses.count(201)
+    # Each replay writes the replayed scan's meal again.
+    recorded = meal_count(database_url) - replayed.statuses.count(201)
+    warmed = 1 + warm.statuses.count(201) + open_statuses.count(201)
     print(
         f"scans in {options.rounds} rounds of {options.seconds / options.rounds:.0f} s: "
         f"201: {served} ({share:.1%}), 409: {scans.statuses.count(409)}, "
         f"meals recorded: {recorded} (of which {warmed} before the rounds)"
     )
 
-    errors = warm.errors + noop.errors + insert.errors + scans.errors + open_errors
+    errors = warm.errors + noop.errors + insert.errors + replayed.errors + scans.errors
+    errors += open_errors
     checks = []
     if share < 0.9:
         checks.append(f"only {share:.1%} of the scans were served (201); at least 90 % must be")
@@ -567,6 +609,11 @@ def measure(options, district: dict, database_url: str, meter: CpuMeter) -> int:
     for problem in checks:
         print(f"FAILED: {problem}")
     print(f"ratio_to_noop_floor={scans.rate / noop.rate:.2f}")
+    # How near the scan is to its own SQL, and how near that SQL alone is to the aim.
+    print(
+        f"cpu_ratio_of_scan_to_its_sql={replayed.cpu_ms() / scans.cpu_ms():.2f} "
+        f"cpu_ratio_of_its_sql_to_insert_floor={insert.cpu_ms() / replayed.cpu_ms():.2f}"
+    )
     print(
         f"ratio_to_insert_floor={scans.rate / insert.rate:.2f} "
         f"cpu_ratio_to_insert_floor={insert.cpu_ms() / scans.cpu_ms():.2f} "
