@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import (
     and_,
     case,
+    exists,
     func,
     literal_column,
     null,
@@ -442,21 +443,9 @@ def _of_canteens(rows, canteen_ids) -> list:
     return rows if canteen_ids is None else [row for row in rows if row.canteen_id in canteen_ids]
 
 
-def _month_meals_of(column, keys: list, first: date, last: date, canteen_ids) -> list:
-    """The claimed meals whose `column` is one of `keys` (few), read through its index."""
-    rows = []
-    for start in range(0, len(keys), CHUNK):
-        rows += db.session.execute(
-            select(Meal.id, Meal.canteen_id, Meal.elder_id, Meal.date, Meal.card_id, Meal.served_at)
-            .where(column.in_(keys[start : start + CHUNK]), *claimed_meals(first, last, None))
-            .order_by(Meal.served_at)
-        ).all()
-    return _of_canteens(rows, canteen_ids)
-
-
 def _invalid_cards(first: date, last: date, canteen_ids) -> list[Anomaly]:
     """Meals on a card revoked, or superseded by a newer one, before the meal: the cards
-    that stopped working are few, and their meals are found through ix_meals_card_id."""
+    that stopped working are few, and their meals are found through ix_meals_card_date."""
     newer = aliased(Card)
     superseded = (
         select(Card.id.label("card_id"), func.min(newer.issued_at).label("superseded_at"))
@@ -464,30 +453,46 @@ def _invalid_cards(first: date, last: date, canteen_ids) -> list[Anomaly]:
         .group_by(Card.id)
         .subquery()
     )
-    stopped = {
-        card_id: (revoked_at, superseded_at)
+    details = {
+        card_id: {
+            "card_id": card_id,
+            "revoked_at": _iso(revoked_at),
+            "superseded_at": _iso(superseded_at),
+        }
         for card_id, revoked_at, superseded_at in db.session.execute(
             select(Card.id, Card.revoked_at, superseded.c.superseded_at)
             .outerjoin(superseded, superseded.c.card_id == Card.id)
             .where(or_(Card.revoked_at.is_not(None), superseded.c.superseded_at.is_not(None)))
         )
     }
-    rows = [
-        meal
-        for meal in _month_meals_of(Meal.card_id, list(stopped), first, last, canteen_ids)
-        if any(
-            moment is not None and _utc(moment) <= meal.served_at
-            for moment in stopped[meal.card_id]
-        )
-    ]
+    # Whether the card had stopped when the meal was served is judged in the query, on
+    # the card's row and its elder's newer cards: of a month's meals on those cards (some
+    # thousands) only the few served after come back to Python.
+    stopped_when_served = or_(
+        Card.revoked_at <= Meal.served_at,
+        exists().where(
+            newer.elder_id == Card.elder_id,
+            newer.generation > Card.generation,
+            newer.issued_at <= Meal.served_at,
+        ),
+    )
+    keys = list(details)
+    rows = []
+    for start in range(0, len(keys), CHUNK):
+        rows += db.session.execute(
+            select(Meal.id, Meal.canteen_id, Meal.elder_id, Meal.date, Meal.card_id)
+            .join(Card, Card.id == Meal.card_id)
+            .where(
+                Meal.card_id.in_(keys[start : start + CHUNK]),
+                *claimed_meals(first, last, None),
+                stopped_when_served,
+            )
+            .order_by(Meal.served_at)
+        ).all()
     return _group(
-        rows,
+        _of_canteens(rows, canteen_ids),
         AnomalyCode.CARD_NOT_VALID,
-        lambda r: {
-            "card_id": r.card_id,
-            "revoked_at": _iso(stopped[r.card_id][0]),
-            "superseded_at": _iso(stopped[r.card_id][1]),
-        },
+        lambda r: details[r.card_id],
         per_day=False,
     )
 
