@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from mealservice.claims.models import AnomalyCode
-from mealservice.core.db import db
+from mealservice.core.db import among, db
 from mealservice.elders.models import Card, Elder, ElderStatus
 from mealservice.meals.models import Meal, Order, OrderStatus
 from mealservice.menus.models import Menu
@@ -223,7 +223,7 @@ def _over_capacity(full: dict[int, tuple[int, int]]) -> list[Anomaly]:
             .over(partition_by=Meal.menu_id, order_by=(Meal.served_at, Meal.id))
             .label("place"),
         )
-        .where(Meal.menu_id.in_(list(full)), Meal.voided_at.is_(None), Meal.channel == "dine_in")
+        .where(among(Meal.menu_id, full), Meal.voided_at.is_(None), Meal.channel == "dine_in")
         .subquery()
     )
     rows = db.session.execute(
@@ -483,7 +483,7 @@ def _invalid_cards(first: date, last: date, canteen_ids) -> list[Anomaly]:
             select(Meal.id, Meal.canteen_id, Meal.elder_id, Meal.date, Meal.card_id)
             .join(Card, Card.id == Meal.card_id)
             .where(
-                Meal.card_id.in_(keys[start : start + CHUNK]),
+                among(Meal.card_id, keys[start : start + CHUNK]),
                 *claimed_meals(first, last, None),
                 stopped_when_served,
             )

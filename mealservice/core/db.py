@@ -4,8 +4,20 @@ from datetime import UTC
 
 from flask import Response, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, bindparam, column, event, func
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    column,
+    event,
+    func,
+)
 from sqlalchemy import insert as sql_insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -55,6 +67,16 @@ class UTCDateTime(TypeDecorator):
 def sql_in(column: str, values) -> str:
     """`column IN ('a', 'b')` for a CHECK constraint over an enum's fixed values."""
     return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
+
+
+def among(column, values):
+    """`column IN values`; on PostgreSQL as `= ANY` of one array parameter (the same plan):
+    an IN list of a few hundred bind parameters costs SQLAlchemy and psycopg more to
+    expand and parse than the server takes to look them up."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def insert_rows(table: Table, rows: list[dict], *returning):
