@@ -91,8 +91,9 @@ class MonthCheck:
 def check_month(first: date, last: date, canteen_ids: list[int] | None) -> MonthCheck:
     """Totals and every anomaly among the meals from `first` to `last` (local dates) of
     the canteens named (None: all), by canteen."""
-    # Many canteens are read as all of them: a long IN list costs the big passes more
-    # than the few rows it would spare; what they find is kept for the canteens named.
+    # Many canteens are read as all of them, by the passes and the look-ups alike: a long
+    # IN list costs more to send, parse and plan than the few rows it would spare; what
+    # they find is kept for the canteens named.
     scope = canteen_ids if canteen_ids is not None and len(canteen_ids) <= FEW_CANTEENS else None
     totals, found = _menu_pass(first, last, scope)
     if canteen_ids is not None:
@@ -100,14 +101,15 @@ def check_month(first: date, last: date, canteen_ids: list[int] | None) -> Month
             canteen_id: totals[canteen_id] for canteen_id in canteen_ids if canteen_id in totals
         }
     found += _crowded_days(first, last, scope)
-    found += _conflicts(first, last, canteen_ids)
-    found += _undelivered(first, last, canteen_ids)
-    found += _invalid_cards(first, last, canteen_ids)
-    found += _inactive_elders(first, last, canteen_ids)
-    found += _holiday_subsidies(first, last, canteen_ids)
+    found += _conflicts(first, last, scope)
+    found += _undelivered(first, last, scope)
+    found += _invalid_cards(first, last, scope)
+    found += _inactive_elders(first, last, scope)
+    found += _holiday_subsidies(first, last, scope)
+    named = None if canteen_ids is None else set(canteen_ids)
     by_canteen: dict[int, list[Anomaly]] = defaultdict(list)
     for anomaly in found:
-        if canteen_ids is None or anomaly.canteen_id in canteen_ids:
+        if named is None or anomaly.canteen_id in named:
             by_canteen[anomaly.canteen_id].append(anomaly)
     return MonthCheck(totals, by_canteen)
 
