@@ -239,7 +239,7 @@ def blacklistings_during(
     first entry keeping it there: one query however many places are asked about."""
     entries = db.session.scalars(
         select(BlacklistEntry)
-        .where(BlacklistEntry.canteen_id.in_(canteen_ids), *_blacklisted_between(first, last))
+        .where(among(BlacklistEntry.canteen_id, canteen_ids), *_blacklisted_between(first, last))
         .order_by(BlacklistEntry.starts_on, BlacklistEntry.id)
     )
     first_entries: dict[int, BlacklistEntry] = {}
