@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mealservice.claims.anomalies import Anomaly, check_month, claimed_meals, find_anomalies
@@ -24,7 +24,7 @@ from mealservice.claims.models import (
 )
 from mealservice.core.auth import district_scope, ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import db
+from mealservice.core.db import db, insert_rows
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.periods import month_bounds, month_of, previous_month
 from mealservice.core.privacy import mask_name
@@ -174,14 +174,10 @@ def _make(by: str, canteens: list[Canteen], month: str, revision: int) -> list[i
     names = ", ".join(canteen.name for canteen in canteens)
     try:
         with db.session.begin_nested():
-            # Core's INSERT of many rows, returning only the ids (one claim per canteen in
+            # One INSERT of every row, returning only the ids (one claim per canteen in
             # it): no ORM object per claim, and no order to keep, which SQLite would have
             # kept by writing the claims one statement at a time.
-            made = dict(
-                db.session.execute(
-                    insert(Claim.__table__).returning(Claim.canteen_id, Claim.id), rows
-                ).all()
-            )
+            made = dict(insert_rows(Claim.__table__, rows, Claim.canteen_id, Claim.id).all())
     except IntegrityError as exc:
         raise Conflict(
             "claim_exists", f"A claim for {month} exists already ({names}).", {"month": month}
@@ -210,11 +206,9 @@ def _add_anomalies(found: Iterable[tuple[int, Anomaly]]) -> None:
         for claim_id, anomaly in found
     ]
     if rows:
-        # Core's executemany on the table: the ORM's bulk path splits the rows into one
-        # INSERT per run of rows with the same columns set (an over_capacity anomaly has
-        # no elder), and one INSERT of all the rows' VALUES is compiled afresh each time,
-        # which at a month's 500 anomalies cost twice the executemany.
-        db.session.execute(insert(ClaimAnomaly.__table__), rows)
+        # Not the ORM's bulk path: it splits the rows into one INSERT per run of rows with
+        # the same columns set (an over_capacity anomaly has no elder).
+        insert_rows(ClaimAnomaly.__table__, rows)
 
 
 def make_due_claims(now: datetime | None = None) -> int:

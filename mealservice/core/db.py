@@ -4,7 +4,20 @@ from datetime import UTC
 
 from flask import Response, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    column,
+    event,
+    func,
+)
+from sqlalchemy import insert as sql_insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -54,6 +67,37 @@ class UTCDateTime(TypeDecorator):
 def sql_in(column: str, values) -> str:
     """`column IN ('a', 'b')` for a CHECK constraint over an enum's fixed values."""
     return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
+
+
+def among(column, values):
+    """`column IN values`; on PostgreSQL as `= ANY` of one array parameter (the same plan):
+    an IN list of a few hundred bind parameters costs SQLAlchemy and psycopg more to
+    expand and parse than the server takes to look them up."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def insert_rows(table: Table, rows: list[dict], *returning):
+    """INSERT `rows` (dicts with the same keys, of JSON's types: numbers, strings, None,
+    lists and dicts for JSON columns) into `table` in one statement; the columns left out
+    take their defaults. On PostgreSQL the rows travel as one JSON parameter read by
+    json_to_recordset, and a default is evaluated once for the statement: a few hundred
+    rows of ten columns as bind parameters cost psycopg more to parse into the statement
+    than the server takes to insert them (a month's 300 claims: 95 ms, now 17). Elsewhere,
+    the usual executemany."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        statement = sql_insert(table)
+        return db.session.execute(statement.returning(*returning) if returning else statement, rows)
+    names = list(rows[0])
+    records = (
+        func.json_to_recordset(bindparam("rows", rows, type_=JSON))
+        .table_valued(*(column(name, table.c[name].type) for name in names))
+        .render_derived(with_types=True)
+    )
+    statement = sql_insert(table).from_select(names, records.select(), include_defaults=True)
+    return db.session.execute(statement.returning(*returning) if returning else statement)
 
 
 def configure_engine(engine: Engine, busy_timeout_s: float) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import String, insert, literal, select, update
 
 from mealservice.core.auth import ensure_canteen_in_scope
 from mealservice.core.clock import utcnow
-from mealservice.core.db import UTCDateTime, db
+from mealservice.core.db import UTCDateTime, among, db
 from mealservice.core.errors import Conflict, NotFound, ValidationFailed
 from mealservice.core.periods import month_of
 from mealservice.core.schemas import MAX_ID
@@ -239,7 +239,7 @@ def blacklistings_during(
     first entry keeping it there: one query however many places are asked about."""
     entries = db.session.scalars(
         select(BlacklistEntry)
-        .where(BlacklistEntry.canteen_id.in_(canteen_ids), *_blacklisted_between(first, last))
+        .where(among(BlacklistEntry.canteen_id, canteen_ids), *_blacklisted_between(first, last))
         .order_by(BlacklistEntry.starts_on, BlacklistEntry.id)
     )
     first_entries: dict[int, BlacklistEntry] = {}
@@ -311,7 +311,7 @@ def close_months(canteen_ids: list[int], month: str) -> None:
         insert(MonthClosure.__table__).from_select(
             ["canteen_id", "month", "closed_at"],
             select(Canteen.id, literal(month, String), literal(utcnow(), UTCDateTime)).where(
-                Canteen.id.in_(canteen_ids), ~closed.exists()
+                among(Canteen.id, canteen_ids), ~closed.exists()
             ),
         )
     )
