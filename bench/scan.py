@@ -86,6 +86,8 @@ def main() -> int:
         options.port,
         options.threads,
         workdir,
+        # The service with the replay endpoint added: bench/replay.py.
+        application=("--pythonpath", str(ROOT / "bench"), "replay:app"),
     )
     try:
         report = measure(options, district, database_url, CpuMeter(server.pid, database_url))
@@ -257,7 +259,14 @@ def build_district(database_url: str, elder_count: int, canteen_count: int) -> d
 # --- the server and the client ---------------------------------------------------------
 
 
-def start_server(environment: dict, port: int, threads: int, workdir: Path):
+def start_server(
+    environment: dict,
+    port: int,
+    threads: int,
+    workdir: Path,
+    application: tuple[str, ...] = ("wsgi:app",),
+):
+    """Gunicorn serving the app its `application` arguments name: the service by default."""
     log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
     server = subprocess.Popen(
         [
@@ -272,10 +281,7 @@ def start_server(environment: dict, port: int, threads: int, workdir: Path):
             str(threads),
             "--bind",
             f"127.0.0.1:{port}",
-            # The service (wsgi.py's app) with the replay endpoint added: bench/replay.py.
-            "--pythonpath",
-            str(ROOT / "bench"),
-            "replay:app",
+            *application,
         ],
         cwd=ROOT,
         env={**os.environ, **environment},
