@@ -2,13 +2,14 @@
 
 `capture` serves one real scan in-process and keeps the statements it ran, as they reached
 the database driver (below SQLAlchemy's compiler, with their bound values), but the
-caller's look-up. The endpoint `blueprint` makes runs them again through the request's
-connection, authenticated by the same bearer token, reading first and writing in a second
+caller's look-up. The endpoint that `blueprint` makes runs them again through the request's
+connection, authenticated by a cashier's bearer token as a scan is, reading first and writing in a second
 transaction on SQLite as the scan does, and answers with no body: a scan with SQLAlchemy's
 execution and Flask's request left, but no ORM, parsing, judging, pricing or answer.
 
 The replay writes what the scan wrote: its meal again each time (no constraint stops a
-repeat), and its tallies and seat once they are full, as conditional writes do.
+repeat), and its tallies and seat until they are full; from then on their conditional
+writes match no row, a little cheaper than a scan's.
 
 `app` is the gunicorn application bench/scan.py serves: the service with this endpoint
 added, replaying the statements pickled at BENCH_REPLAY_FILE. Nothing here is part of the
