@@ -5,6 +5,7 @@ service refuses to start without them; elsewhere a missing secret is generated o
 kept in the instance folder, so no key ever lives in this file or the repository.
 """
 
+import fcntl
 import json
 import os
 import secrets
@@ -165,13 +166,21 @@ class Config:
         if not missing:
             return found
         store = Path(instance_path) / "secrets.json"
-        stored = json.loads(store.read_text()) if store.exists() else {}
-        if any(name not in stored for name in missing):
-            for name in missing:
-                stored.setdefault(name, secrets.token_urlsafe(48))
-            store.parent.mkdir(parents=True, exist_ok=True)
-            store.touch(mode=0o600)
-            store.write_text(json.dumps(stored, indent=2))
+        store.parent.mkdir(parents=True, exist_ok=True)
+        # Processes that start together (gunicorn's workers, the test runner's) must all
+        # read the secrets one of them made, never a file half written: each reads, and
+        # writes if it must, under an exclusive lock, and the file is replaced whole.
+        with open(store.with_name("secrets.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            stored = json.loads(store.read_text()) if store.exists() else {}
+            if any(name not in stored for name in missing):
+                for name in missing:
+                    stored.setdefault(name, secrets.token_urlsafe(48))
+                written = store.with_name(f"secrets.{os.getpid()}.tmp")
+                descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(descriptor, "w") as file:
+                    file.write(json.dumps(stored, indent=2))
+                os.replace(written, store)
         return {**{name: stored[name] for name in missing}, **found}
 
 

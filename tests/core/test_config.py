@@ -1,4 +1,5 @@
 import json
+import multiprocessing
 
 import pytest
 from flask import Flask
@@ -83,6 +84,35 @@ def test_development_generates_secrets_once_into_the_instance_folder(monkeypatch
     stored = tmp_path / "secrets.json"
     assert json.loads(stored.read_text()) == first
     assert stored.stat().st_mode & 0o077 == 0, "the secrets file must be private to its owner"
+
+
+def load_secrets_with_the_others(barrier, instance_path: str, results) -> None:
+    barrier.wait()
+    try:
+        results.put(DevelopmentConfig.load_secrets(instance_path))
+    except Exception as error:  # noqa: BLE001 - the test reports what any process met
+        results.put(repr(error))
+
+
+def test_processes_starting_together_share_one_set_of_secrets(monkeypatch, tmp_path):
+    # Gunicorn's workers, or the test runner's, on a fresh clone: each once read the file
+    # another had created but not yet written, or made secrets of its own.
+    without_secrets(monkeypatch)
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(8), context.Queue()
+    processes = [
+        context.Process(target=load_secrets_with_the_others, args=(barrier, str(tmp_path), results))
+        for _ in range(8)
+    ]
+    for process in processes:
+        process.start()
+    loaded = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert all(isinstance(secrets, dict) for secrets in loaded), loaded
+    assert all(secrets == loaded[0] for secrets in loaded)
+    assert json.loads((tmp_path / "secrets.json").read_text()) == loaded[0]
+    assert set(loaded[0]) == set(SECRET_NAMES)
 
 
 def test_an_environment_secret_wins_over_the_stored_one(monkeypatch, tmp_path):
